@@ -1,0 +1,103 @@
+/**
+ * Plain constants shared by `src/` and `infra/` so that the two cannot drift.
+ * This is the only module `infra/` imports from `src/`: it must stay free of I/O and of SDK imports.
+ */
+
+/** Environment variable names read by the Lambda handlers at cold start. */
+export const ENV = {
+  /** DynamoDB key registry table name. */
+  TABLE_NAME: 'TABLE_NAME',
+  /** S3 bucket holding `.well-known/jwks.json`, the discovery documents and the revocation list. */
+  BUCKET_NAME: 'BUCKET_NAME',
+  /** CloudFront distribution id to invalidate after a changed write. */
+  DISTRIBUTION_ID: 'DISTRIBUTION_ID',
+  /** Deployment name: the value of the deployment tag on every KMS key this deployment creates. */
+  DEPLOYMENT_NAME: 'DEPLOYMENT_NAME',
+  /** Canonical issuer base URL (CloudFront domain or custom domain), no trailing slash. */
+  ISSUER: 'ISSUER',
+  /** ARN of the rotation function's role: named in every key policy as the key's administrator. */
+  KEY_ADMIN_ROLE_ARN: 'KEY_ADMIN_ROLE_ARN',
+  /** Comma-separated role ARNs that may `kms:Sign` with this deployment's keys. */
+  KEY_SIGNER_ROLE_ARNS: 'KEY_SIGNER_ROLE_ARNS',
+  /** Comma-separated role ARNs that may read public keys (`kms:GetPublicKey`, `kms:DescribeKey`). */
+  KEY_READER_ROLE_ARNS: 'KEY_READER_ROLE_ARNS',
+  /** SNS topic for lifecycle events. */
+  TOPIC_ARN: 'TOPIC_ARN',
+  /** S3 bucket for the audit trail. */
+  AUDIT_BUCKET_NAME: 'AUDIT_BUCKET_NAME',
+  /** Lifecycle policy (design §3); durations like `30d`, `48h`, `10m`, `30s`. */
+  ROTATION_PERIOD: 'ROTATION_PERIOD',
+  PREPUBLISH_LEAD: 'PREPUBLISH_LEAD',
+  RETENTION: 'RETENTION',
+  MAX_TOKEN_TTL: 'MAX_TOKEN_TTL',
+  CLOCK_SKEW: 'CLOCK_SKEW',
+  SIGNER_CACHE_TTL: 'SIGNER_CACHE_TTL',
+  JWKS_MAX_AGE: 'JWKS_MAX_AGE',
+  CDN_MAX_TTL: 'CDN_MAX_TTL',
+  ALGORITHM: 'ALGORITHM',
+  KMS_DELETION_WINDOW: 'KMS_DELETION_WINDOW',
+} as const;
+
+/** Maps each policy setting to the environment variable that carries it. */
+export const POLICY_ENV = {
+  rotationPeriod: ENV.ROTATION_PERIOD,
+  prepublishLead: ENV.PREPUBLISH_LEAD,
+  retention: ENV.RETENTION,
+  maxTokenTtl: ENV.MAX_TOKEN_TTL,
+  clockSkew: ENV.CLOCK_SKEW,
+  signerCacheTtl: ENV.SIGNER_CACHE_TTL,
+  jwksMaxAge: ENV.JWKS_MAX_AGE,
+  cdnMaxTtl: ENV.CDN_MAX_TTL,
+  algorithm: ENV.ALGORITHM,
+  kmsDeletionWindow: ENV.KMS_DELETION_WINDOW,
+} as const;
+
+/** S3 object keys (no leading slash) and the URL paths they are served at (with one). */
+export const OBJECT_KEYS = {
+  JWKS: '.well-known/jwks.json',
+  OAUTH_METADATA: '.well-known/oauth-authorization-server',
+  OPENID_CONFIGURATION: '.well-known/openid-configuration',
+  /** Prefix of the append-only revocation list: one object per revoked kid. */
+  REVOCATIONS_PREFIX: 'revocations/',
+} as const;
+
+export const PATHS = {
+  JWKS: `/${OBJECT_KEYS.JWKS}`,
+  OAUTH_METADATA: `/${OBJECT_KEYS.OAUTH_METADATA}`,
+  OPENID_CONFIGURATION: `/${OBJECT_KEYS.OPENID_CONFIGURATION}`,
+  TOKEN: '/oauth2/token',
+} as const;
+
+/** S3 user metadata names (sent as `x-amz-meta-<name>`). */
+export const OBJECT_METADATA = {
+  /** Registry version the object was rendered from; the write protocol never lets an older one win. */
+  REGISTRY_VERSION: 'registry-version',
+  /** SHA-256 (hex) of the body, so "bytes equal" is decided from a HEAD without a GET. */
+  BODY_SHA256: 'body-sha256',
+} as const;
+
+/** Tags put on every KMS key this deployment creates (design §3 invariant 7). */
+export const KEY_TAGS = {
+  DEPLOYMENT: 'jwks-publisher:deployment',
+  KEY_REF: 'jwks-publisher:key-ref',
+} as const;
+
+/** Header values. */
+export const HEADERS = {
+  JSON: 'application/json',
+  JWK_SET: 'application/jwk-set+json',
+} as const;
+
+/** Registry table schema: one partition for the key registry (so one consistent Query reads it all). */
+export const TABLE = {
+  PARTITION_KEY: 'pk',
+  SORT_KEY: 'sk',
+  /** Attribute DynamoDB TTL deletes on (client-assertion `jti` replay items). */
+  TTL_ATTRIBUTE: 'ttl',
+  REGISTRY_PARTITION: 'REGISTRY',
+  STATE_SORT_KEY: 'STATE',
+  KEY_SORT_PREFIX: 'KEY#',
+} as const;
+
+/** CloudWatch metric namespace used by the handlers and the alarms. */
+export const METRICS_NAMESPACE = 'JwksPublisher';

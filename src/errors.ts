@@ -1,0 +1,122 @@
+/**
+ * Every error this system raises on purpose. Each carries a stable `code` (tests and callers
+ * branch on it, never on the message) and passes the underlying `cause` on.
+ */
+export type ErrorCode =
+  | 'INVALID_POLICY'
+  | 'INVALID_DURATION'
+  | 'MISSING_CONFIG'
+  | 'INVALID_CONFIG'
+  | 'NO_ACTIVE_KEY'
+  | 'KEY_NOT_FOUND'
+  | 'KEY_UNUSABLE'
+  | 'CONFLICT'
+  | 'PRECONDITION_FAILED'
+  | 'INVALIDATION_FAILED'
+  | 'MALFORMED_RECORD'
+  | 'INVALID_SIGNATURE_ENCODING'
+  | 'UNSUPPORTED_ALGORITHM'
+  | 'INVALID_ARGUMENT'
+  | 'UPSTREAM';
+
+export class JwksError extends Error {
+  readonly code: ErrorCode;
+  constructor(code: ErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.code = code;
+    this.name = new.target.name;
+  }
+}
+
+/** A lifecycle policy setting broke a rule of design §3; `setting` names it. */
+export class PolicyError extends JwksError {
+  readonly setting: string;
+  constructor(setting: string, message: string, options?: { cause?: unknown }) {
+    super('INVALID_POLICY', `${setting}: ${message}`, options);
+    this.setting = setting;
+  }
+}
+
+/** A duration string is not `<digits><s|m|h|d>`. */
+export class DurationError extends JwksError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('INVALID_DURATION', message, options);
+  }
+}
+
+/** A required environment variable is missing or empty (handlers fail at cold start). */
+export class ConfigError extends JwksError {
+  readonly variable: string;
+  constructor(variable: string, message?: string, options?: { cause?: unknown }) {
+    super(message ? 'INVALID_CONFIG' : 'MISSING_CONFIG', message ?? `${variable} is not set`, options);
+    this.variable = variable;
+  }
+}
+
+/** The signer found no ACTIVE key in the registry. */
+export class NoActiveKeyError extends JwksError {
+  constructor(message = 'no ACTIVE signing key in the registry', options?: { cause?: unknown }) {
+    super('NO_ACTIVE_KEY', message, options);
+  }
+}
+
+export class KeyNotFoundError extends JwksError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('KEY_NOT_FOUND', message, options);
+  }
+}
+
+/** The key vault refused to use a key: disabled, pending deletion, or otherwise in an invalid state. */
+export class KeyUnusableError extends JwksError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('KEY_UNUSABLE', message, options);
+  }
+}
+
+/** An optimistic-concurrency condition failed (another writer got there first). Re-read and re-plan. */
+export class ConflictError extends JwksError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('CONFLICT', message, options);
+  }
+}
+
+/** A conditional object write (`If-Match` / `If-None-Match`) failed: 412 or 409. Start over. */
+export class PreconditionFailedError extends JwksError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('PRECONDITION_FAILED', message, options);
+  }
+}
+
+/** A CDN invalidation could not be created after retries. Never swallowed. */
+export class InvalidationError extends JwksError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('INVALIDATION_FAILED', message, options);
+  }
+}
+
+export class MalformedRecordError extends JwksError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('MALFORMED_RECORD', message, options);
+  }
+}
+
+export class SignatureEncodingError extends JwksError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('INVALID_SIGNATURE_ENCODING', message, options);
+  }
+}
+
+export class UnsupportedAlgorithmError extends JwksError {
+  constructor(alg: string, options?: { cause?: unknown }) {
+    super('UNSUPPORTED_ALGORITHM', `unsupported algorithm: ${alg}`, options);
+  }
+}
+
+export class InvalidArgumentError extends JwksError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('INVALID_ARGUMENT', message, options);
+  }
+}
+
+export const hasCode = (err: unknown, code: ErrorCode): boolean =>
+  err instanceof JwksError && err.code === code;

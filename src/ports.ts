@@ -1,0 +1,95 @@
+/**
+ * The seams: one interface per external system. The core and the application services depend on
+ * these; adapters implement them (AWS SDK v3 in `adapters/aws`, node:crypto in `adapters/local`).
+ * Adapters carry no "if local" branch: locally the AWS adapters reach embedded servers through the
+ * SDK's standard endpoint settings.
+ */
+import type {
+  Algorithm,
+  Commit,
+  PublicJwk,
+  RegistrySnapshot,
+  RegistryState,
+  VaultKey,
+} from './core/types.ts';
+
+/** KMS, or the local node:crypto vault. Private key material never leaves an implementation. */
+export interface KeyVault {
+  /** Create an asymmetric SIGN_VERIFY key tagged with this deployment and `keyRef`. */
+  createKey(input: { keyRef: string; alg: Algorithm }): Promise<{ vaultKeyId: string }>;
+  /** The public key as a JWK with `kid` = RFC 7638 thumbprint, `use: sig`, `alg`. Fails once disabled (KMS). */
+  getPublicJwk(vaultKeyId: string, alg: Algorithm): Promise<PublicJwk>;
+  /** Every key carrying this deployment's tag, with its keyRef tag when present. */
+  listKeys(): Promise<VaultKey[]>;
+  /** Idempotent: disabling a disabled key succeeds. */
+  disableKey(vaultKeyId: string): Promise<void>;
+  /** Idempotent: a key already pending deletion succeeds. */
+  scheduleDeletion(vaultKeyId: string, windowDays: number): Promise<void>;
+  /**
+   * Sign the JWS signing input (RFC 7515 §5.1) and return the JOSE-encoded signature
+   * (RSA: raw; ECDSA: R‖S fixed length, RFC 7518 §3.4). Throws KeyUnusableError when the key is
+   * disabled or pending deletion.
+   */
+  sign(vaultKeyId: string, alg: Algorithm, signingInput: Uint8Array): Promise<Uint8Array>;
+}
+
+/** The DynamoDB key registry. */
+export interface Registry {
+  /** Strongly consistent read of the STATE item and every key item. */
+  read(): Promise<RegistrySnapshot>;
+  /** Strongly consistent read of the STATE item alone (the signer's read). */
+  readState(): Promise<RegistryState>;
+  /** Apply one transition atomically; throws ConflictError when any condition fails. */
+  commit(commit: Commit): Promise<void>;
+  /**
+   * Set `publishedAt` on keys that lack it (no registry-version bump: the JWKS does not change).
+   * Conditional per item on the absence of `publishedAt`; keys that already have it are skipped.
+   */
+  markPublished(keyRefs: readonly string[], at: number): Promise<void>;
+}
+
+export interface StoredObjectHead {
+  readonly etag: string;
+  /** User metadata, lower-case names, without the `x-amz-meta-` prefix. */
+  readonly metadata: Readonly<Record<string, string>>;
+  readonly contentType?: string;
+  readonly cacheControl?: string;
+  readonly lastModified?: Date;
+}
+
+export interface StoredObject extends StoredObjectHead {
+  readonly body: Uint8Array;
+}
+
+export interface PutObjectInput {
+  readonly key: string;
+  readonly body: Uint8Array;
+  readonly contentType: string;
+  readonly cacheControl?: string;
+  readonly metadata?: Readonly<Record<string, string>>;
+  /** Write only if the current ETag matches. */
+  readonly ifMatch?: string;
+  /** `*`: write only if no object exists under the key. */
+  readonly ifNoneMatch?: '*';
+}
+
+/** S3 (or s3rver). Conditional writes throw PreconditionFailedError on 412/409. */
+export interface ObjectStore {
+  head(key: string): Promise<StoredObjectHead | null>;
+  get(key: string): Promise<StoredObject | null>;
+  put(input: PutObjectInput): Promise<{ etag: string }>;
+  /** Every key under the prefix (all pages). */
+  list(prefix: string): Promise<string[]>;
+}
+
+/** CloudFront (or the local edge's cache). */
+export interface Cdn {
+  /**
+   * Invalidate the paths. `callerReference` makes a retry of the same request idempotent.
+   * Throttling is retried with backoff; persistent failure throws InvalidationError.
+   */
+  invalidate(paths: readonly string[], callerReference: string): Promise<void>;
+}
+
+/** A clock, injected so tests freeze time and the core stays pure. */
+export type Clock = () => number;
