@@ -93,3 +93,13 @@ export interface Cdn {
 
 /** A clock, injected so tests freeze time and the core stays pure. */
 export type Clock = () => number;
+
+/** Structured logging (the Powertools Logger satisfies it). Never pass key material. */
+export interface Log {
+  info(message: string, ...extra: Record<string, unknown>[]): void;
+  warn(message: string, ...extra: Record<string, unknown>[]): void;
+  error(message: string, ...extra: Record<string, unknown>[]): void;
+}
+
+/** A Log that drops everything (tests, and callers that do not care). */
+export const silentLog: Log = { info() {}, warn() {}, error() {} };
