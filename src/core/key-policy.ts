@@ -1,0 +1,122 @@
+/**
+ * The explicit KMS key policy every signing key is created with (design §3 invariant 7): it names
+ * this deployment's roles and nothing else. Pure: the KMS adapter sends `JSON.stringify` of it.
+ *
+ * Statements:
+ * - AccountAdministration: the account (`arn:<partition>:iam::<account>:root`) may administer the
+ *   key (describe, read policy/tags, change the policy, enable/disable, schedule/cancel deletion)
+ *   but not sign with it. KMS does not fall back to IAM: a key whose policy names only roles that
+ *   are later deleted can no longer be managed by anyone in the account (recovery then needs AWS
+ *   Support). Naming the account keeps it manageable through IAM; leaving out `kms:Sign` and
+ *   `kms:CreateGrant` keeps an IAM policy with `kms:*` from turning into a signing permission.
+ * - RotationRole (`adminRoleArn`, the rotate function): DescribeKey, GetPublicKey, DisableKey,
+ *   ScheduleKeyDeletion — what the reconciler does — and PutKeyPolicy. The rotation role is the
+ *   principal that calls CreateKey, and CreateKey's policy lockout safety check requires "The key
+ *   policy must allow the calling principal to make a subsequent PutKeyPolicy request on the KMS
+ *   key" (KMS API reference, CreateKey, request parameter `Policy`); we never bypass that check.
+ * - Signers: `kms:Sign` plus GetPublicKey and DescribeKey.
+ * - Readers: GetPublicKey and DescribeKey (omitted when there are none: KMS rejects a statement
+ *   without a principal).
+ *
+ * @see https://docs.aws.amazon.com/kms/latest/APIReference/API_CreateKey.html#KMS-CreateKey-request-Policy
+ * @see https://docs.aws.amazon.com/kms/latest/developerguide/key-policy-default.html
+ */
+import { InvalidArgumentError } from '../errors.ts';
+
+export interface KeyPolicyPrincipals {
+  readonly accountId: string;
+  /** `aws` unless set (`aws-cn`, `aws-us-gov`). */
+  readonly partition?: string;
+  /** The rotation function's role: creates and retires keys. */
+  readonly adminRoleArn: string;
+  /** Roles allowed to `kms:Sign` (the token endpoint). At least one. */
+  readonly signerRoleArns: readonly string[];
+  /** Roles allowed to read public keys only. */
+  readonly readerRoleArns: readonly string[];
+}
+
+export interface KeyPolicyStatement {
+  readonly Sid: string;
+  readonly Effect: 'Allow';
+  readonly Principal: { readonly AWS: string | readonly string[] };
+  readonly Action: readonly string[];
+  readonly Resource: '*';
+}
+
+export interface KeyPolicyDocument {
+  readonly Version: '2012-10-17';
+  readonly Statement: readonly KeyPolicyStatement[];
+}
+
+export const ACCOUNT_ADMIN_ACTIONS = [
+  'kms:CancelKeyDeletion',
+  'kms:DescribeKey',
+  'kms:DisableKey',
+  'kms:EnableKey',
+  'kms:GetKeyPolicy',
+  'kms:GetPublicKey',
+  'kms:ListGrants',
+  'kms:ListResourceTags',
+  'kms:PutKeyPolicy',
+  'kms:RevokeGrant',
+  'kms:ScheduleKeyDeletion',
+  'kms:TagResource',
+  'kms:UntagResource',
+  'kms:UpdateKeyDescription',
+] as const;
+export const ROTATION_ROLE_ACTIONS = [
+  'kms:DescribeKey',
+  'kms:DisableKey',
+  'kms:GetPublicKey',
+  'kms:PutKeyPolicy',
+  'kms:ScheduleKeyDeletion',
+] as const;
+export const SIGNER_ACTIONS = ['kms:DescribeKey', 'kms:GetPublicKey', 'kms:Sign'] as const;
+export const READER_ACTIONS = ['kms:DescribeKey', 'kms:GetPublicKey'] as const;
+
+const ROLE_ARN = /^arn:(aws[a-z-]*):iam::(\d{12}):role\/[\w+=,.@/-]{1,512}$/;
+
+function checkRole(arn: string, partition: string, what: string): string {
+  const match = ROLE_ARN.exec(arn);
+  if (!match) throw new InvalidArgumentError(`${what} is not an IAM role ARN: ${arn}`);
+  if (match[1] !== partition)
+    throw new InvalidArgumentError(`${what} is not in partition ${partition}: ${arn}`);
+  return arn;
+}
+
+/** Sorted and de-duplicated, so the same principals always give the same policy bytes. */
+const roles = (arns: readonly string[], partition: string, what: string): string[] =>
+  [...new Set(arns.map((arn) => checkRole(arn, partition, what)))].sort();
+
+const statement = (
+  Sid: string,
+  principals: readonly string[],
+  actions: readonly string[],
+): KeyPolicyStatement => ({
+  Sid,
+  Effect: 'Allow',
+  Principal: { AWS: principals.length === 1 ? (principals[0] as string) : principals },
+  Action: [...actions],
+  Resource: '*',
+});
+
+/**
+ * The key policy for one signing key of this deployment.
+ * @throws InvalidArgumentError for a malformed account id or role ARN, or no signer role.
+ */
+export function buildKeyPolicy(p: KeyPolicyPrincipals): KeyPolicyDocument {
+  const partition = p.partition ?? 'aws';
+  if (!/^aws[a-z-]*$/.test(partition)) throw new InvalidArgumentError(`invalid partition: ${partition}`);
+  if (!/^\d{12}$/.test(p.accountId)) throw new InvalidArgumentError('accountId must be 12 digits');
+  const admin = checkRole(p.adminRoleArn, partition, 'adminRoleArn');
+  const signers = roles(p.signerRoleArns, partition, 'signerRoleArns');
+  const readers = roles(p.readerRoleArns, partition, 'readerRoleArns');
+  if (signers.length === 0) throw new InvalidArgumentError('at least one signer role is required');
+  const statements = [
+    statement('AccountAdministration', [`arn:${partition}:iam::${p.accountId}:root`], ACCOUNT_ADMIN_ACTIONS),
+    statement('RotationRole', [admin], ROTATION_ROLE_ACTIONS),
+    statement('Signers', signers, SIGNER_ACTIONS),
+  ];
+  if (readers.length > 0) statements.push(statement('Readers', readers, READER_ACTIONS));
+  return { Version: '2012-10-17', Statement: statements };
+}

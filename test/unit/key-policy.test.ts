@@ -1,0 +1,140 @@
+import { describe, expect, it } from 'vitest';
+import {
+  buildKeyPolicy,
+  type KeyPolicyDocument,
+  type KeyPolicyPrincipals,
+} from '../../src/core/key-policy.ts';
+
+const ACCOUNT = '111122223333';
+const role = (name: string, account = ACCOUNT, partition = 'aws') =>
+  `arn:${partition}:iam::${account}:role/${name}`;
+const ROOT = `arn:aws:iam::${ACCOUNT}:root`;
+
+const principals = (over: Partial<KeyPolicyPrincipals> = {}): KeyPolicyPrincipals => ({
+  accountId: ACCOUNT,
+  adminRoleArn: role('rotate'),
+  signerRoleArns: [role('token')],
+  readerRoleArns: [role('publish')],
+  ...over,
+});
+
+/** Who the policy lets do `action` (key policies only Allow here, so the union of matching statements). */
+const allowed = (policy: KeyPolicyDocument, action: string): string[] =>
+  policy.Statement.filter((s) => s.Action.includes(action))
+    .flatMap((s) => (typeof s.Principal.AWS === 'string' ? [s.Principal.AWS] : [...s.Principal.AWS]))
+    .sort();
+
+const codeOf = (fn: () => unknown): string | undefined => {
+  try {
+    fn();
+  } catch (err) {
+    return (err as { code?: string }).code;
+  }
+  return undefined;
+};
+
+describe('buildKeyPolicy', () => {
+  it('lets only the signer roles kms:Sign', () => {
+    const policy = buildKeyPolicy(principals({ signerRoleArns: [role('token'), role('cli')] }));
+    expect(allowed(policy, 'kms:Sign')).toEqual([role('cli'), role('token')]);
+    expect(allowed(policy, 'kms:CreateGrant')).toEqual([]);
+  });
+
+  it('lets the rotation role call PutKeyPolicy so that CreateKey passes the lockout safety check', () => {
+    const policy = buildKeyPolicy(principals());
+    expect(allowed(policy, 'kms:PutKeyPolicy')).toContain(role('rotate'));
+  });
+
+  it('lets the rotation role do what the reconciler does, and not sign', () => {
+    const policy = buildKeyPolicy(principals());
+    for (const action of [
+      'kms:DescribeKey',
+      'kms:GetPublicKey',
+      'kms:DisableKey',
+      'kms:ScheduleKeyDeletion',
+    ]) {
+      expect(allowed(policy, action)).toContain(role('rotate'));
+    }
+    expect(allowed(policy, 'kms:Sign')).not.toContain(role('rotate'));
+  });
+
+  it('lets the account administer the key (so it never becomes unmanageable) but not use it', () => {
+    const policy = buildKeyPolicy(principals());
+    for (const action of [
+      'kms:PutKeyPolicy',
+      'kms:ScheduleKeyDeletion',
+      'kms:CancelKeyDeletion',
+      'kms:DescribeKey',
+    ]) {
+      expect(allowed(policy, action)).toContain(ROOT);
+    }
+    expect(allowed(policy, 'kms:Sign')).not.toContain(ROOT);
+  });
+
+  it('lets readers read the public key and nothing else', () => {
+    const policy = buildKeyPolicy(principals({ readerRoleArns: [role('publish')] }));
+    const readerActions = policy.Statement.filter((s) => s.Principal.AWS === role('publish')).flatMap(
+      (s) => s.Action,
+    );
+    expect(readerActions.sort()).toEqual(['kms:DescribeKey', 'kms:GetPublicKey']);
+  });
+
+  it('names no principal beyond the account, the rotation role, signers and readers, and no wildcard', () => {
+    const p = principals({ readerRoleArns: [role('publish'), role('audit')] });
+    const policy = buildKeyPolicy(p);
+    const named = new Set(
+      policy.Statement.flatMap((s) =>
+        typeof s.Principal.AWS === 'string' ? [s.Principal.AWS] : s.Principal.AWS,
+      ),
+    );
+    expect([...named].sort()).toEqual(
+      [ROOT, p.adminRoleArn, ...p.signerRoleArns, ...p.readerRoleArns].sort(),
+    );
+    const json = JSON.stringify(policy);
+    expect(json).not.toMatch(/"kms:\*"|"\*:|"AWS":"\*"|kms:[A-Za-z]*\*/);
+    expect(policy.Statement.every((s) => s.Effect === 'Allow' && s.Resource === '*')).toBe(true);
+  });
+
+  it('omits the readers statement when there are no readers', () => {
+    const policy = buildKeyPolicy(principals({ readerRoleArns: [] }));
+    expect(policy.Statement.every((s) => s.Principal.AWS.length > 0)).toBe(true);
+    expect(allowed(policy, 'kms:GetPublicKey')).toEqual([ROOT, role('rotate'), role('token')].sort());
+  });
+
+  it('gives the same bytes when roles are reordered or repeated', () => {
+    const a = buildKeyPolicy(
+      principals({ signerRoleArns: [role('a'), role('b')], readerRoleArns: [role('r')] }),
+    );
+    const b = buildKeyPolicy(
+      principals({
+        signerRoleArns: [role('b'), role('a'), role('b')],
+        readerRoleArns: [role('r'), role('r')],
+      }),
+    );
+    expect(JSON.stringify(b)).toBe(JSON.stringify(a));
+  });
+
+  it('uses the partition in the account principal when given aws-cn', () => {
+    const policy = buildKeyPolicy({
+      accountId: ACCOUNT,
+      partition: 'aws-cn',
+      adminRoleArn: role('rotate', ACCOUNT, 'aws-cn'),
+      signerRoleArns: [role('token', ACCOUNT, 'aws-cn')],
+      readerRoleArns: [],
+    });
+    expect(allowed(policy, 'kms:PutKeyPolicy')).toContain(`arn:aws-cn:iam::${ACCOUNT}:root`);
+  });
+
+  it('throws INVALID_ARGUMENT when given a bad account, a non-role ARN, a foreign partition or no signer', () => {
+    expect(codeOf(() => buildKeyPolicy(principals({ accountId: '1234' })))).toBe('INVALID_ARGUMENT');
+    expect(
+      codeOf(() => buildKeyPolicy(principals({ adminRoleArn: `arn:aws:iam::${ACCOUNT}:user/bob` }))),
+    ).toBe('INVALID_ARGUMENT');
+    expect(codeOf(() => buildKeyPolicy(principals({ signerRoleArns: ['*'] })))).toBe('INVALID_ARGUMENT');
+    expect(codeOf(() => buildKeyPolicy(principals({ readerRoleArns: [role('r', ACCOUNT, 'aws-cn')] })))).toBe(
+      'INVALID_ARGUMENT',
+    );
+    expect(codeOf(() => buildKeyPolicy(principals({ signerRoleArns: [] })))).toBe('INVALID_ARGUMENT');
+    expect(codeOf(() => buildKeyPolicy(principals({ partition: 'evil' })))).toBe('INVALID_ARGUMENT');
+  });
+});
