@@ -71,6 +71,11 @@ export interface PutObjectInput {
   readonly ifMatch?: string;
   /** `*`: write only if no object exists under the key. */
   readonly ifNoneMatch?: '*';
+  /**
+   * Base64 SHA-256 of `body`. When given, the store verifies the bytes against it and keeps it with the
+   * object (S3: `x-amz-checksum-sha256`; Object Lock buckets require a checksum on every write).
+   */
+  readonly checksumSha256?: string;
 }
 
 /** S3 (or s3rver). Conditional writes throw PreconditionFailedError on 412/409. */
