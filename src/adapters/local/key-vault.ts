@@ -1,0 +1,252 @@
+/**
+ * The embedded stack's stand-in for KMS (design §7): node:crypto keys, one JSON file per key in
+ * `dir` (0700), each file 0600 and written atomically (temp file + rename), holding the PKCS#8 PEM
+ * private key and the metadata KMS would keep (tags, state, deletion date).
+ *
+ * It mirrors KMS where callers can tell the difference: GetPublicKey and Sign fail on a disabled or
+ * pending-deletion key (KeyUnusableError); disabling twice and scheduling deletion twice succeed;
+ * the deletion window is 7–30 days and the key is gone once it passes; PS256 uses a salt as long as
+ * the digest (KMS's choice; node's default is the maximum); ECDSA signatures come back as JOSE R‖S.
+ *
+ * Private keys never leave this class: not returned, not logged, hidden from JSON and inspect.
+ */
+import { constants, createPrivateKey, generateKeyPair, type KeyObject, randomUUID, sign } from 'node:crypto';
+import { chmod, mkdir, readdir, readFile, rename, stat, unlink, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { inspect } from 'node:util';
+import { ALGORITHM_SPECS, type AlgorithmSpec, algorithmSpec, isAlgorithm } from '../../core/algorithms.ts';
+import { publicJwkFromKey } from '../../core/jwk.ts';
+import type { Algorithm, PublicJwk, VaultKey } from '../../core/types.ts';
+import {
+  InvalidArgumentError,
+  KeyNotFoundError,
+  KeyUnusableError,
+  MalformedRecordError,
+} from '../../errors.ts';
+import type { Clock, KeyVault } from '../../ports.ts';
+
+type KeyState = 'Enabled' | 'Disabled' | 'PendingDeletion';
+
+/** What a key file holds besides the private key. */
+interface KeyMeta {
+  readonly format: 1;
+  readonly vaultKeyId: string;
+  readonly keyRef: string;
+  readonly deploymentName: string;
+  readonly alg: Algorithm;
+  readonly state: KeyState;
+  readonly createdAt: number;
+  readonly disabledAt?: number;
+  readonly deletionDate?: number;
+}
+
+interface KeyFile extends KeyMeta {
+  readonly privateKeyPem: string;
+}
+
+interface CacheEntry {
+  readonly meta: KeyMeta;
+  readonly key: KeyObject;
+  /** Identity of the file version this entry was parsed from (every write renames a new inode in). */
+  readonly version: string;
+}
+
+const ID = /^local:([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$/;
+const DAY_MS = 86_400_000;
+
+function generate(spec: AlgorithmSpec): Promise<KeyObject> {
+  return new Promise((resolve, reject) => {
+    const done = (err: Error | null, _pub: KeyObject, priv: KeyObject) => (err ? reject(err) : resolve(priv));
+    if (spec.kty === 'RSA') generateKeyPair('rsa', { modulusLength: 2048, publicExponent: 0x10001 }, done);
+    else generateKeyPair('ec', { namedCurve: spec.namedCurve }, done);
+  });
+}
+
+function signWith(spec: AlgorithmSpec, key: KeyObject, data: Uint8Array): Promise<Uint8Array> {
+  const options =
+    spec.kty === 'EC'
+      ? { key, dsaEncoding: 'ieee-p1363' as const }
+      : spec.padding === 'pss'
+        ? { key, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: constants.RSA_PSS_SALTLEN_DIGEST }
+        : { key, padding: constants.RSA_PKCS1_PADDING };
+  return new Promise((resolve, reject) =>
+    sign(spec.digest, data, options, (err, sig) => (err ? reject(err) : resolve(new Uint8Array(sig)))),
+  );
+}
+
+function parseKeyFile(text: string, path: string): KeyFile {
+  const file = JSON.parse(text) as Partial<KeyFile>;
+  if (
+    file.format !== 1 ||
+    typeof file.vaultKeyId !== 'string' ||
+    typeof file.privateKeyPem !== 'string' ||
+    !isAlgorithm(file.alg) ||
+    !['Enabled', 'Disabled', 'PendingDeletion'].includes(file.state as string)
+  ) {
+    throw new MalformedRecordError(`unreadable key file ${path}`);
+  }
+  return file as KeyFile;
+}
+
+export class LocalKeyVault implements KeyVault {
+  readonly #dir: string;
+  readonly #deploymentName: string;
+  readonly #clock: Clock;
+  readonly #cache = new Map<string, CacheEntry>();
+  #ready: Promise<void> | undefined;
+
+  constructor(opts: { dir: string; deploymentName: string; clock?: Clock }) {
+    this.#dir = opts.dir;
+    this.#deploymentName = opts.deploymentName;
+    this.#clock = opts.clock ?? Date.now;
+  }
+
+  async createKey(input: { keyRef: string; alg: Algorithm }): Promise<{ vaultKeyId: string }> {
+    const key = await generate(algorithmSpec(input.alg));
+    const vaultKeyId = `local:${randomUUID()}`;
+    const meta: KeyMeta = {
+      format: 1,
+      vaultKeyId,
+      keyRef: input.keyRef,
+      deploymentName: this.#deploymentName,
+      alg: input.alg,
+      state: 'Enabled',
+      createdAt: this.#clock(),
+    };
+    await this.#write(meta, key.export({ format: 'pem', type: 'pkcs8' }) as string);
+    return { vaultKeyId };
+  }
+
+  async getPublicJwk(vaultKeyId: string, alg: Algorithm): Promise<PublicJwk> {
+    const entry = await this.#load(vaultKeyId);
+    if (!entry) throw new KeyNotFoundError(`no local key ${vaultKeyId}`);
+    this.#assertUsable(entry, alg);
+    return publicJwkFromKey(entry.key, alg);
+  }
+
+  async listKeys(): Promise<VaultKey[]> {
+    await this.#ensureDir();
+    const names = (await readdir(this.#dir)).filter((n) => /^[0-9a-f-]{36}\.json$/.test(n)).sort();
+    const keys: VaultKey[] = [];
+    for (const name of names) {
+      const entry = await this.#load(`local:${name.slice(0, -'.json'.length)}`);
+      if (entry && entry.meta.deploymentName === this.#deploymentName) {
+        keys.push({ vaultKeyId: entry.meta.vaultKeyId, keyRef: entry.meta.keyRef });
+      }
+    }
+    return keys;
+  }
+
+  async disableKey(vaultKeyId: string): Promise<void> {
+    const entry = await this.#load(vaultKeyId);
+    if (!entry) throw new KeyNotFoundError(`no local key ${vaultKeyId}`);
+    // Disabled already, or pending deletion (which is unusable too): nothing to do.
+    if (entry.meta.state !== 'Enabled') return;
+    await this.#rewrite(vaultKeyId, { state: 'Disabled', disabledAt: this.#clock() });
+  }
+
+  async scheduleDeletion(vaultKeyId: string, windowDays: number): Promise<void> {
+    if (!Number.isInteger(windowDays) || windowDays < 7 || windowDays > 30) {
+      throw new InvalidArgumentError('the deletion window must be 7–30 days (as in KMS)');
+    }
+    const entry = await this.#load(vaultKeyId);
+    if (!entry) throw new KeyNotFoundError(`no local key ${vaultKeyId}`);
+    if (entry.meta.state === 'PendingDeletion') return;
+    await this.#rewrite(vaultKeyId, {
+      state: 'PendingDeletion',
+      deletionDate: this.#clock() + windowDays * DAY_MS,
+    });
+  }
+
+  async sign(vaultKeyId: string, alg: Algorithm, signingInput: Uint8Array): Promise<Uint8Array> {
+    const entry = await this.#load(vaultKeyId);
+    // KMS answers Sign on a missing key with NotFoundException, which the KMS adapter maps the same way.
+    if (!entry) throw new KeyUnusableError(`no local key ${vaultKeyId}`);
+    this.#assertUsable(entry, alg);
+    return signWith(ALGORITHM_SPECS[alg], entry.key, signingInput);
+  }
+
+  toJSON(): Record<string, string> {
+    return { type: 'LocalKeyVault', dir: this.#dir, deploymentName: this.#deploymentName };
+  }
+
+  [inspect.custom](): string {
+    return `LocalKeyVault ${JSON.stringify(this.toJSON())}`;
+  }
+
+  #assertUsable(entry: CacheEntry, alg: Algorithm): void {
+    if (entry.meta.state !== 'Enabled') {
+      throw new KeyUnusableError(`local key ${entry.meta.vaultKeyId} is ${entry.meta.state}`);
+    }
+    if (entry.meta.alg !== alg) {
+      throw new InvalidArgumentError(
+        `local key ${entry.meta.vaultKeyId} is for ${entry.meta.alg}, not ${alg}`,
+      );
+    }
+  }
+
+  #ensureDir(): Promise<void> {
+    this.#ready ??= (async () => {
+      await mkdir(this.#dir, { recursive: true, mode: 0o700 });
+      await chmod(this.#dir, 0o700);
+    })();
+    return this.#ready;
+  }
+
+  #path(vaultKeyId: string): string | undefined {
+    const uuid = ID.exec(vaultKeyId)?.[1];
+    return uuid === undefined ? undefined : join(this.#dir, `${uuid}.json`);
+  }
+
+  /**
+   * The key, parsed once per file version. A `stat` per call (not a read) notices a state change
+   * written by another instance or process — `jwks revoke` disabling the key under a running signer.
+   */
+  async #load(vaultKeyId: string): Promise<CacheEntry | undefined> {
+    const path = this.#path(vaultKeyId);
+    if (!path) return undefined;
+    await this.#ensureDir();
+    const info = await stat(path).catch((err: NodeJS.ErrnoException) => {
+      if (err.code === 'ENOENT') return undefined;
+      throw err;
+    });
+    if (!info) {
+      this.#cache.delete(vaultKeyId);
+      return undefined;
+    }
+    const version = `${info.ino}:${info.mtimeMs}:${info.size}`;
+    let entry = this.#cache.get(vaultKeyId);
+    if (entry?.version !== version) {
+      const { privateKeyPem, ...meta } = parseKeyFile(await readFile(path, 'utf8'), path);
+      entry = { meta, key: createPrivateKey(privateKeyPem), version };
+      this.#cache.set(vaultKeyId, entry);
+    }
+    if (entry.meta.deletionDate !== undefined && entry.meta.deletionDate <= this.#clock()) {
+      // The waiting period is over: KMS deletes the key for good, so do we.
+      this.#cache.delete(vaultKeyId);
+      await unlink(path).catch(() => undefined);
+      return undefined;
+    }
+    return entry;
+  }
+
+  async #rewrite(vaultKeyId: string, change: Partial<KeyMeta>): Promise<void> {
+    const path = this.#path(vaultKeyId) as string;
+    const { privateKeyPem, ...meta } = parseKeyFile(await readFile(path, 'utf8'), path);
+    await this.#write({ ...meta, ...change }, privateKeyPem);
+  }
+
+  async #write(meta: KeyMeta, privateKeyPem: string): Promise<void> {
+    await this.#ensureDir();
+    const path = this.#path(meta.vaultKeyId) as string;
+    const temp = `${path}.${randomUUID()}.tmp`;
+    const file: KeyFile = { ...meta, privateKeyPem };
+    try {
+      await writeFile(temp, `${JSON.stringify(file, null, 2)}\n`, { mode: 0o600, flag: 'wx' });
+      await rename(temp, path);
+    } catch (err) {
+      await unlink(temp).catch(() => undefined);
+      throw err;
+    }
+  }
+}

@@ -1,0 +1,157 @@
+import { constants, createPublicKey, verify } from 'node:crypto';
+import { mkdtemp, readdir, rm, stat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { inspect } from 'node:util';
+import { importJWK, jwtVerify } from 'jose';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { LocalKeyVault } from '../../src/adapters/local/key-vault.ts';
+import { compactJws, jwsSigningInput } from '../../src/core/jws.ts';
+import { ALGORITHMS, type Algorithm } from '../../src/core/types.ts';
+
+const DAY = 86_400_000;
+const codeOf = (p: Promise<unknown>): Promise<string | undefined> =>
+  p.then(
+    () => undefined,
+    (err: { code?: string }) => err.code,
+  );
+
+describe('LocalKeyVault', () => {
+  let root: string;
+  let dir: string;
+  let now: number;
+  const vault = (deploymentName = 'test') => new LocalKeyVault({ dir, deploymentName, clock: () => now });
+
+  /** Sign a JWT through the vault and verify it with jose against the vault's public JWK. */
+  const signAndVerify = async (v: LocalKeyVault, id: string, alg: Algorithm) => {
+    const jwk = await v.getPublicJwk(id, alg);
+    const input = jwsSigningInput({ alg, kid: jwk.kid, typ: 'JWT' }, { sub: 'svc', alg });
+    const token = compactJws(input, await v.sign(id, alg, input.bytes));
+    const { payload, protectedHeader } = await jwtVerify(token, await importJWK(jwk, alg), {
+      algorithms: [alg],
+    });
+    expect(protectedHeader.kid).toBe(jwk.kid);
+    return payload;
+  };
+
+  beforeEach(async () => {
+    root = await mkdtemp(join(tmpdir(), 'local-vault-'));
+    dir = join(root, 'keys');
+    now = Date.UTC(2030, 0, 1);
+  });
+  afterEach(async () => {
+    await rm(root, { recursive: true, force: true });
+  });
+
+  it.each(ALGORITHMS)('signs %s tokens that jose verifies with the published JWK', async (alg) => {
+    const v = vault();
+    const { vaultKeyId } = await v.createKey({ keyRef: 'ref-1', alg });
+    expect(vaultKeyId).toMatch(/^local:[0-9a-f-]{36}$/);
+    expect(await signAndVerify(v, vaultKeyId, alg)).toEqual({ sub: 'svc', alg });
+  });
+
+  it('creates the directory 0700 and each key file 0600', async () => {
+    await vault().createKey({ keyRef: 'ref-1', alg: 'ES256' });
+    expect((await stat(dir)).mode & 0o777).toBe(0o700);
+    const files = await readdir(dir);
+    expect(files).toHaveLength(1);
+    expect((await stat(join(dir, files[0] ?? ''))).mode & 0o777).toBe(0o600);
+  });
+
+  it('keeps keys, tags and signatures across a restart (new instance on the same dir)', async () => {
+    const first = vault();
+    const { vaultKeyId } = await first.createKey({ keyRef: 'ref-1', alg: 'RS256' });
+    const kid = (await first.getPublicJwk(vaultKeyId, 'RS256')).kid;
+    const second = vault();
+    expect(await second.listKeys()).toEqual([{ vaultKeyId, keyRef: 'ref-1' }]);
+    expect((await second.getPublicJwk(vaultKeyId, 'RS256')).kid).toBe(kid);
+    await signAndVerify(second, vaultKeyId, 'RS256');
+  });
+
+  it("lists only this deployment's keys", async () => {
+    const a = await vault('a').createKey({ keyRef: 'ra', alg: 'ES256' });
+    await vault('b').createKey({ keyRef: 'rb', alg: 'ES256' });
+    expect(await vault('a').listKeys()).toEqual([{ vaultKeyId: a.vaultKeyId, keyRef: 'ra' }]);
+  });
+
+  it('uses a PS256 salt as long as the digest (32 bytes), not the maximum', async () => {
+    const v = vault();
+    const { vaultKeyId } = await v.createKey({ keyRef: 'ref', alg: 'PS256' });
+    const key = createPublicKey({ key: await v.getPublicJwk(vaultKeyId, 'PS256'), format: 'jwk' });
+    const data = Buffer.from('header.payload');
+    const sig = await v.sign(vaultKeyId, 'PS256', data);
+    const pss = (saltLength: number) =>
+      verify('sha256', data, { key, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength }, sig);
+    const modulusBytes = Math.ceil(((key.asymmetricKeyDetails?.modulusLength ?? 0) - 1) / 8);
+    expect(pss(32)).toBe(true);
+    expect(pss(modulusBytes - 32 - 2)).toBe(false); // node's default (maximum) salt length
+  });
+
+  it('refuses to sign or give the public key once disabled, with KEY_UNUSABLE', async () => {
+    const v = vault();
+    const { vaultKeyId } = await v.createKey({ keyRef: 'ref', alg: 'ES384' });
+    await signAndVerify(v, vaultKeyId, 'ES384');
+    await v.disableKey(vaultKeyId);
+    await v.disableKey(vaultKeyId); // idempotent
+    expect(await codeOf(v.sign(vaultKeyId, 'ES384', new Uint8Array(1)))).toBe('KEY_UNUSABLE');
+    expect(await codeOf(v.getPublicJwk(vaultKeyId, 'ES384'))).toBe('KEY_UNUSABLE');
+  });
+
+  it('notices a key disabled by another instance even when its cache is warm', async () => {
+    const signer = vault();
+    const { vaultKeyId } = await signer.createKey({ keyRef: 'ref', alg: 'ES256' });
+    await signAndVerify(signer, vaultKeyId, 'ES256');
+    await vault().disableKey(vaultKeyId);
+    expect(await codeOf(signer.sign(vaultKeyId, 'ES256', new Uint8Array(1)))).toBe('KEY_UNUSABLE');
+  });
+
+  it('schedules deletion idempotently, refuses to sign, and deletes the key when the window passes', async () => {
+    const v = vault();
+    const { vaultKeyId } = await v.createKey({ keyRef: 'ref', alg: 'RS256' });
+    await v.scheduleDeletion(vaultKeyId, 7);
+    now += DAY;
+    await v.scheduleDeletion(vaultKeyId, 30); // already pending: success, date unchanged
+    await v.disableKey(vaultKeyId); // pending deletion is already unusable: success
+    expect(await codeOf(v.sign(vaultKeyId, 'RS256', new Uint8Array(1)))).toBe('KEY_UNUSABLE');
+    expect(await v.listKeys()).toHaveLength(1);
+    now += 6 * DAY;
+    expect(await v.listKeys()).toEqual([]);
+    expect(await readdir(dir)).toEqual([]);
+    expect(await codeOf(v.getPublicJwk(vaultKeyId, 'RS256'))).toBe('KEY_NOT_FOUND');
+  });
+
+  it('rejects a deletion window outside 7–30 days with INVALID_ARGUMENT', async () => {
+    const v = vault();
+    const { vaultKeyId } = await v.createKey({ keyRef: 'ref', alg: 'ES256' });
+    expect(await codeOf(v.scheduleDeletion(vaultKeyId, 6))).toBe('INVALID_ARGUMENT');
+    expect(await codeOf(v.scheduleDeletion(vaultKeyId, 31))).toBe('INVALID_ARGUMENT');
+  });
+
+  it('answers unknown or malformed ids like KMS: KEY_NOT_FOUND, and KEY_UNUSABLE on sign', async () => {
+    const v = vault();
+    for (const id of [
+      'local:00000000-0000-0000-0000-000000000000',
+      'local:../../etc/passwd',
+      'arn:aws:kms:x',
+    ]) {
+      expect(await codeOf(v.getPublicJwk(id, 'ES256'))).toBe('KEY_NOT_FOUND');
+      expect(await codeOf(v.disableKey(id))).toBe('KEY_NOT_FOUND');
+      expect(await codeOf(v.sign(id, 'ES256', new Uint8Array(1)))).toBe('KEY_UNUSABLE');
+    }
+  });
+
+  it('rejects signing with an algorithm the key was not made for with INVALID_ARGUMENT', async () => {
+    const v = vault();
+    const { vaultKeyId } = await v.createKey({ keyRef: 'ref', alg: 'RS256' });
+    expect(await codeOf(v.sign(vaultKeyId, 'PS256', new Uint8Array(1)))).toBe('INVALID_ARGUMENT');
+  });
+
+  it('shows no private key in JSON.stringify or inspect, even with keys cached', async () => {
+    const v = vault();
+    const { vaultKeyId } = await v.createKey({ keyRef: 'ref', alg: 'RS256' });
+    await signAndVerify(v, vaultKeyId, 'RS256');
+    const shown = `${JSON.stringify(v)}\n${inspect(v, { depth: 10, showHidden: true })}\n${JSON.stringify({ v })}`;
+    expect(shown).toContain(dir);
+    expect(shown).not.toMatch(/PRIVATE KEY|"d":/);
+  });
+});
