@@ -1,0 +1,192 @@
+/**
+ * KeyVault on AWS KMS. Keys are asymmetric SIGN_VERIFY keys created with an explicit key policy
+ * (core/key-policy.ts) and tagged with the deployment and the registry's `keyRef` (design §3
+ * invariant 7); listing goes through the Resource Groups Tagging API, which filters by tag
+ * server-side (KMS `ListKeys` would need one `ListResourceTags` call per key in the account).
+ *
+ * Signing hashes the JWS signing input here and sends `MessageType: DIGEST`: KMS accepts at most
+ * 4096 bytes of RAW message, a digest is 32/48 bytes whatever the token size, and the private key
+ * never leaves KMS either way. KMS returns ECDSA signatures as DER; JWS needs R‖S (core/der-jose.ts).
+ *
+ * Nothing here logs; errors carry KMS's own error as `cause` and never key material.
+ *
+ * @see https://docs.aws.amazon.com/kms/latest/APIReference/API_Sign.html
+ */
+import { createHash } from 'node:crypto';
+import {
+  CreateKeyCommand,
+  DescribeKeyCommand,
+  DisableKeyCommand,
+  GetPublicKeyCommand,
+  type GetPublicKeyCommandOutput,
+  type KMSClient,
+  ScheduleKeyDeletionCommand,
+  SignCommand,
+  type SignCommandOutput,
+} from '@aws-sdk/client-kms';
+import {
+  paginateGetResources,
+  type ResourceGroupsTaggingAPIClient,
+} from '@aws-sdk/client-resource-groups-tagging-api';
+import { KEY_TAGS } from '../../constants.ts';
+import { algorithmSpec } from '../../core/algorithms.ts';
+import { derToJose } from '../../core/der-jose.ts';
+import { publicJwkFromKey } from '../../core/jwk.ts';
+import { buildKeyPolicy, type KeyPolicyPrincipals } from '../../core/key-policy.ts';
+import type { Algorithm, PublicJwk, VaultKey } from '../../core/types.ts';
+import { InvalidArgumentError, JwksError, KeyNotFoundError, KeyUnusableError } from '../../errors.ts';
+import type { KeyVault } from '../../ports.ts';
+
+export interface KmsKeyVaultOptions {
+  readonly kms: KMSClient;
+  readonly tagging: ResourceGroupsTaggingAPIClient;
+  readonly deploymentName: string;
+  readonly keyPolicy: KeyPolicyPrincipals;
+}
+
+const errorName = (err: unknown): string | undefined => (err instanceof Error ? err.name : undefined);
+
+/** KMS's answers for a key that exists but may not be used now (disabled, pending deletion, …). */
+const UNUSABLE = new Set(['DisabledException', 'KMSInvalidStateException']);
+const PENDING_DELETION = new Set(['PendingDeletion', 'PendingReplicaDeletion']);
+
+export class KmsKeyVault implements KeyVault {
+  readonly #kms: KMSClient;
+  readonly #tagging: ResourceGroupsTaggingAPIClient;
+  readonly #deploymentName: string;
+  readonly #principals: KeyPolicyPrincipals;
+  #policy: string | undefined;
+
+  constructor(opts: KmsKeyVaultOptions) {
+    if (!opts.deploymentName) throw new InvalidArgumentError('deploymentName is required');
+    this.#kms = opts.kms;
+    this.#tagging = opts.tagging;
+    this.#deploymentName = opts.deploymentName;
+    this.#principals = opts.keyPolicy;
+  }
+
+  async createKey(input: { keyRef: string; alg: Algorithm }): Promise<{ vaultKeyId: string }> {
+    const spec = algorithmSpec(input.alg);
+    // Built on first use: a signer-only process (the token function) never needs the principals.
+    this.#policy ??= JSON.stringify(buildKeyPolicy(this.#principals));
+    const out = await this.#kms.send(
+      new CreateKeyCommand({
+        KeySpec: spec.kmsKeySpec,
+        KeyUsage: 'SIGN_VERIFY',
+        Policy: this.#policy,
+        Description: `JWT signing key (${spec.alg}) of jwks-publisher deployment ${this.#deploymentName}, keyRef ${input.keyRef}`,
+        Tags: [
+          { TagKey: KEY_TAGS.DEPLOYMENT, TagValue: this.#deploymentName },
+          { TagKey: KEY_TAGS.KEY_REF, TagValue: input.keyRef },
+        ],
+      }),
+    );
+    const arn = out.KeyMetadata?.Arn;
+    if (!arn) throw new JwksError('UPSTREAM', 'KMS CreateKey returned no key ARN');
+    return { vaultKeyId: arn };
+  }
+
+  async getPublicJwk(vaultKeyId: string, alg: Algorithm): Promise<PublicJwk> {
+    const spec = algorithmSpec(alg);
+    let out: GetPublicKeyCommandOutput;
+    try {
+      out = await this.#kms.send(new GetPublicKeyCommand({ KeyId: vaultKeyId }));
+    } catch (err) {
+      throw mapKeyError(err, vaultKeyId);
+    }
+    if (!out.PublicKey) throw new JwksError('UPSTREAM', `KMS GetPublicKey returned no key for ${vaultKeyId}`);
+    if (out.KeyUsage !== 'SIGN_VERIFY' || !out.SigningAlgorithms?.includes(spec.kmsSigningAlgorithm)) {
+      throw new InvalidArgumentError(`KMS key ${vaultKeyId} cannot sign with ${spec.kmsSigningAlgorithm}`);
+    }
+    return publicJwkFromKey(out.PublicKey, alg);
+  }
+
+  async listKeys(): Promise<VaultKey[]> {
+    const keys: VaultKey[] = [];
+    const pages = paginateGetResources(
+      { client: this.#tagging },
+      {
+        ResourceTypeFilters: ['kms:key'],
+        TagFilters: [{ Key: KEY_TAGS.DEPLOYMENT, Values: [this.#deploymentName] }],
+      },
+    );
+    for await (const page of pages) {
+      for (const mapping of page.ResourceTagMappingList ?? []) {
+        if (!mapping.ResourceARN) continue;
+        const keyRef = mapping.Tags?.find((t) => t.Key === KEY_TAGS.KEY_REF)?.Value;
+        keys.push(
+          keyRef === undefined
+            ? { vaultKeyId: mapping.ResourceARN }
+            : { vaultKeyId: mapping.ResourceARN, keyRef },
+        );
+      }
+    }
+    return keys;
+  }
+
+  /** Disabling a disabled key succeeds in KMS; a key pending deletion is already unusable, so that succeeds too. */
+  async disableKey(vaultKeyId: string): Promise<void> {
+    try {
+      await this.#kms.send(new DisableKeyCommand({ KeyId: vaultKeyId }));
+    } catch (err) {
+      await this.#unlessPendingDeletion(err, vaultKeyId);
+    }
+  }
+
+  async scheduleDeletion(vaultKeyId: string, windowDays: number): Promise<void> {
+    if (!Number.isInteger(windowDays) || windowDays < 7 || windowDays > 30) {
+      throw new InvalidArgumentError('PendingWindowInDays must be 7–30');
+    }
+    try {
+      await this.#kms.send(
+        new ScheduleKeyDeletionCommand({ KeyId: vaultKeyId, PendingWindowInDays: windowDays }),
+      );
+    } catch (err) {
+      await this.#unlessPendingDeletion(err, vaultKeyId);
+    }
+  }
+
+  async sign(vaultKeyId: string, alg: Algorithm, signingInput: Uint8Array): Promise<Uint8Array> {
+    const spec = algorithmSpec(alg);
+    const digest = createHash(spec.digest).update(signingInput).digest();
+    let out: SignCommandOutput;
+    try {
+      out = await this.#kms.send(
+        new SignCommand({
+          KeyId: vaultKeyId,
+          Message: digest,
+          MessageType: 'DIGEST',
+          SigningAlgorithm: spec.kmsSigningAlgorithm,
+        }),
+      );
+    } catch (err) {
+      const name = errorName(err);
+      if (name && (UNUSABLE.has(name) || name === 'NotFoundException')) {
+        throw new KeyUnusableError(`KMS refused to sign with ${vaultKeyId} (${name})`, { cause: err });
+      }
+      throw err;
+    }
+    if (!out.Signature) throw new JwksError('UPSTREAM', `KMS Sign returned no signature for ${vaultKeyId}`);
+    return spec.kty === 'EC' ? derToJose(out.Signature, spec.componentLength) : out.Signature;
+  }
+
+  /**
+   * KMSInvalidStateException from DisableKey/ScheduleKeyDeletion means success only when the key is
+   * already pending deletion; any other state (Creating, Unavailable, …) is a real failure.
+   */
+  async #unlessPendingDeletion(err: unknown, vaultKeyId: string): Promise<void> {
+    if (errorName(err) !== 'KMSInvalidStateException') throw mapKeyError(err, vaultKeyId);
+    const described = await this.#kms.send(new DescribeKeyCommand({ KeyId: vaultKeyId }));
+    if (PENDING_DELETION.has(described.KeyMetadata?.KeyState ?? '')) return;
+    throw err;
+  }
+}
+
+/** NotFound → KeyNotFoundError; disabled/invalid state → KeyUnusableError; anything else unchanged. */
+function mapKeyError(err: unknown, vaultKeyId: string): unknown {
+  const name = errorName(err);
+  if (name === 'NotFoundException') return new KeyNotFoundError(`no KMS key ${vaultKeyId}`, { cause: err });
+  if (name && UNUSABLE.has(name))
+    return new KeyUnusableError(`KMS key ${vaultKeyId} is unusable (${name})`, { cause: err });
+  return err;
+}
