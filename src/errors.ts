@@ -17,6 +17,7 @@ export type ErrorCode =
   | 'INVALID_SIGNATURE_ENCODING'
   | 'UNSUPPORTED_ALGORITHM'
   | 'INVALID_ARGUMENT'
+  | 'ADDRESS_IN_USE'
   | 'UPSTREAM';
 
 export class JwksError extends Error {

@@ -1,0 +1,124 @@
+/**
+ * The local edge's cache: what CloudFront does with the JWKS and discovery objects, in memory.
+ * It keeps an object for as long as its `Cache-Control` allows (so a publish is invisible until
+ * max-age passes or an invalidation purges it, exactly what the rotation's pre-publication lead has to
+ * survive), serves a stale copy within `stale-if-error` when the origin fails, collapses concurrent
+ * misses into one origin read, and never caches a "not found".
+ */
+import type { Clock, Log, StoredObject } from '../ports.ts';
+import { cachePolicy, type TtlLimits } from './cache-control.ts';
+
+export type CacheStatus = 'Hit' | 'Miss' | 'StaleIfError';
+
+export interface CacheResult {
+  readonly object: StoredObject;
+  readonly status: CacheStatus;
+  /** How long the edge has held this copy (0 on a miss). */
+  readonly ageMs: number;
+}
+
+interface Entry {
+  readonly object: StoredObject;
+  readonly storedAt: number;
+  readonly ttlMs: number;
+  readonly staleIfErrorMs: number;
+}
+
+export interface EdgeCacheOptions extends TtlLimits {
+  readonly clock: Clock;
+  readonly log: Log;
+}
+
+/** CloudFront invalidation paths: exact, or a prefix ending in `*`. */
+const matches = (pattern: string, path: string): boolean =>
+  pattern.endsWith('*') ? path.startsWith(pattern.slice(0, -1)) : pattern === path;
+
+export class EdgeCache {
+  readonly #entries = new Map<string, Entry>();
+  readonly #inflight = new Map<string, Promise<StoredObject | null>>();
+  readonly #opts: EdgeCacheOptions;
+  /** Bumped by every purge: an origin read that started before a purge must not refill the cache. */
+  #epoch = 0;
+
+  constructor(opts: EdgeCacheOptions) {
+    this.#opts = opts;
+  }
+
+  /** The cached copy if fresh, else the origin's (via `load`); null when the origin has no object. */
+  async lookup(path: string, load: () => Promise<StoredObject | null>): Promise<CacheResult | null> {
+    const entry = this.#entries.get(path);
+    const now = this.#opts.clock();
+    if (entry && now - entry.storedAt < entry.ttlMs) {
+      return { object: entry.object, status: 'Hit', ageMs: now - entry.storedAt };
+    }
+    try {
+      const object = await this.#fetch(path, load);
+      return object ? { object, status: 'Miss', ageMs: 0 } : null;
+    } catch (err) {
+      // Re-read: a purge while the origin was failing removes the stale copy too.
+      const stale = this.#entries.get(path);
+      const at = this.#opts.clock();
+      if (stale && at - stale.storedAt < stale.ttlMs + stale.staleIfErrorMs) {
+        this.#opts.log.warn('edge: origin failed, serving stale within stale-if-error', {
+          path,
+          ageMs: at - stale.storedAt,
+          error: err instanceof Error ? err.message : String(err),
+        });
+        return { object: stale.object, status: 'StaleIfError', ageMs: at - stale.storedAt };
+      }
+      throw err;
+    }
+  }
+
+  /** Drop every cached copy (and pending origin read) the paths match. Returns how many copies went. */
+  purge(paths: readonly string[]): number {
+    this.#epoch++;
+    let purged = 0;
+    for (const path of [...this.#entries.keys()]) {
+      if (paths.some((p) => matches(p, path))) {
+        this.#entries.delete(path);
+        purged++;
+      }
+    }
+    for (const path of [...this.#inflight.keys()]) {
+      if (paths.some((p) => matches(p, path))) this.#inflight.delete(path);
+    }
+    return purged;
+  }
+
+  /** One origin read per path at a time (CloudFront's request collapsing). */
+  #fetch(path: string, load: () => Promise<StoredObject | null>): Promise<StoredObject | null> {
+    const pending = this.#inflight.get(path);
+    if (pending) return pending;
+    const epoch = this.#epoch;
+    const read = (async () => {
+      const object = await load();
+      if (epoch === this.#epoch) this.#store(path, object);
+      return object;
+    })();
+    const settle = () => {
+      if (this.#inflight.get(path) === read) this.#inflight.delete(path);
+    };
+    read.then(settle, settle);
+    this.#inflight.set(path, read);
+    return read;
+  }
+
+  #store(path: string, object: StoredObject | null): void {
+    if (!object) {
+      this.#entries.delete(path);
+      return;
+    }
+    const policy = cachePolicy(object.cacheControl, this.#opts);
+    if (!policy.storable || policy.ttlMs + policy.staleIfErrorMs <= 0) {
+      this.#entries.delete(path);
+      return;
+    }
+    this.#entries.set(path, {
+      object,
+      storedAt: this.#opts.clock(),
+      ttlMs: policy.ttlMs,
+      staleIfErrorMs: policy.staleIfErrorMs,
+    });
+  }
+}

@@ -1,0 +1,84 @@
+/**
+ * What the local edge writes: a stored object the way CloudFront passes an S3 object on (same bytes,
+ * Content-Type, Cache-Control, ETag, Last-Modified; 304 on a matching precondition), JSON errors with no
+ * stack trace, and the raw answer to a request node could not even parse.
+ */
+import { type IncomingMessage, type ServerResponse, STATUS_CODES } from 'node:http';
+import type { CacheResult } from './edge-cache.ts';
+import { ifNoneMatchMatches, notModifiedSince } from './http-conditional.ts';
+
+/** Sent on every response, errors included (design §5: verifiers in browsers fetch the JWKS cross-origin). */
+export const COMMON_HEADERS: Readonly<Record<string, string>> = {
+  'Access-Control-Allow-Origin': '*',
+  'X-Content-Type-Options': 'nosniff',
+};
+
+const EDGE_NAME = 'local-edge';
+
+/** S3 ETags are quoted; a bare one would not be a valid entity-tag (RFC 9110 §8.8.3). */
+const quotedEtag = (etag: string): string => (/^(W\/)?".*"$/.test(etag) ? etag : `"${etag}"`);
+
+export function sendJson(
+  req: IncomingMessage,
+  res: ServerResponse,
+  status: number,
+  body: Readonly<Record<string, unknown>>,
+  headers: Readonly<Record<string, string>> = {},
+): void {
+  const bytes = Buffer.from(JSON.stringify(body));
+  res.writeHead(status, {
+    ...headers,
+    'Content-Type': 'application/json',
+    'Content-Length': String(bytes.length),
+    // An error is about this moment; no cache layer should keep it.
+    'Cache-Control': 'no-store',
+  });
+  res.end(req.method === 'HEAD' ? undefined : bytes);
+}
+
+/** 200 with the object, or 304 when the request's precondition says the client already has it. */
+export function sendObject(req: IncomingMessage, res: ServerResponse, result: CacheResult): void {
+  const { object } = result;
+  const validators: Record<string, string> = { ETag: quotedEtag(object.etag) };
+  if (object.cacheControl !== undefined) validators['Cache-Control'] = object.cacheControl;
+  if (object.lastModified !== undefined) validators['Last-Modified'] = object.lastModified.toUTCString();
+  if (result.status !== 'Miss') validators.Age = String(Math.floor(result.ageMs / 1000));
+  validators['X-Cache'] = `${result.status} from ${EDGE_NAME}`;
+
+  const inm = req.headers['if-none-match'];
+  const ims = req.headers['if-modified-since'];
+  const notModified =
+    inm !== undefined
+      ? ifNoneMatchMatches(inm, validators.ETag ?? '')
+      : ims !== undefined && notModifiedSince(ims, object.lastModified);
+  if (notModified) {
+    // RFC 9110 §15.4.5: a 304 carries the validators and Cache-Control a 200 would have, no content.
+    res.writeHead(304, validators);
+    res.end();
+    return;
+  }
+  res.writeHead(200, {
+    ...validators,
+    'Content-Type': object.contentType ?? 'application/octet-stream',
+    'Content-Length': String(object.body.byteLength),
+  });
+  res.end(req.method === 'HEAD' ? undefined : object.body);
+}
+
+/**
+ * The whole response for a request node's parser rejected (no IncomingMessage exists): 431 for
+ * oversized headers, 408 for a request that timed out, 400 otherwise. Written straight to the socket.
+ */
+export function rawClientErrorResponse(errCode: string | undefined): string {
+  const status = errCode === 'HPE_HEADER_OVERFLOW' ? 431 : errCode === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : 400;
+  const body = JSON.stringify({ error: status === 431 ? 'request_header_fields_too_large' : 'bad_request' });
+  const headers = {
+    ...COMMON_HEADERS,
+    'Content-Type': 'application/json',
+    'Content-Length': String(Buffer.byteLength(body)),
+    'Cache-Control': 'no-store',
+    Connection: 'close',
+  };
+  const lines = Object.entries(headers).map(([name, value]) => `${name}: ${value}`);
+  return `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\n${lines.join('\r\n')}\r\n\r\n${body}`;
+}

@@ -1,0 +1,128 @@
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { OBJECT_KEYS, PATHS } from '../../src/constants.ts';
+import { hasCode } from '../../src/errors.ts';
+import { EdgeServer } from '../../src/local/edge-server.ts';
+import { FakeStore } from './edge-fixtures.ts';
+
+describe('EdgeServer caching like an edge', () => {
+  let store: FakeStore;
+  let now: number;
+  let edge: EdgeServer;
+  let url: string;
+
+  beforeEach(async () => {
+    store = new FakeStore();
+    now = Date.UTC(2030, 0, 1, 12, 0, 0);
+    edge = new EdgeServer({ store, port: 0, clock: () => now });
+    ({ url } = await edge.start());
+  });
+  afterEach(async () => {
+    await edge.stop();
+  });
+
+  const get = (path: string, init: RequestInit = {}) =>
+    fetch(`${url}${path}`, { redirect: 'manual', ...init });
+
+  it('keeps serving the cached bytes with a growing Age until max-age passes, then refetches', async () => {
+    store.set(OBJECT_KEYS.JWKS, '{"v":1}');
+    const first = await get(PATHS.JWKS);
+    expect(await first.text()).toBe('{"v":1}');
+    expect(first.headers.get('age')).toBeNull();
+    store.set(OBJECT_KEYS.JWKS, '{"v":2}');
+
+    now += 30_000;
+    const cached = await get(PATHS.JWKS);
+    expect(await cached.text()).toBe('{"v":1}');
+    expect(cached.headers.get('age')).toBe('30');
+    expect(cached.headers.get('x-cache')).toMatch(/^Hit/);
+
+    now += 30_000; // 60 s: max-age reached
+    const fresh = await get(PATHS.JWKS);
+    expect(await fresh.text()).toBe('{"v":2}');
+    expect(store.gets).toBe(2);
+  });
+
+  it('shows a change at once when the path is invalidated', async () => {
+    store.set(OBJECT_KEYS.JWKS, '{"v":1}');
+    store.set(OBJECT_KEYS.OPENID_CONFIGURATION, '{"d":1}');
+    await get(PATHS.JWKS);
+    await get(PATHS.OPENID_CONFIGURATION);
+    store.set(OBJECT_KEYS.JWKS, '{"v":2}');
+    store.set(OBJECT_KEYS.OPENID_CONFIGURATION, '{"d":2}');
+
+    await edge.cdn.invalidate([PATHS.JWKS], 'ref-1');
+    expect(await (await get(PATHS.JWKS)).text()).toBe('{"v":2}');
+    expect(await (await get(PATHS.OPENID_CONFIGURATION)).text()).toBe('{"d":1}');
+
+    await edge.cdn.invalidate(['/.well-known/*'], 'ref-2');
+    expect(await (await get(PATHS.OPENID_CONFIGURATION)).text()).toBe('{"d":2}');
+  });
+
+  it('rejects an invalidation path without a leading slash', async () => {
+    const err = await edge.cdn.invalidate(['.well-known/jwks.json'], 'r').catch((e: unknown) => e);
+    expect(hasCode(err, 'INVALIDATION_FAILED')).toBe(true);
+  });
+
+  it('serves the stale copy within stale-if-error and 502 after it when the store fails', async () => {
+    store.set(OBJECT_KEYS.JWKS, '{"v":1}'); // max-age=60, stale-if-error=30
+    await get(PATHS.JWKS);
+    store.failure = new Error('origin down');
+
+    now += 75_000;
+    const stale = await get(PATHS.JWKS);
+    expect(stale.status).toBe(200);
+    expect(await stale.text()).toBe('{"v":1}');
+    expect(stale.headers.get('age')).toBe('75');
+
+    now += 20_000; // 95 s > 60 + 30
+    const gone = await get(PATHS.JWKS);
+    expect(gone.status).toBe(502);
+    expect(await gone.json()).toEqual({ error: 'bad_gateway' });
+  });
+
+  it('answers 502 right after expiry when the object has no stale-if-error', async () => {
+    store.set(OBJECT_KEYS.JWKS, '{"v":1}', 'public, max-age=10');
+    await get(PATHS.JWKS);
+    store.failure = new Error('origin down');
+    now += 10_000;
+    expect((await get(PATHS.JWKS)).status).toBe(502);
+  });
+
+  it('reads the store on every request when the object says no-store', async () => {
+    store.set(OBJECT_KEYS.JWKS, '{"v":1}', 'no-store');
+    await get(PATHS.JWKS);
+    await get(PATHS.JWKS);
+    expect(store.gets).toBe(2);
+  });
+
+  it('reads the store once when concurrent requests miss together', async () => {
+    store.set(OBJECT_KEYS.JWKS, '{"v":1}');
+    let release = () => {};
+    store.gate = new Promise((resolve) => {
+      release = resolve;
+    });
+    const pending = Promise.all([get(PATHS.JWKS), get(PATHS.JWKS), get(PATHS.JWKS)]);
+    await vi.waitFor(() => expect(store.gets).toBe(1));
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    release();
+    const bodies = await Promise.all((await pending).map((r) => r.text()));
+    expect(bodies).toEqual(['{"v":1}', '{"v":1}', '{"v":1}']);
+    expect(store.gets).toBe(1);
+  });
+
+  it('does not cache a read that was in flight when an invalidation arrived', async () => {
+    store.set(OBJECT_KEYS.JWKS, '{"v":1}');
+    let release = () => {};
+    store.gate = new Promise((resolve) => {
+      release = resolve;
+    });
+    const old = get(PATHS.JWKS);
+    await vi.waitFor(() => expect(store.gets).toBe(1));
+    await edge.cdn.invalidate([PATHS.JWKS], 'r');
+    release();
+    await (await old).text();
+    store.gate = undefined;
+    store.set(OBJECT_KEYS.JWKS, '{"v":2}');
+    expect(await (await get(PATHS.JWKS)).text()).toBe('{"v":2}');
+  });
+});
