@@ -1,0 +1,174 @@
+/**
+ * An in-memory KeyVault with real node:crypto keys, faithful to KMS where the system depends on it:
+ * keys are Enabled, Disabled or PendingDeletion; GetPublicKey and Sign fail unless Enabled
+ * (KeyUnusableError); DisableKey on a key pending deletion fails (KMSInvalidStateException);
+ * ListKeys (the tagging API) still lists keys pending deletion. PS256 uses a digest-length salt as
+ * KMS does.
+ *
+ * Key generation is the slow part of a property test (RSA-2048 takes ~100 ms), so key pairs come
+ * from a process-wide pool: each vault draws distinct pairs from it (kids never collide within one
+ * vault), and later vaults reuse the same pairs instead of generating new ones.
+ */
+import { constants, generateKeyPairSync, type KeyObject, sign } from 'node:crypto';
+import { calculateJwkThumbprint } from 'jose';
+import type { Algorithm, PublicJwk, VaultKey } from '../../src/core/types.ts';
+import { InvalidArgumentError, KeyNotFoundError, KeyUnusableError } from '../../src/errors.ts';
+import type { KeyVault } from '../../src/ports.ts';
+import { Faults } from './faults.ts';
+
+export type MemoryKeyState = 'Enabled' | 'Disabled' | 'PendingDeletion';
+
+type KeyType = 'RSA' | 'P-256' | 'P-384';
+const KEY_TYPE: Record<Algorithm, KeyType> = { RS256: 'RSA', PS256: 'RSA', ES256: 'P-256', ES384: 'P-384' };
+
+interface Pair {
+  readonly privateKey: KeyObject;
+  readonly publicKey: KeyObject;
+}
+
+const POOL: Record<KeyType, Pair[]> = { RSA: [], 'P-256': [], 'P-384': [] };
+
+function generate(type: KeyType): Pair {
+  return type === 'RSA'
+    ? generateKeyPairSync('rsa', { modulusLength: 2048 })
+    : generateKeyPairSync('ec', { namedCurve: type });
+}
+
+interface Entry {
+  readonly vaultKeyId: string;
+  readonly keyRef: string | undefined;
+  readonly alg: Algorithm;
+  readonly pair: Pair;
+  state: MemoryKeyState;
+  deletionWindowDays?: number;
+}
+
+export class MemoryKeyVault implements KeyVault {
+  readonly faults: Faults;
+  #entries = new Map<string, Entry>();
+  #cursor: Record<KeyType, number> = { RSA: 0, 'P-256': 0, 'P-384': 0 };
+  #seq = 0;
+
+  constructor(opts: { faults?: Faults } = {}) {
+    this.faults = opts.faults ?? new Faults();
+  }
+
+  /** Generate `count` pairs per algorithm's key type up front (call once in a beforeAll). */
+  static warmPool(algs: readonly Algorithm[], count: number): void {
+    for (const type of new Set(algs.map((a) => KEY_TYPE[a]))) {
+      while (POOL[type].length < count) POOL[type].push(generate(type));
+    }
+  }
+
+  /** State of a key (not a port method). */
+  stateOf(vaultKeyId: string): MemoryKeyState {
+    return this.#entry(vaultKeyId).state;
+  }
+
+  /** Every key ever created, with its state (not a port method). */
+  all(): Array<{ vaultKeyId: string; keyRef?: string; alg: Algorithm; state: MemoryKeyState }> {
+    return [...this.#entries.values()].map(({ vaultKeyId, keyRef, alg, state }) => ({
+      vaultKeyId,
+      ...(keyRef === undefined ? {} : { keyRef }),
+      alg,
+      state,
+    }));
+  }
+
+  /** A key carrying this deployment's tag that this system did not create (an operator's, or a bug's). */
+  addForeignKey(opts: { keyRef?: string; alg?: Algorithm } = {}): string {
+    return this.#create(opts.keyRef, opts.alg ?? 'ES256');
+  }
+
+  createKey(input: { keyRef: string; alg: Algorithm }): Promise<{ vaultKeyId: string }> {
+    return this.faults.run('vault.createKey', () => ({ vaultKeyId: this.#create(input.keyRef, input.alg) }));
+  }
+
+  getPublicJwk(vaultKeyId: string, alg: Algorithm): Promise<PublicJwk> {
+    return this.faults.run('vault.getPublicJwk', async () => {
+      const e = this.#usable(vaultKeyId, alg);
+      const jwk = e.pair.publicKey.export({ format: 'jwk' }) as Record<string, string>;
+      const kid = await calculateJwkThumbprint(jwk as Parameters<typeof calculateJwkThumbprint>[0], 'sha256');
+      if (jwk.kty === 'RSA') return { kty: 'RSA', kid, use: 'sig', alg, n: String(jwk.n), e: String(jwk.e) };
+      const crv = jwk.crv as 'P-256' | 'P-384';
+      return { kty: 'EC', kid, use: 'sig', alg, crv, x: String(jwk.x), y: String(jwk.y) };
+    });
+  }
+
+  listKeys(): Promise<VaultKey[]> {
+    return this.faults.run('vault.listKeys', () =>
+      [...this.#entries.values()].map((e) => ({
+        vaultKeyId: e.vaultKeyId,
+        ...(e.keyRef === undefined ? {} : { keyRef: e.keyRef }),
+      })),
+    );
+  }
+
+  disableKey(vaultKeyId: string): Promise<void> {
+    return this.faults.run('vault.disableKey', () => {
+      const e = this.#entry(vaultKeyId);
+      if (e.state === 'PendingDeletion') throw new KeyUnusableError(`${vaultKeyId} is pending deletion`);
+      e.state = 'Disabled';
+    });
+  }
+
+  scheduleDeletion(vaultKeyId: string, windowDays: number): Promise<void> {
+    return this.faults.run('vault.scheduleDeletion', () => {
+      if (!Number.isInteger(windowDays) || windowDays < 7 || windowDays > 30) {
+        throw new InvalidArgumentError(`PendingWindowInDays ${windowDays} is not 7–30`);
+      }
+      const e = this.#entry(vaultKeyId);
+      if (e.state === 'PendingDeletion') return;
+      e.state = 'PendingDeletion';
+      e.deletionWindowDays = windowDays;
+    });
+  }
+
+  sign(vaultKeyId: string, alg: Algorithm, signingInput: Uint8Array): Promise<Uint8Array> {
+    return this.faults.run('vault.sign', () => {
+      const key = this.#usable(vaultKeyId, alg).pair.privateKey;
+      const data = Buffer.from(signingInput);
+      switch (alg) {
+        case 'RS256':
+          return new Uint8Array(sign('sha256', data, { key, padding: constants.RSA_PKCS1_PADDING }));
+        case 'PS256':
+          return new Uint8Array(
+            sign('sha256', data, {
+              key,
+              padding: constants.RSA_PKCS1_PSS_PADDING,
+              saltLength: constants.RSA_PSS_SALTLEN_DIGEST,
+            }),
+          );
+        case 'ES256':
+          return new Uint8Array(sign('sha256', data, { key, dsaEncoding: 'ieee-p1363' }));
+        case 'ES384':
+          return new Uint8Array(sign('sha384', data, { key, dsaEncoding: 'ieee-p1363' }));
+      }
+    });
+  }
+
+  #create(keyRef: string | undefined, alg: Algorithm): string {
+    const type = KEY_TYPE[alg];
+    if (!type) throw new InvalidArgumentError(`unsupported algorithm ${alg}`);
+    const index = this.#cursor[type]++;
+    while (POOL[type].length <= index) POOL[type].push(generate(type));
+    const pair = POOL[type][index] as Pair;
+    this.#seq += 1;
+    const vaultKeyId = `vault-key-${String(this.#seq).padStart(4, '0')}`;
+    this.#entries.set(vaultKeyId, { vaultKeyId, keyRef, alg, pair, state: 'Enabled' });
+    return vaultKeyId;
+  }
+
+  #entry(vaultKeyId: string): Entry {
+    const e = this.#entries.get(vaultKeyId);
+    if (!e) throw new KeyNotFoundError(`no vault key ${vaultKeyId}`);
+    return e;
+  }
+
+  #usable(vaultKeyId: string, alg: Algorithm): Entry {
+    const e = this.#entry(vaultKeyId);
+    if (e.state !== 'Enabled') throw new KeyUnusableError(`${vaultKeyId} is ${e.state}`);
+    if (KEY_TYPE[e.alg] !== KEY_TYPE[alg]) throw new InvalidArgumentError(`${vaultKeyId} cannot use ${alg}`);
+    return e;
+  }
+}
