@@ -1,0 +1,135 @@
+/**
+ * Publishes the JWKS (design §5 write protocol). Never applies deltas: every run re-reads the whole
+ * registry and the revocation list, renders deterministically, and converges, so duplicated,
+ * reordered or replayed triggers change nothing.
+ *
+ * HEAD (ETag, registry-version, body-sha256) → read registry → list revocations → render →
+ * skip if the stored version is newer, or the bytes are equal → PUT If-Match (first write:
+ * If-None-Match: *), 412/409 → start over → invalidate the CDN → mark `publishedAt`.
+ *
+ * The HEAD comes first on purpose: whatever is stored was rendered from a registry read that
+ * happened before ours, so a stored version above ours can only mean the registry went back (a
+ * point-in-time restore), and then we must not overwrite the newer document.
+ */
+import { createHash } from 'node:crypto';
+import { HEADERS, OBJECT_KEYS, OBJECT_METADATA, PATHS } from './constants.ts';
+import { renderJwks } from './core/jwks.ts';
+import type { Policy } from './core/types.ts';
+import { PreconditionFailedError } from './errors.ts';
+import type { Cdn, Clock, Log, ObjectStore, Registry } from './ports.ts';
+import { silentLog } from './ports.ts';
+import { listRevokedKids } from './revocations.ts';
+
+export interface PublishDeps {
+  readonly registry: Pick<Registry, 'read' | 'markPublished'>;
+  readonly store: ObjectStore;
+  readonly cdn: Cdn;
+  readonly policy: Policy;
+  readonly log?: Log;
+  /** The instant recorded as `publishedAt` (read after the invalidation); defaults to `now`. */
+  readonly clock?: Clock;
+  /** Write attempts before a run of conditional-write conflicts is reported (default 5). */
+  readonly maxAttempts?: number;
+}
+
+export interface PublishResult {
+  /** A new JWKS object was written (and the CDN invalidated). */
+  readonly written: boolean;
+  /** Why nothing was written: the stored document is from a newer registry, or has these exact bytes. */
+  readonly skipped?: 'stored-newer' | 'unchanged';
+  /** A CDN invalidation was requested by this run. */
+  readonly invalidated: boolean;
+  /** The registry version rendered. */
+  readonly registryVersion: number;
+  /** SHA-256 (hex) of the rendered body. */
+  readonly sha256: string;
+  /** The kids in the rendered document, in order. */
+  readonly kids: string[];
+  /** keyRefs this run recorded `publishedAt` for. */
+  readonly marked: string[];
+  readonly attempts: number;
+}
+
+/**
+ * `Cache-Control` of the JWKS. No `stale-while-revalidate`: CloudFront honours it, so every cache
+ * layer could serve the old set past max-age, beyond what the prepublish lead was computed for.
+ * `stale-if-error` only applies when the origin fails, when a stale set is better than none.
+ * @see https://www.rfc-editor.org/rfc/rfc5861
+ */
+export function jwksCacheControl(policy: Policy): string {
+  const seconds = Math.floor(policy.jwksMaxAge / 1000);
+  return `public, max-age=${seconds}, stale-if-error=${seconds}`;
+}
+
+export const sha256Hex = (bytes: Uint8Array): string => createHash('sha256').update(bytes).digest('hex');
+
+function storedVersion(metadata: Readonly<Record<string, string>>): number | undefined {
+  const raw = metadata[OBJECT_METADATA.REGISTRY_VERSION];
+  return raw !== undefined && /^\d+$/.test(raw) ? Number(raw) : undefined;
+}
+
+export async function publishJwks(deps: PublishDeps, now: number): Promise<PublishResult> {
+  const log = deps.log ?? silentLog;
+  const maxAttempts = deps.maxAttempts ?? 5;
+  let lastConflict: unknown;
+  for (let attempt = 1; attempt <= maxAttempts; attempt++) {
+    const head = await deps.store.head(OBJECT_KEYS.JWKS);
+    const snapshot = await deps.registry.read();
+    const revoked = await listRevokedKids(deps.store);
+    const rendered = renderJwks(snapshot.keys, revoked);
+    const body = new TextEncoder().encode(rendered.body);
+    const sha256 = sha256Hex(body);
+    const registryVersion = snapshot.state.registryVersion;
+    const publishedAtOf = new Map(snapshot.keys.map((k) => [k.keyRef, k.publishedAt]));
+    const unmarked = rendered.keyRefs.filter((ref) => publishedAtOf.get(ref) === undefined);
+    const base = { registryVersion, sha256, kids: rendered.kids, attempts: attempt };
+
+    const stored = head ? storedVersion(head.metadata) : undefined;
+    if (stored !== undefined && stored > registryVersion) {
+      // The document out there is from a newer registry; its keys are not ours to mark.
+      log.warn('stored JWKS is from a newer registry version; not overwriting', { stored, registryVersion });
+      return { ...base, written: false, skipped: 'stored-newer', invalidated: false, marked: [] };
+    }
+
+    if (head && head.metadata[OBJECT_METADATA.BODY_SHA256] === sha256) {
+      // Same bytes are stored (invariant 6: no write, no invalidation). Keys still unmarked mean the
+      // writer may have died before invalidating: repeat ITS invalidation (same CallerReference, which
+      // CloudFront treats as the same request) before marking, so `publishedAt` never precedes it.
+      let invalidated = false;
+      if (unmarked.length > 0) {
+        await deps.cdn.invalidate([PATHS.JWKS], `${stored ?? registryVersion}-${sha256}`);
+        invalidated = true;
+        await deps.registry.markPublished(unmarked, deps.clock?.() ?? now);
+      }
+      return { ...base, written: false, skipped: 'unchanged', invalidated, marked: unmarked };
+    }
+
+    try {
+      await deps.store.put({
+        key: OBJECT_KEYS.JWKS,
+        body,
+        contentType: HEADERS.JSON,
+        cacheControl: jwksCacheControl(deps.policy),
+        metadata: {
+          [OBJECT_METADATA.REGISTRY_VERSION]: String(registryVersion),
+          [OBJECT_METADATA.BODY_SHA256]: sha256,
+        },
+        ...(head ? { ifMatch: head.etag } : { ifNoneMatch: '*' as const }),
+      });
+    } catch (err) {
+      if (!(err instanceof PreconditionFailedError)) throw err;
+      lastConflict = err;
+      log.info('JWKS changed while publishing; starting over', { attempt });
+      continue;
+    }
+    // The CallerReference names the content, so a restore that reuses a version still invalidates.
+    await deps.cdn.invalidate([PATHS.JWKS], `${registryVersion}-${sha256}`);
+    // Only now can a verifier fetch the new set through the CDN: this is what the activation gate reads.
+    if (unmarked.length > 0) await deps.registry.markPublished(unmarked, deps.clock?.() ?? now);
+    log.info('published JWKS', { registryVersion, sha256, kids: rendered.kids });
+    return { ...base, written: true, invalidated: true, marked: unmarked };
+  }
+  throw new PreconditionFailedError(`JWKS kept changing during ${maxAttempts} publish attempts`, {
+    cause: lastConflict,
+  });
+}
