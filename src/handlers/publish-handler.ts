@@ -1,0 +1,75 @@
+/**
+ * The publish handler: a DynamoDB Stream batch in, one publication out.
+ *
+ * It never applies stream deltas. Each record is only a wake-up call: the Powertools batch processor
+ * validates records one by one (a malformed one becomes a batch item failure, so Lambda retries from
+ * it and finally hands it to the on-failure destination), and if any well-formed registry record is
+ * in the batch the publisher re-reads the whole registry once and converges. Duplicated, reordered or
+ * replayed records therefore change nothing.
+ */
+import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
+import type { DynamoDBBatchResponse, DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
+import { TABLE } from '../constants.ts';
+import { MalformedRecordError } from '../errors.ts';
+import type { Clock, Log } from '../ports.ts';
+import { silentLog } from '../ports.ts';
+import { type PublishDeps, publishJwks } from '../publisher.ts';
+
+const EVENT_NAMES = new Set(['INSERT', 'MODIFY', 'REMOVE']);
+
+/** Whether the record is a well-formed stream record of a registry item; throws when malformed. */
+export function isRegistryRecord(record: DynamoDBRecord): boolean {
+  const keys = record.dynamodb?.Keys;
+  const pk = keys?.[TABLE.PARTITION_KEY]?.S;
+  const sk = keys?.[TABLE.SORT_KEY]?.S;
+  if (
+    !record.eventName ||
+    !EVENT_NAMES.has(record.eventName) ||
+    !pk ||
+    !sk ||
+    !record.dynamodb?.SequenceNumber
+  ) {
+    throw new MalformedRecordError(
+      `stream record ${record.eventID ?? '(no eventID)'} is not a registry change`,
+    );
+  }
+  if (record.eventName !== 'REMOVE' && !record.dynamodb.NewImage) {
+    throw new MalformedRecordError(`stream record ${record.eventID ?? '(no eventID)'} has no NewImage`);
+  }
+  return pk === TABLE.REGISTRY_PARTITION;
+}
+
+export interface PublishHandlerDeps extends PublishDeps {
+  readonly clock?: Clock;
+  readonly log?: Log;
+}
+
+export type PublishHandler = (event: DynamoDBStreamEvent) => Promise<DynamoDBBatchResponse>;
+
+export function createPublishHandler(deps: PublishHandlerDeps): PublishHandler {
+  const clock = deps.clock ?? Date.now;
+  const log = deps.log ?? silentLog;
+  return async (event) => {
+    const processor = new BatchProcessor(EventType.DynamoDBStreams);
+    let registryChanges = 0;
+    const response = await processPartialResponse(
+      event,
+      async (record: DynamoDBRecord) => {
+        if (isRegistryRecord(record)) registryChanges += 1;
+      },
+      processor,
+      // A batch of only malformed records is reported item by item, not thrown, so Lambda's
+      // bisect/retry/on-failure machinery sees exactly which records are bad.
+      { throwOnFullBatchFailure: false },
+    );
+    for (const failure of response.batchItemFailures) {
+      log.error('malformed stream record', { itemIdentifier: failure.itemIdentifier });
+    }
+    if (registryChanges > 0) {
+      // A failure here throws: the whole batch is retried, because nothing was published.
+      const result = await publishJwks({ ...deps, log }, clock());
+      log.info('published', { ...result, records: event.Records.length });
+    }
+    return response;
+  };
+}

@@ -1,0 +1,81 @@
+/**
+ * A CloudFront-compatible `CreateInvalidation` endpoint on the local edge, so the real CloudFront
+ * adapter (src/adapters/aws/cloudfront.ts) runs locally too, pointed at the edge through the SDK's
+ * endpoint setting: the publisher in the stack and the `jwks publish` CLI purge the same cache through
+ * the same code path as in AWS. Only what the SDK sends and parses is implemented.
+ * @see https://docs.aws.amazon.com/cloudfront/latest/APIReference/API_CreateInvalidation.html
+ */
+import { randomUUID } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Cdn } from '../ports.ts';
+
+export const LOCAL_DISTRIBUTION_ID = 'LOCALEDGE';
+export const INVALIDATION_PATH = `/2020-05-31/distribution/${LOCAL_DISTRIBUTION_ID}/invalidation`;
+const MAX_BODY = 64 * 1024;
+
+const xmlEscape = (s: string): string =>
+  s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
+const xmlUnescape = (s: string): string =>
+  s
+    .replace(/&lt;/g, '<')
+    .replace(/&gt;/g, '>')
+    .replace(/&quot;/g, '"')
+    .replace(/&apos;/g, "'")
+    .replace(/&amp;/g, '&');
+
+async function readBody(req: IncomingMessage): Promise<string | undefined> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req) {
+    size += (chunk as Buffer).length;
+    if (size > MAX_BODY) return undefined;
+    chunks.push(chunk as Buffer);
+  }
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+function sendXml(
+  res: ServerResponse,
+  status: number,
+  xml: string,
+  headers: Record<string, string> = {},
+): void {
+  const body = Buffer.from(`<?xml version="1.0" encoding="UTF-8"?>\n${xml}`);
+  res.writeHead(status, { ...headers, 'Content-Type': 'text/xml', 'Content-Length': String(body.length) });
+  res.end(body);
+}
+
+function errorXml(code: string, message: string): string {
+  return `<ErrorResponse xmlns="http://cloudfront.amazonaws.com/doc/2020-05-31/"><Error><Type>Sender</Type><Code>${code}</Code><Message>${xmlEscape(message)}</Message></Error><RequestId>${randomUUID()}</RequestId></ErrorResponse>`;
+}
+
+/** The route handler: parse the InvalidationBatch, purge through `cdn`, answer 201 like CloudFront. */
+export function createInvalidationRoute(cdn: Cdn) {
+  return async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    const xml = await readBody(req);
+    const callerReference = xml?.match(/<CallerReference>([^<]*)<\/CallerReference>/)?.[1];
+    const paths = [...(xml ?? '').matchAll(/<Path>([^<]*)<\/Path>/g)].map((m) => xmlUnescape(m[1] ?? ''));
+    if (xml === undefined || callerReference === undefined || paths.length === 0) {
+      sendXml(
+        res,
+        400,
+        errorXml('InvalidArgument', 'an InvalidationBatch with Paths and CallerReference is required'),
+      );
+      return;
+    }
+    try {
+      await cdn.invalidate(paths, xmlUnescape(callerReference));
+    } catch (err) {
+      sendXml(res, 400, errorXml('InvalidArgument', (err as Error).message));
+      return;
+    }
+    const id = `I${randomUUID().replace(/-/g, '').slice(0, 13).toUpperCase()}`;
+    const items = paths.map((p) => `<Path>${xmlEscape(p)}</Path>`).join('');
+    sendXml(
+      res,
+      201,
+      `<Invalidation xmlns="http://cloudfront.amazonaws.com/doc/2020-05-31/"><Id>${id}</Id><Status>Completed</Status><CreateTime>${new Date().toISOString()}</CreateTime><InvalidationBatch><Paths><Quantity>${paths.length}</Quantity><Items>${items}</Items></Paths><CallerReference>${xmlEscape(callerReference)}</CallerReference></InvalidationBatch></Invalidation>`,
+      { Location: `${INVALIDATION_PATH}/${id}` },
+    );
+  };
+}

@@ -1,0 +1,53 @@
+/**
+ * `npm start`: the whole system in the foreground on one machine. Prints exactly one line on stdout,
+ * `ready <url>`, once the JWKS is served with an ACTIVE key in it; logs go to stderr. Exit codes:
+ * 0 after a clean shutdown (SIGINT/SIGTERM), 2 for invalid configuration, 1 for any other failure.
+ */
+import { JwksError } from '../errors.ts';
+import { loadLocalConfig } from './config.ts';
+import { createStderrLog } from './log.ts';
+import { waitUntilReady } from './readiness.ts';
+import { startLocalStack } from './stack.ts';
+
+const log = createStderrLog(process.env.LOG_LEVEL);
+
+function fail(err: unknown): never {
+  const code = err instanceof JwksError ? err.code : 'UNEXPECTED';
+  const exit = code === 'MISSING_CONFIG' || code === 'INVALID_CONFIG' ? 2 : 1;
+  process.stderr.write(`jwks local stack: ${code}: ${err instanceof Error ? err.message : String(err)}\n`);
+  process.exit(exit);
+}
+
+async function main(): Promise<void> {
+  let config: ReturnType<typeof loadLocalConfig>;
+  try {
+    config = loadLocalConfig(process.env);
+  } catch (err) {
+    fail(err);
+  }
+  for (const warning of config.warnings) log.warn(`policy: ${warning}`);
+
+  const stack = await startLocalStack(config, log).catch(fail);
+  let stopping = false;
+  const shutdown = (signal: string) => {
+    if (stopping) process.exit(1); // a second signal: the user insists
+    stopping = true;
+    log.info('shutting down', { signal });
+    stack.stop().then(
+      () => process.exit(0),
+      (err: unknown) => fail(err),
+    );
+  };
+  process.on('SIGINT', () => shutdown('SIGINT'));
+  process.on('SIGTERM', () => shutdown('SIGTERM'));
+
+  try {
+    await waitUntilReady(stack.url, () => stack.activeKid(), 120_000);
+  } catch (err) {
+    await stack.stop();
+    fail(err);
+  }
+  process.stdout.write(`ready ${stack.url}\n`);
+}
+
+void main();

@@ -1,0 +1,37 @@
+/**
+ * "Ready" means what a user can rely on: the edge serves a JWKS that contains the ACTIVE key (so a
+ * token signed now verifies), not merely that the servers are listening.
+ */
+import { PATHS } from '../constants.ts';
+import { JwksError } from '../errors.ts';
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+async function servedKids(url: string): Promise<string[]> {
+  try {
+    const res = await fetch(`${url}${PATHS.JWKS}`, { headers: { 'Cache-Control': 'no-cache' } });
+    if (!res.ok) return [];
+    const body = (await res.json()) as { keys?: Array<{ kid?: string }> };
+    return (body.keys ?? []).flatMap((k) => (k.kid ? [k.kid] : []));
+  } catch {
+    return [];
+  }
+}
+
+/** Resolves once the JWKS served at `url` contains the ACTIVE kid; throws after `timeoutMs`. */
+export async function waitUntilReady(
+  url: string,
+  activeKid: () => Promise<string | undefined>,
+  timeoutMs: number,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    const kid = await activeKid().catch(() => undefined);
+    if (kid && (await servedKids(url)).includes(kid)) return;
+    await sleep(100);
+  }
+  throw new JwksError(
+    'UPSTREAM',
+    `no ACTIVE key was published at ${url}${PATHS.JWKS} within ${timeoutMs} ms`,
+  );
+}

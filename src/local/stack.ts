@@ -1,0 +1,144 @@
+/**
+ * The embedded stack (design §7): the same handlers and AWS adapters as in Lambda, against DynamoDB
+ * Local, s3rver and the local edge, plus the node:crypto key vault. Start order: s3rver, then the
+ * edge (a taken port fails fast, before the slow JVM start), then DynamoDB Local, the table, the
+ * stream poller and the reconciler.
+ */
+import { join } from 'node:path';
+import {
+  createCloudFrontClient,
+  createDynamoDbClient,
+  createDynamoDbStreamsClient,
+  createS3Client,
+} from '../adapters/aws/clients.ts';
+import { CloudFrontCdn } from '../adapters/aws/cloudfront.ts';
+import { DynamoDbRegistry } from '../adapters/aws/dynamodb-registry.ts';
+import { createRegistryTable } from '../adapters/aws/registry-table.ts';
+import { S3ObjectStore } from '../adapters/aws/s3.ts';
+import { LocalKeyVault } from '../adapters/local/key-vault.ts';
+import { createPublishHandler } from '../handlers/publish-handler.ts';
+import { createRotateHandler } from '../handlers/rotate-handler.ts';
+import type { Log } from '../ports.ts';
+import { publishJwks } from '../publisher.ts';
+import type { LocalConfig } from './config.ts';
+import { lockDataDir, removeStackInfo, type StackInfo, writeStackInfo } from './data-dir.ts';
+import { type DynamoDbLocal, startDynamoDbLocal } from './dynamodb-local.ts';
+import { EdgeServer } from './edge-server.ts';
+import { createInvalidationRoute, INVALIDATION_PATH, LOCAL_DISTRIBUTION_ID } from './invalidation-api.ts';
+import { type RunningS3Server, S3RVER_CREDENTIALS, startS3Server } from './s3-server.ts';
+import { StreamPoller } from './stream-poller.ts';
+import { Ticker } from './ticker.ts';
+
+export const LOCAL = {
+  REGION: 'us-east-1',
+  TABLE_NAME: 'jwks-registry',
+  BUCKET: 'jwks-publisher',
+  DEPLOYMENT_NAME: 'local',
+} as const;
+
+export interface LocalStack {
+  readonly url: string;
+  readonly info: StackInfo;
+  /** The ACTIVE kid in the registry right now (readiness checks it is served). */
+  activeKid(): Promise<string | undefined>;
+  stop(): Promise<void>;
+}
+
+/** Point the SDK at the embedded servers through its standard settings (no adapter knows). */
+function useEmbeddedEndpoints(endpoints: { dynamodb?: string; s3?: string; edge?: string }): void {
+  // Static credentials the embedded servers accept (s3rver knows only this key): the stack never
+  // reaches AWS, so whatever credentials the user's shell has are not even looked at.
+  process.env.AWS_REGION = LOCAL.REGION;
+  process.env.AWS_ACCESS_KEY_ID = S3RVER_CREDENTIALS.accessKeyId;
+  process.env.AWS_SECRET_ACCESS_KEY = S3RVER_CREDENTIALS.secretAccessKey;
+  delete process.env.AWS_SESSION_TOKEN;
+  delete process.env.AWS_PROFILE;
+  if (endpoints.dynamodb) {
+    process.env.AWS_ENDPOINT_URL_DYNAMODB = endpoints.dynamodb;
+    process.env.AWS_ENDPOINT_URL_DYNAMODB_STREAMS = endpoints.dynamodb;
+  }
+  if (endpoints.s3) process.env.AWS_ENDPOINT_URL_S3 = endpoints.s3;
+  if (endpoints.edge) process.env.AWS_ENDPOINT_URL_CLOUDFRONT = endpoints.edge;
+}
+
+export async function startLocalStack(config: LocalConfig, log: Log): Promise<LocalStack> {
+  const releaseLock = lockDataDir(config.dataDir);
+  const cleanups: Array<() => Promise<void> | void> = [releaseLock];
+  const stop = async () => {
+    for (const cleanup of cleanups.splice(0).reverse()) {
+      try {
+        await cleanup();
+      } catch (err) {
+        log.error('local stack: cleanup failed', { error: err });
+      }
+    }
+  };
+  try {
+    const s3: RunningS3Server = await startS3Server({
+      dir: join(config.dataDir, 's3'),
+      buckets: [LOCAL.BUCKET],
+    });
+    cleanups.push(() => s3.stop());
+    useEmbeddedEndpoints({ s3: s3.endpoint });
+    const store = new S3ObjectStore({ client: createS3Client(), bucket: LOCAL.BUCKET });
+
+    const edge = new EdgeServer({ store, port: config.port, log, maxTtlMs: config.policy.cdnMaxTtl });
+    edge.route('POST', INVALIDATION_PATH, createInvalidationRoute(edge.cdn));
+    const { url } = await edge.start();
+    cleanups.push(() => edge.stop());
+
+    const dynamodb: DynamoDbLocal = await startDynamoDbLocal({ dir: join(config.dataDir, 'dynamodb') });
+    cleanups.push(() => dynamodb.stop());
+    useEmbeddedEndpoints({ dynamodb: dynamodb.endpoint, edge: url });
+
+    const ddb = createDynamoDbClient();
+    const { streamArn } = await createRegistryTable(ddb, LOCAL.TABLE_NAME);
+    const registry = new DynamoDbRegistry({ client: ddb, tableName: LOCAL.TABLE_NAME });
+    const vault = new LocalKeyVault({
+      dir: join(config.dataDir, 'keys'),
+      deploymentName: LOCAL.DEPLOYMENT_NAME,
+    });
+    const cdn = new CloudFrontCdn({
+      client: createCloudFrontClient(),
+      distributionId: LOCAL_DISTRIBUTION_ID,
+    });
+    const policy = config.policy;
+
+    const poller = new StreamPoller({
+      client: createDynamoDbStreamsClient(),
+      streamArn,
+      checkpointDir: join(config.dataDir, 'checkpoints'),
+      consumers: [{ name: 'publish', handler: createPublishHandler({ registry, store, cdn, policy, log }) }],
+      log,
+    });
+    // A JWKS lost from the object store (or never written) is rebuilt even if no record is pending.
+    await publishJwks({ registry, store, cdn, policy, log }, Date.now());
+    poller.start();
+    cleanups.push(() => poller.stop());
+
+    const rotate = createRotateHandler({ registry, vault, policy, log });
+    const ticker = new Ticker(config.reconcileIntervalMs, () => rotate(), log);
+    ticker.start();
+    cleanups.push(() => ticker.stop());
+
+    const info: StackInfo = {
+      pid: process.pid,
+      url,
+      region: LOCAL.REGION,
+      dynamodbEndpoint: dynamodb.endpoint,
+      s3Endpoint: s3.endpoint,
+      tableName: LOCAL.TABLE_NAME,
+      bucket: LOCAL.BUCKET,
+      distributionId: LOCAL_DISTRIBUTION_ID,
+      deploymentName: LOCAL.DEPLOYMENT_NAME,
+      keysDir: join(config.dataDir, 'keys'),
+      policy: config.policyInput,
+    };
+    writeStackInfo(config.dataDir, info);
+    cleanups.push(() => removeStackInfo(config.dataDir));
+    return { url, info, stop, activeKid: async () => (await registry.readState()).activeKid };
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+}
