@@ -1,0 +1,149 @@
+/**
+ * The rotate job as a reconciler (design §2): read the registry and the vault's tagged keys, plan
+ * what is due now (core/lifecycle.ts), execute it. Running it again changes nothing.
+ *
+ * Every registry write is one conditional commit built from the snapshot this run read (advanced
+ * locally after each of its own commits). If anyone else committed in between, the commit fails
+ * with ConflictError and this run stops there: the next run re-reads and re-plans. That is what
+ * keeps two racing reconcilers from ever creating two ACTIVE keys or two standbys.
+ *
+ * Key creation is crash-safe (invariant 7): the CREATING intent with a fresh keyRef is committed
+ * BEFORE the vault key is created (tagged with that keyRef), and completed after. A crash in
+ * between leaves either an intent with no key (abandoned after `intentTimeout`) or an intent whose
+ * key exists (completed by the next run); never a key the registry does not know.
+ */
+import { randomUUID } from 'node:crypto';
+import { type Action, type ChangeAction, planRotation, transitionOf } from './core/lifecycle.ts';
+import { applyCommit, buildCommit, type Transition } from './core/transitions.ts';
+import type { ChangeContext, Policy, RegistrySnapshot } from './core/types.ts';
+import { ConflictError, KeyUnusableError } from './errors.ts';
+import type { KeyVault, Log, Registry } from './ports.ts';
+import { silentLog } from './ports.ts';
+
+export interface ReconcileDeps {
+  readonly registry: Registry;
+  readonly vault: KeyVault;
+  readonly policy: Policy;
+  /** Fresh keyRef for a creation intent (default: a random UUID). */
+  readonly newKeyRef?: () => string;
+  readonly log?: Log;
+}
+
+/** One executed action: what the planner asked for, plus what execution learned. */
+export interface DoneAction {
+  readonly type: ChangeAction['type'];
+  readonly keyRef: string;
+  readonly kid?: string;
+  readonly vaultKeyId?: string;
+  readonly why: string;
+}
+
+export interface UnknownVaultKey {
+  readonly vaultKeyId: string;
+  readonly keyRef?: string;
+  readonly problem: Extract<Action, { type: 'alarm' }>['problem'];
+}
+
+export interface ReconcileResult {
+  /** Actions completed by this run, in order. */
+  readonly actions: DoneAction[];
+  /** The whole plan of this run (alarms included). */
+  readonly planned: Action[];
+  /** Tagged vault keys the registry cannot account for: alarm, never delete. */
+  readonly unknownVaultKeys: UnknownVaultKey[];
+  /** 1 when another writer committed first and this run stopped early (the next run re-plans). */
+  readonly conflicts: number;
+  /** The registry version after this run's last commit. */
+  readonly registryVersion: number;
+}
+
+export const SCHEDULE_CHANGE: ChangeContext = { changedBy: 'schedule', reason: 'scheduled reconciliation' };
+
+export async function reconcile(
+  deps: ReconcileDeps,
+  now: number,
+  change: ChangeContext = SCHEDULE_CHANGE,
+): Promise<ReconcileResult> {
+  const log = deps.log ?? silentLog;
+  const newKeyRef = deps.newKeyRef ?? randomUUID;
+  let snapshot: RegistrySnapshot = await deps.registry.read();
+  const vaultKeys = await deps.vault.listKeys();
+  const planned = planRotation({ ...snapshot, vaultKeys }, deps.policy, now);
+
+  const commit = async (t: Transition, why: string): Promise<void> => {
+    const c = buildCommit(snapshot, t, now, {
+      changedBy: change.changedBy,
+      reason: `${change.reason}: ${why}`,
+    });
+    await deps.registry.commit(c);
+    snapshot = applyCommit(snapshot, c);
+  };
+
+  const execute = async (action: ChangeAction): Promise<DoneAction> => {
+    switch (action.type) {
+      case 'createKey': {
+        const keyRef = newKeyRef();
+        await commit({ type: 'recordIntent', keyRef, alg: action.alg }, action.why);
+        const { vaultKeyId } = await deps.vault.createKey({ keyRef, alg: action.alg });
+        const publicJwk = await deps.vault.getPublicJwk(vaultKeyId, action.alg);
+        await commit({ type: 'completeIntent', keyRef, vaultKeyId, publicJwk }, action.why);
+        return { type: action.type, keyRef, kid: publicJwk.kid, vaultKeyId, why: action.why };
+      }
+      case 'completeIntent': {
+        const record = snapshot.keys.find((k) => k.keyRef === action.keyRef);
+        if (!record) throw new ConflictError(`intent ${action.keyRef} vanished`);
+        const publicJwk = await deps.vault.getPublicJwk(action.vaultKeyId, record.alg);
+        const { vaultKeyId } = action;
+        await commit({ type: 'completeIntent', keyRef: action.keyRef, vaultKeyId, publicJwk }, action.why);
+        return { type: action.type, keyRef: action.keyRef, kid: publicJwk.kid, vaultKeyId, why: action.why };
+      }
+      case 'disableKey':
+        try {
+          await deps.vault.disableKey(action.vaultKeyId);
+        } catch (err) {
+          // Already pending deletion (a crashed run got further): it cannot sign, which is the point.
+          if (!(err instanceof KeyUnusableError)) throw err;
+        }
+        break;
+      case 'scheduleDeletion':
+        await deps.vault.scheduleDeletion(action.vaultKeyId, action.windowDays);
+        break;
+    }
+    const t = transitionOf(action);
+    if (t) await commit(t, action.why);
+    const record = snapshot.keys.find((k) => k.keyRef === action.keyRef);
+    return {
+      type: action.type,
+      keyRef: action.keyRef,
+      kid: record?.kid,
+      vaultKeyId: record?.vaultKeyId,
+      why: action.why,
+    };
+  };
+
+  const actions: DoneAction[] = [];
+  let conflicts = 0;
+  for (const action of planned) {
+    if (action.type === 'alarm') continue;
+    try {
+      const done = await execute(action);
+      actions.push(done);
+      log.info('reconciler action', { ...done });
+    } catch (err) {
+      if (!(err instanceof ConflictError)) {
+        log.error('reconciler action failed', { action: action.type, done: actions.map((a) => a.type) });
+        throw err;
+      }
+      conflicts = 1;
+      log.warn('registry changed under the reconciler; stopping, the next run re-plans', {
+        action: action.type,
+      });
+      break;
+    }
+  }
+  const unknownVaultKeys = planned.flatMap((a): UnknownVaultKey[] =>
+    a.type === 'alarm' ? [{ vaultKeyId: a.vaultKeyId, keyRef: a.keyRef, problem: a.problem }] : [],
+  );
+  for (const k of unknownVaultKeys) log.error('unaccounted vault key; not deleting it', { ...k });
+  return { actions, planned, unknownVaultKeys, conflicts, registryVersion: snapshot.state.registryVersion };
+}
