@@ -102,7 +102,7 @@ const statement = (
 
 /**
  * The key policy for one signing key of this deployment.
- * @throws InvalidArgumentError for a malformed account id or role ARN, or no signer role.
+ * @throws InvalidArgumentError for a malformed account id or role ARN.
  */
 export function buildKeyPolicy(p: KeyPolicyPrincipals): KeyPolicyDocument {
   const partition = p.partition ?? 'aws';
@@ -111,12 +111,13 @@ export function buildKeyPolicy(p: KeyPolicyPrincipals): KeyPolicyDocument {
   const admin = checkRole(p.adminRoleArn, partition, 'adminRoleArn');
   const signers = roles(p.signerRoleArns, partition, 'signerRoleArns');
   const readers = roles(p.readerRoleArns, partition, 'readerRoleArns');
-  if (signers.length === 0) throw new InvalidArgumentError('at least one signer role is required');
   const statements = [
     statement('AccountAdministration', [`arn:${partition}:iam::${p.accountId}:root`], ACCOUNT_ADMIN_ACTIONS),
     statement('RotationRole', [admin], ROTATION_ROLE_ACTIONS),
-    statement('Signers', signers, SIGNER_ACTIONS),
   ];
+  // No signer yet (a deployment without a token function or operator signer role): a key nobody can
+  // sign with is safe, and the statement cannot name zero principals.
+  if (signers.length > 0) statements.push(statement('Signers', signers, SIGNER_ACTIONS));
   if (readers.length > 0) statements.push(statement('Readers', readers, READER_ACTIONS));
   return { Version: '2012-10-17', Statement: statements };
 }

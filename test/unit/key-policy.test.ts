@@ -34,6 +34,12 @@ const codeOf = (fn: () => unknown): string | undefined => {
 };
 
 describe('buildKeyPolicy', () => {
+  it('grants kms:Sign to nobody when there is no signer role', () => {
+    const policy = buildKeyPolicy(principals({ signerRoleArns: [] }));
+    expect(allowed(policy, 'kms:Sign')).toEqual([]);
+    expect(policy.Statement.map((s) => s.Sid)).not.toContain('Signers');
+  });
+
   it('lets only the signer roles kms:Sign', () => {
     const policy = buildKeyPolicy(principals({ signerRoleArns: [role('token'), role('cli')] }));
     expect(allowed(policy, 'kms:Sign')).toEqual([role('cli'), role('token')]);
@@ -125,7 +131,7 @@ describe('buildKeyPolicy', () => {
     expect(allowed(policy, 'kms:PutKeyPolicy')).toContain(`arn:aws-cn:iam::${ACCOUNT}:root`);
   });
 
-  it('throws INVALID_ARGUMENT when given a bad account, a non-role ARN, a foreign partition or no signer', () => {
+  it('throws INVALID_ARGUMENT when given a bad account, a non-role ARN, a foreign partition', () => {
     expect(codeOf(() => buildKeyPolicy(principals({ accountId: '1234' })))).toBe('INVALID_ARGUMENT');
     expect(
       codeOf(() => buildKeyPolicy(principals({ adminRoleArn: `arn:aws:iam::${ACCOUNT}:user/bob` }))),
@@ -134,7 +140,6 @@ describe('buildKeyPolicy', () => {
     expect(codeOf(() => buildKeyPolicy(principals({ readerRoleArns: [role('r', ACCOUNT, 'aws-cn')] })))).toBe(
       'INVALID_ARGUMENT',
     );
-    expect(codeOf(() => buildKeyPolicy(principals({ signerRoleArns: [] })))).toBe('INVALID_ARGUMENT');
     expect(codeOf(() => buildKeyPolicy(principals({ partition: 'evil' })))).toBe('INVALID_ARGUMENT');
   });
 });

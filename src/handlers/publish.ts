@@ -1,0 +1,29 @@
+/**
+ * Lambda entry of the publisher (DynamoDB Stream, ReportBatchItemFailures). Configuration is read and
+ * SDK clients are built once, at cold start; a missing variable fails the cold start with its name.
+ */
+import { Logger } from '@aws-lambda-powertools/logger';
+import { createCloudFrontClient, createDynamoDbClient, createS3Client } from '../adapters/aws/clients.ts';
+import { CloudFrontCdn } from '../adapters/aws/cloudfront.ts';
+import { DynamoDbRegistry } from '../adapters/aws/dynamodb-registry.ts';
+import { S3ObjectStore } from '../adapters/aws/s3.ts';
+import { requireEnv } from '../config.ts';
+import { ENV } from '../constants.ts';
+import { parsePolicy, policyInputFromEnv } from '../core/policy.ts';
+import { createPublishHandler } from './publish-handler.ts';
+
+const env = process.env;
+const tableName = requireEnv(env, ENV.TABLE_NAME);
+const bucket = requireEnv(env, ENV.BUCKET_NAME);
+const distributionId = requireEnv(env, ENV.DISTRIBUTION_ID);
+const { policy } = parsePolicy(policyInputFromEnv(env));
+
+const logger = new Logger({ serviceName: 'jwks-publish' });
+
+export const handler = createPublishHandler({
+  registry: new DynamoDbRegistry({ client: createDynamoDbClient(), tableName }),
+  store: new S3ObjectStore({ client: createS3Client(), bucket }),
+  cdn: new CloudFrontCdn({ client: createCloudFrontClient(), distributionId, log: logger }),
+  policy,
+  log: logger,
+});

@@ -1,0 +1,50 @@
+/**
+ * Lambda entry of the reconciler (EventBridge schedule). Configuration is read and SDK clients are
+ * built once, at cold start; a missing variable fails the cold start with its name.
+ */
+import { Logger } from '@aws-lambda-powertools/logger';
+import { Metrics } from '@aws-lambda-powertools/metrics';
+import { createDynamoDbClient, createKmsClient, createTaggingClient } from '../adapters/aws/clients.ts';
+import { DynamoDbRegistry } from '../adapters/aws/dynamodb-registry.ts';
+import { KmsKeyVault } from '../adapters/aws/kms.ts';
+import { listEnv, requireEnv } from '../config.ts';
+import { ENV, METRICS_NAMESPACE } from '../constants.ts';
+import { parsePolicy, policyInputFromEnv } from '../core/policy.ts';
+import { InvalidArgumentError } from '../errors.ts';
+import { createRotateHandler } from './rotate-handler.ts';
+
+const env = process.env;
+const tableName = requireEnv(env, ENV.TABLE_NAME);
+const deploymentName = requireEnv(env, ENV.DEPLOYMENT_NAME);
+const adminRoleArn = requireEnv(env, ENV.KEY_ADMIN_ROLE_ARN);
+const { policy } = parsePolicy(policyInputFromEnv(env));
+
+/** `arn:<partition>:iam::<account>:role/…`: the key policy's account and partition come from our own role. */
+const arn = /^arn:([^:]+):iam::(\d{12}):role\//.exec(adminRoleArn);
+if (!arn) throw new InvalidArgumentError(`${ENV.KEY_ADMIN_ROLE_ARN} is not an IAM role ARN`);
+
+const logger = new Logger({ serviceName: 'jwks-rotate' });
+const metrics = new Metrics({
+  namespace: METRICS_NAMESPACE,
+  serviceName: 'jwks-rotate',
+  defaultDimensions: { Deployment: deploymentName },
+});
+
+export const handler = createRotateHandler({
+  registry: new DynamoDbRegistry({ client: createDynamoDbClient(), tableName }),
+  vault: new KmsKeyVault({
+    kms: createKmsClient(),
+    tagging: createTaggingClient(),
+    deploymentName,
+    keyPolicy: {
+      partition: arn[1] as string,
+      accountId: arn[2] as string,
+      adminRoleArn,
+      signerRoleArns: listEnv(env, ENV.KEY_SIGNER_ROLE_ARNS),
+      readerRoleArns: listEnv(env, ENV.KEY_READER_ROLE_ARNS),
+    },
+  }),
+  policy,
+  log: logger,
+  metrics,
+});

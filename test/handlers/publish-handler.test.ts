@@ -1,0 +1,98 @@
+import type { DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
+import { beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { OBJECT_KEYS, TABLE } from '../../src/constants.ts';
+import { createPublishHandler } from '../../src/handlers/publish-handler.ts';
+import { reconcile } from '../../src/reconciler.ts';
+import { policyOf, T0 } from '../support/fixtures.ts';
+import { MemoryKeyVault } from '../support/memory.ts';
+import { makeWorld, type World } from '../support/world.ts';
+
+const policy = policyOf({ jwksMaxAge: '60s', prepublishLead: '1h', rotationPeriod: '1d' });
+
+let seq = 0;
+function record(
+  overrides: Partial<DynamoDBRecord> = {},
+  sk = `${TABLE.KEY_SORT_PREFIX}ref-001`,
+): DynamoDBRecord {
+  seq += 1;
+  return {
+    eventID: `ev-${seq}`,
+    eventName: 'MODIFY',
+    eventSource: 'aws:dynamodb',
+    dynamodb: {
+      Keys: { pk: { S: TABLE.REGISTRY_PARTITION }, sk: { S: sk } },
+      NewImage: { pk: { S: TABLE.REGISTRY_PARTITION }, sk: { S: sk } },
+      SequenceNumber: String(1000 + seq),
+      StreamViewType: 'NEW_AND_OLD_IMAGES',
+    },
+    ...overrides,
+  };
+}
+
+const event = (...records: DynamoDBRecord[]): DynamoDBStreamEvent => ({ Records: records });
+
+describe('createPublishHandler', () => {
+  let world: World;
+  let handler: ReturnType<typeof createPublishHandler>;
+
+  beforeAll(() => MemoryKeyVault.warmPool(['RS256'], 4));
+
+  beforeEach(async () => {
+    world = makeWorld(policy);
+    // A bootstrapped registry: one PENDING key, not yet published.
+    await reconcile(world.ops, T0);
+    handler = createPublishHandler({ ...world.publish, clock: () => T0 + 1000 });
+  });
+
+  it('publishes the registry once per batch when the batch holds several records', async () => {
+    const response = await handler(event(record(), record(), record()));
+    expect(response.batchItemFailures).toEqual([]);
+    expect(world.store.puts.filter((p) => p.key === OBJECT_KEYS.JWKS)).toHaveLength(1);
+    expect(world.cdn.invalidations).toHaveLength(1);
+  });
+
+  it('converges without a second write or invalidation when records are duplicated or replayed', async () => {
+    const first = record();
+    const second = record();
+    await handler(event(first, second));
+    await handler(event(second, first)); // reordered replay
+    await handler(event(first)); // duplicate
+    expect(world.store.puts.filter((p) => p.key === OBJECT_KEYS.JWKS)).toHaveLength(1);
+    expect(world.cdn.invalidations).toHaveLength(1);
+  });
+
+  it('reports a malformed record as a batch item failure and still publishes the good ones', async () => {
+    const bad = record({ eventName: undefined });
+    const noKeys = record();
+    noKeys.dynamodb = { SequenceNumber: '77', NewImage: {} };
+    const response = await handler(event(record(), bad, noKeys));
+    expect(response.batchItemFailures.map((f) => f.itemIdentifier).sort()).toEqual(
+      [bad.dynamodb?.SequenceNumber, '77'].sort(),
+    );
+    expect(world.store.puts.filter((p) => p.key === OBJECT_KEYS.JWKS)).toHaveLength(1);
+  });
+
+  it('records publishedAt on the keys it published, which opens the activation gate', async () => {
+    await handler(event(record()));
+    const keys = world.registry.snapshot().keys;
+    expect(keys.length).toBeGreaterThan(0);
+    expect(keys.every((k) => k.status !== 'PENDING' || k.publishedAt === T0 + 1000)).toBe(true);
+  });
+
+  it('does not publish for records of other partitions (clients, replay guards)', async () => {
+    const clientRecord = record({}, 'CLIENT');
+    clientRecord.dynamodb = {
+      ...clientRecord.dynamodb,
+      Keys: { pk: { S: 'CLIENT#svc' }, sk: { S: 'CLIENT' } },
+    };
+    const response = await handler(event(clientRecord));
+    expect(response.batchItemFailures).toEqual([]);
+    expect(world.store.puts).toHaveLength(0);
+  });
+
+  it('fails the whole batch when the publication fails, so Lambda retries it', async () => {
+    world.cdn.failures = Number.POSITIVE_INFINITY;
+    await expect(handler(event(record()))).rejects.toMatchObject({ code: 'INVALIDATION_FAILED' });
+    expect(world.registry.snapshot().keys.every((k) => k.publishedAt === undefined)).toBe(true);
+  });
+});
