@@ -1,0 +1,72 @@
+/**
+ * What every `jwks` command runs against: the same ports the handlers use, plus the few facts a command
+ * needs about the stack (policy, who the operator is, where verifiers fetch the JWKS). Commands only see
+ * this interface, so tests run them against the in-memory fakes and the real CLI against a local or a
+ * deployed stack (local-context.ts, deployed-context.ts) with the same AWS adapters.
+ */
+import { resolve } from 'node:path';
+import type { Policy } from '../core/types.ts';
+import { JwksError } from '../errors.ts';
+import type { Cdn, KeyVault, ObjectStore, Registry } from '../ports.ts';
+
+export interface CliContext {
+  readonly registry: Registry;
+  readonly store: ObjectStore;
+  readonly cdn: Cdn;
+  readonly vault: KeyVault;
+  /** The stack's validated lifecycle policy (a getter may throw ConfigError when the stack does not say). */
+  readonly policy: Policy;
+  /** Where verifiers fetch the JWKS (the edge, not the bucket). */
+  readonly jwksUrl: string;
+  /** `cli:<identity>`, recorded on every registry change this command makes. */
+  changedBy(): Promise<string>;
+  /** The JWKS exactly as verifiers are served it. */
+  fetchJwks(): Promise<unknown>;
+  readonly now: () => number;
+  /** Release clients (sockets) so the process can end. */
+  close(): void;
+}
+
+/** Which stack a command talks to: `--stack <name>` (deployed) or the local stack on a data dir. */
+export type Target =
+  | { readonly kind: 'deployed'; readonly stackName: string }
+  | { readonly kind: 'local'; readonly dataDir: string };
+
+export type ContextLoader = (target: Target) => Promise<CliContext>;
+
+export const DATA_DIR_ENV = 'JWKS_DATA_DIR';
+export const DEFAULT_DATA_DIR = './.jwks-data';
+
+export function resolveTarget(
+  flags: { readonly stack?: string; readonly 'data-dir'?: string },
+  env: Readonly<Record<string, string | undefined>>,
+  cwd: string,
+): Target {
+  if (flags.stack !== undefined) return { kind: 'deployed', stackName: flags.stack };
+  const dir = flags['data-dir'] ?? (env[DATA_DIR_ENV]?.trim() || DEFAULT_DATA_DIR);
+  return { kind: 'local', dataDir: resolve(cwd, dir) };
+}
+
+/** How long `verify` waits for the JWKS before giving up. */
+const FETCH_TIMEOUT_MS = 10_000;
+
+/** GET the JWKS as a verifier would. Any failure is UPSTREAM: the token was not judged. */
+export async function fetchJwksFrom(url: string): Promise<unknown> {
+  let res: Response;
+  try {
+    res = await fetch(url, {
+      headers: { accept: 'application/json' },
+      signal: AbortSignal.timeout(FETCH_TIMEOUT_MS),
+    });
+  } catch (err) {
+    throw new JwksError('UPSTREAM', `cannot fetch the JWKS from ${url}: ${(err as Error).message}`, {
+      cause: err,
+    });
+  }
+  if (!res.ok) throw new JwksError('UPSTREAM', `GET ${url} answered ${res.status}`);
+  try {
+    return await res.json();
+  } catch (err) {
+    throw new JwksError('UPSTREAM', `${url} did not return JSON`, { cause: err });
+  }
+}

@@ -1,0 +1,149 @@
+/**
+ * The CLI against a deployed stack (`--stack <name>`): table, bucket, distribution, deployment tag, key
+ * policy principals and lifecycle policy come from the stack's CloudFormation outputs (one
+ * DescribeStacks), and the operator's own AWS credentials (the SDK's default chain) do the work.
+ */
+import { DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
+import { GetCallerIdentityCommand } from '@aws-sdk/client-sts';
+import { OUTPUTS } from '../../infra/outputs.ts';
+import {
+  createCloudFormationClient,
+  createCloudFrontClient,
+  createDynamoDbClient,
+  createKmsClient,
+  createS3Client,
+  createStsClient,
+  createTaggingClient,
+  type Env,
+} from '../adapters/aws/clients.ts';
+import { CloudFrontCdn } from '../adapters/aws/cloudfront.ts';
+import { DynamoDbRegistry } from '../adapters/aws/dynamodb-registry.ts';
+import { KmsKeyVault } from '../adapters/aws/kms.ts';
+import { S3ObjectStore } from '../adapters/aws/s3.ts';
+import type { KeyPolicyPrincipals } from '../core/key-policy.ts';
+import { parsePolicy } from '../core/policy.ts';
+import type { Policy, PolicyInput } from '../core/types.ts';
+import { type CliContext, fetchJwksFrom } from './context.ts';
+import { StackNotFoundError } from './errors.ts';
+
+/**
+ * Outputs the CLI needs that infra/outputs.ts does not declare yet (asked of the infra owner): the key
+ * policy principals for keys the CLI creates (`rotate`, `revoke` create the next standby), and the
+ * lifecycle policy the stack was deployed with (`sign` needs maxTokenTtl, `verify` clockSkew, …).
+ */
+export const CLI_OUTPUTS = {
+  /** The rotate function's role: the key administrator named in every key policy. */
+  ROTATE_ROLE_ARN: 'RotateRoleArn',
+  /** Comma-separated role ARNs allowed to kms:Sign. */
+  SIGNER_ROLE_ARNS: 'SignerRoleArns',
+  /** Comma-separated role ARNs allowed to read public keys (optional). */
+  READER_ROLE_ARNS: 'ReaderRoleArns',
+  /** The PolicyInput the stack was deployed with, as JSON. */
+  POLICY_JSON: 'PolicyJson',
+} as const;
+
+const list = (value: string | undefined): string[] =>
+  (value ?? '')
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s.length > 0);
+
+/** arn:<partition>:iam::<account>:role/<name> → partition and account (the key policy's root principal). */
+function accountOf(roleArn: string): { partition: string; accountId: string } {
+  const [, partition, , , accountId] = roleArn.split(':');
+  if (!partition || !accountId)
+    throw new StackNotFoundError(`output RotateRoleArn is not an ARN: ${roleArn}`);
+  return { partition, accountId };
+}
+
+export async function describeOutputs(stackName: string, env: Env): Promise<Map<string, string>> {
+  const cfn = createCloudFormationClient(env);
+  try {
+    const out = await cfn.send(new DescribeStacksCommand({ StackName: stackName }));
+    const stack = out.Stacks?.[0];
+    if (!stack) throw new StackNotFoundError(`stack ${stackName} not found`);
+    return new Map(
+      (stack.Outputs ?? []).flatMap((o) => (o.OutputKey ? [[o.OutputKey, o.OutputValue ?? '']] : [])),
+    );
+  } catch (err) {
+    // CloudFormation answers an unknown stack with a ValidationError "Stack with id … does not exist".
+    if (err instanceof Error && err.name === 'ValidationError' && /does not exist/.test(err.message)) {
+      throw new StackNotFoundError(`stack ${stackName} not found`, { cause: err });
+    }
+    throw err;
+  } finally {
+    cfn.destroy();
+  }
+}
+
+export async function deployedContext(
+  stackName: string,
+  env: Env = process.env,
+  now: () => number = Date.now,
+): Promise<CliContext> {
+  const outputs = await describeOutputs(stackName, env);
+  const need = (name: string): string => {
+    const value = outputs.get(name)?.trim();
+    if (!value) throw new StackNotFoundError(`stack ${stackName} has no output ${name}`);
+    return value;
+  };
+  const dynamodb = createDynamoDbClient(env);
+  const s3 = createS3Client(env);
+  const cloudfront = createCloudFrontClient(env);
+  const kms = createKmsClient(env);
+  const tagging = createTaggingClient(env);
+  const jwksUrl = need(OUTPUTS.JWKS_URL);
+  let vault: KmsKeyVault | undefined;
+  let policy: Policy | undefined;
+  let identity: Promise<string> | undefined;
+  return {
+    registry: new DynamoDbRegistry({ client: dynamodb, tableName: need(OUTPUTS.TABLE_NAME) }),
+    store: new S3ObjectStore({ client: s3, bucket: need(OUTPUTS.BUCKET_NAME) }),
+    cdn: new CloudFrontCdn({ client: cloudfront, distributionId: need(OUTPUTS.DISTRIBUTION_ID) }),
+    // Getters: `status` or `verify` must work on a stack whose key-policy or policy outputs are missing.
+    get vault(): KmsKeyVault {
+      if (!vault) {
+        const adminRoleArn = need(CLI_OUTPUTS.ROTATE_ROLE_ARN);
+        const keyPolicy: KeyPolicyPrincipals = {
+          ...accountOf(adminRoleArn),
+          adminRoleArn,
+          signerRoleArns: list(need(CLI_OUTPUTS.SIGNER_ROLE_ARNS)),
+          readerRoleArns: list(outputs.get(CLI_OUTPUTS.READER_ROLE_ARNS)),
+        };
+        vault = new KmsKeyVault({ kms, tagging, deploymentName: need(OUTPUTS.DEPLOYMENT_NAME), keyPolicy });
+      }
+      return vault;
+    },
+    get policy(): Policy {
+      if (!policy) {
+        let input: PolicyInput;
+        try {
+          input = JSON.parse(need(CLI_OUTPUTS.POLICY_JSON)) as PolicyInput;
+        } catch (err) {
+          if (err instanceof StackNotFoundError) throw err;
+          throw new StackNotFoundError(`output ${CLI_OUTPUTS.POLICY_JSON} is not JSON`, { cause: err });
+        }
+        policy = parsePolicy(input).policy;
+      }
+      return policy;
+    },
+    jwksUrl,
+    changedBy() {
+      identity ??= (async () => {
+        const sts = createStsClient(env);
+        try {
+          const who = await sts.send(new GetCallerIdentityCommand({}));
+          return `cli:${who.Arn ?? 'unknown'}`;
+        } finally {
+          sts.destroy();
+        }
+      })();
+      return identity;
+    },
+    fetchJwks: () => fetchJwksFrom(jwksUrl),
+    now,
+    close() {
+      for (const client of [dynamodb, s3, cloudfront, kms, tagging]) client.destroy();
+    },
+  };
+}

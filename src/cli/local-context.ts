@@ -1,0 +1,58 @@
+/**
+ * The CLI against the local stack (`npm start`): the stack publishes its endpoints in
+ * `<dataDir>/stack.json`, and the CLI builds the SAME AWS adapters the handlers use, pointed at them —
+ * DynamoDB Local, s3rver, and the edge server's CloudFront-compatible CreateInvalidation route — plus
+ * the local key vault on the stack's key directory (design §7: no "if local" inside an adapter).
+ */
+import { userInfo } from 'node:os';
+import { CloudFrontClient } from '@aws-sdk/client-cloudfront';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { S3Client } from '@aws-sdk/client-s3';
+import { baseClientConfig } from '../adapters/aws/clients.ts';
+import { CloudFrontCdn } from '../adapters/aws/cloudfront.ts';
+import { DynamoDbRegistry } from '../adapters/aws/dynamodb-registry.ts';
+import { S3ObjectStore } from '../adapters/aws/s3.ts';
+import { LocalKeyVault } from '../adapters/local/key-vault.ts';
+import { PATHS } from '../constants.ts';
+import { parsePolicy } from '../core/policy.ts';
+import type { Policy } from '../core/types.ts';
+import { readStackInfo } from '../local/data-dir.ts';
+import { type CliContext, fetchJwksFrom } from './context.ts';
+import { StackNotFoundError } from './errors.ts';
+
+/**
+ * The embedded servers do not check signatures, but the SDK refuses to sign without credentials; fixed
+ * dummy ones keep the CLI from picking up (and sending) an operator's real AWS credentials locally.
+ */
+const LOCAL_CREDENTIALS = { accessKeyId: 'local', secretAccessKey: 'local' } as const;
+
+export function localContext(dataDir: string, now: () => number = Date.now): CliContext {
+  const info = readStackInfo(dataDir);
+  if (!info) throw new StackNotFoundError(`no local stack running on ${dataDir}: start it with npm start`);
+  const base = { ...baseClientConfig({ AWS_REGION: info.region }), credentials: LOCAL_CREDENTIALS };
+  const dynamodb = new DynamoDBClient({ ...base, endpoint: info.dynamodbEndpoint });
+  const s3 = new S3Client({ ...base, endpoint: info.s3Endpoint, forcePathStyle: true });
+  const cloudfront = new CloudFrontClient({ ...base, endpoint: info.url });
+  let policy: Policy | undefined;
+  const jwksUrl = `${info.url.replace(/\/+$/, '')}${PATHS.JWKS}`;
+  return {
+    registry: new DynamoDbRegistry({ client: dynamodb, tableName: info.tableName }),
+    store: new S3ObjectStore({ client: s3, bucket: info.bucket }),
+    cdn: new CloudFrontCdn({ client: cloudfront, distributionId: info.distributionId }),
+    vault: new LocalKeyVault({ dir: info.keysDir, deploymentName: info.deploymentName }),
+    get policy(): Policy {
+      // Already validated when the stack started; its warnings were printed there.
+      policy ??= parsePolicy(info.policy).policy;
+      return policy;
+    },
+    jwksUrl,
+    changedBy: async () => `cli:${userInfo().username}`,
+    fetchJwks: () => fetchJwksFrom(jwksUrl),
+    now,
+    close() {
+      dynamodb.destroy();
+      s3.destroy();
+      cloudfront.destroy();
+    },
+  };
+}
