@@ -1,0 +1,38 @@
+/**
+ * `jwks publish`: run the publisher now (design §5). Safe at any time: it converges, and writes only
+ * when the rendered JWKS differs from the stored one.
+ */
+import { publishJwks } from '../../publisher.ts';
+import type { Command } from '../command.ts';
+import { EXIT } from '../output.ts';
+
+export const publishCommand: Command = {
+  name: 'publish',
+  summary: 'render the JWKS from the registry and publish it if it changed',
+  options: {},
+  positionals: [],
+  help: [],
+  async run({ out, context }) {
+    const ctx = await context();
+    const deps = { registry: ctx.registry, store: ctx.store, cdn: ctx.cdn, policy: ctx.policy };
+    const r = await publishJwks(deps, ctx.now());
+    const summary = {
+      written: r.written,
+      ...(r.skipped ? { skipped: r.skipped } : {}),
+      invalidated: r.invalidated,
+      registryVersion: r.registryVersion,
+      sha256: r.sha256,
+      kids: r.kids,
+    };
+    const what = r.written
+      ? 'wrote a new JWKS and invalidated the CDN'
+      : r.skipped === 'stored-newer'
+        ? 'did not write: the stored JWKS is from a newer registry version'
+        : `JWKS unchanged, nothing written${r.invalidated ? ' (repeated the pending invalidation)' : ''}`;
+    out.result(
+      summary,
+      `${what}\nregistry version ${r.registryVersion}\nsha256 ${r.sha256}\nkids ${r.kids.join(', ') || '(none)'}`,
+    );
+    return EXIT.OK;
+  },
+};
