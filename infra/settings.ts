@@ -1,0 +1,160 @@
+/**
+ * Synth-time validation of everything a deployer can set (props or `-c key=value`). A bad value
+ * fails `cdk synth` with an error that names the setting, before any resource is defined.
+ *
+ * The lifecycle policy goes through `parsePolicy`, the same function the Lambdas run at cold start
+ * (design §3: "validated at deploy and at start by the same code").
+ */
+import { Token } from 'aws-cdk-lib';
+import { parseDuration } from '../src/core/duration.ts';
+import { parsePolicy } from '../src/core/policy.ts';
+import type { Policy, PolicyInput } from '../src/core/types.ts';
+import { ConfigError } from '../src/errors.ts';
+
+/**
+ * API Gateway stage names: "alphanumeric characters, hyphens, and underscores. Maximum length is 128
+ * characters" (API Gateway API reference, CreateStage `stageName`).
+ * @see https://docs.aws.amazon.com/apigateway/latest/api/API_CreateStage.html
+ */
+export const ENV_NAME_PATTERN = /^[A-Za-z0-9_-]{1,128}$/;
+
+/**
+ * The deployment name is a KMS tag value, a CloudWatch dimension and a CloudTrail match value.
+ * Tag values allow more, but a conservative set keeps it safe in IAM condition values and shells.
+ */
+export const DEPLOYMENT_NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.:=+@-]{0,127}$/;
+
+/** A DNS name (RFC 1123 labels), at least two labels. */
+const DOMAIN_PATTERN = /^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/;
+
+/** CloudFront only accepts ACM certificates from us-east-1. */
+const CERTIFICATE_ARN_PATTERN = /^arn:aws[a-z-]*:acm:us-east-1:\d{12}:certificate\/[0-9a-f-]{36}$/;
+
+const EMAIL_PATTERN = /^[^@\s]+@[^@\s]+\.[^@\s]+$/;
+
+/** Object Lock retention is set in whole days, at least one. */
+const MIN_AUDIT_RETENTION_MS = 86_400_000;
+
+export const DEFAULT_ENV_NAME = 'prod';
+export const DEFAULT_AUDIT_RETENTION = '365d';
+
+export interface SettingsInput {
+  readonly envName?: string;
+  readonly deploymentName: string;
+  readonly policy?: PolicyInput;
+  readonly customDomain?: string;
+  readonly certificateArn?: string;
+  readonly auditRetention?: string | number;
+  readonly alarmEmail?: string;
+}
+
+export interface CustomDomain {
+  readonly domainName: string;
+  readonly certificateArn: string;
+}
+
+export interface ResolvedSettings {
+  readonly envName: string;
+  readonly deploymentName: string;
+  readonly policy: Policy;
+  /** Warnings from `parsePolicy` (e.g. a prepublish lead under 24h); surfaced as CDK warnings. */
+  readonly policyWarnings: readonly string[];
+  readonly customDomain?: CustomDomain;
+  /** Audit record retention in milliseconds (for the audit bucket of a later issue). */
+  readonly auditRetention: number;
+  readonly alarmEmail?: string;
+}
+
+const invalid = (setting: string, message: string, cause?: unknown): ConfigError =>
+  new ConfigError(setting, `${setting}: ${message}`, cause === undefined ? undefined : { cause });
+
+/** A setting that must be known at synth time: tokens (CfnParameter, imports) cannot be validated. */
+function literal(setting: string, value: string | undefined): string | undefined {
+  if (value !== undefined && Token.isUnresolved(value)) {
+    throw invalid(setting, 'must be a literal value, not a token (it is validated at synth time)');
+  }
+  return value;
+}
+
+export function checkEnvName(value: string | undefined): string {
+  const envName = literal('envName', value) ?? DEFAULT_ENV_NAME;
+  if (!ENV_NAME_PATTERN.test(envName)) {
+    throw invalid(
+      'envName',
+      `${JSON.stringify(envName)} is not a valid API Gateway stage name (1-128 of A-Z a-z 0-9 _ -)`,
+    );
+  }
+  return envName;
+}
+
+export function checkDeploymentName(value: string): string {
+  const name = literal('deploymentName', value) ?? '';
+  if (!DEPLOYMENT_NAME_PATTERN.test(name)) {
+    throw invalid(
+      'deploymentName',
+      `${JSON.stringify(name)} must be 1-128 characters of A-Z a-z 0-9 _ . : = + @ -, starting with a letter or digit`,
+    );
+  }
+  return name;
+}
+
+function checkCustomDomain(domain?: string, certificateArn?: string): CustomDomain | undefined {
+  const domainName = literal('customDomain', domain);
+  const arn = literal('certificateArn', certificateArn);
+  if (domainName === undefined && arn === undefined) return undefined;
+  if (domainName === undefined) throw invalid('customDomain', 'is required when certificateArn is set');
+  if (arn === undefined) throw invalid('certificateArn', 'is required when customDomain is set');
+  if (!DOMAIN_PATTERN.test(domainName)) {
+    throw invalid('customDomain', `${JSON.stringify(domainName)} is not a lower-case DNS name`);
+  }
+  if (!CERTIFICATE_ARN_PATTERN.test(arn)) {
+    throw invalid(
+      'certificateArn',
+      `${JSON.stringify(arn)} is not an ACM certificate ARN in us-east-1 (CloudFront)`,
+    );
+  }
+  return { domainName, certificateArn: arn };
+}
+
+function checkAuditRetention(value: string | number | undefined): number {
+  let ms: number;
+  try {
+    ms = parseDuration(value ?? DEFAULT_AUDIT_RETENTION);
+  } catch (err) {
+    throw invalid('auditRetention', err instanceof Error ? err.message : String(err), err);
+  }
+  if (ms < MIN_AUDIT_RETENTION_MS || ms % MIN_AUDIT_RETENTION_MS !== 0) {
+    throw invalid('auditRetention', 'must be a whole number of days, at least 1d (S3 Object Lock retention)');
+  }
+  return ms;
+}
+
+function checkEmail(value: string | undefined): string | undefined {
+  const email = literal('alarmEmail', value);
+  if (email !== undefined && !EMAIL_PATTERN.test(email)) {
+    throw invalid('alarmEmail', `${JSON.stringify(email)} is not an e-mail address`);
+  }
+  return email;
+}
+
+/**
+ * Validates every setting. Throws ConfigError (`code` INVALID_CONFIG, `variable` = the setting) or,
+ * for the lifecycle policy, the PolicyError of `parsePolicy` (`code` INVALID_POLICY, `setting`).
+ */
+export function resolveSettings(input: SettingsInput): ResolvedSettings {
+  const envName = checkEnvName(input.envName);
+  const deploymentName = checkDeploymentName(input.deploymentName);
+  const { policy, warnings } = parsePolicy(input.policy ?? {});
+  const customDomain = checkCustomDomain(input.customDomain, input.certificateArn);
+  const auditRetention = checkAuditRetention(input.auditRetention);
+  const alarmEmail = checkEmail(input.alarmEmail);
+  return {
+    envName,
+    deploymentName,
+    policy,
+    policyWarnings: warnings,
+    auditRetention,
+    ...(customDomain ? { customDomain } : {}),
+    ...(alarmEmail ? { alarmEmail } : {}),
+  };
+}
