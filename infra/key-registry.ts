@@ -1,0 +1,42 @@
+/**
+ * The key registry (design §4): one DynamoDB table holding the key items, the STATE item and (later)
+ * the token endpoint's client and `jti` items. Its stream drives publication (and later the events
+ * consumer); point-in-time recovery is on because the registry is the source of truth for which
+ * key signs, and a restore is safe (the publisher re-applies the append-only revocation list).
+ */
+import { RemovalPolicy } from 'aws-cdk-lib';
+import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import { Construct } from 'constructs';
+import { TABLE } from '../src/constants.ts';
+
+export interface KeyRegistryProps {
+  /**
+   * What happens to the table when it leaves the stack. Deletion protection is on regardless, so
+   * even DESTROY needs a deliberate update first.
+   * @default RemovalPolicy.RETAIN
+   */
+  readonly removalPolicy?: RemovalPolicy;
+}
+
+export class KeyRegistry extends Construct {
+  readonly table: dynamodb.Table;
+
+  constructor(scope: Construct, id: string, props: KeyRegistryProps = {}) {
+    super(scope, id);
+    this.table = new dynamodb.Table(this, 'Table', {
+      partitionKey: { name: TABLE.PARTITION_KEY, type: dynamodb.AttributeType.STRING },
+      sortKey: { name: TABLE.SORT_KEY, type: dynamodb.AttributeType.STRING },
+      // A few writes an hour and a burst on rotation: on-demand costs cents, provisioned would idle.
+      billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
+      pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
+      deletionProtection: true,
+      // Old and new image: publish re-reads the table anyway, but the events consumer (a later
+      // issue) turns each old → new transition into one lifecycle event.
+      stream: dynamodb.StreamViewType.NEW_AND_OLD_IMAGES,
+      timeToLiveAttribute: TABLE.TTL_ATTRIBUTE,
+      // Encrypted at rest with an AWS owned key: no KMS charge, and the items hold public keys only.
+      encryption: dynamodb.TableEncryption.DEFAULT,
+      removalPolicy: props.removalPolicy ?? RemovalPolicy.RETAIN,
+    });
+  }
+}
