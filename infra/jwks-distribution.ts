@@ -1,0 +1,157 @@
+/**
+ * CloudFront in front of the private bucket: the one issuer origin (design §2) and the JWKS URL
+ * verifiers fetch. HTTP contract (design §5): GET and HEAD, ETag and 304 straight from S3, CORS `*`,
+ * the origin's `Cache-Control` honoured up to `cdnMaxTtl`, and never a redirect (so HTTPS only:
+ * `redirect-to-https` would answer plain HTTP with a 301).
+ *
+ * The token endpoint (a later issue) becomes a second behaviour here, `/oauth2/token` → the API
+ * Gateway origin, all methods, caching disabled: see `distribution.addBehavior`.
+ */
+import { Duration, Validations } from 'aws-cdk-lib';
+import * as acm from 'aws-cdk-lib/aws-certificatemanager';
+import * as cloudfront from 'aws-cdk-lib/aws-cloudfront';
+import * as origins from 'aws-cdk-lib/aws-cloudfront-origins';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import type * as s3 from 'aws-cdk-lib/aws-s3';
+import { Construct } from 'constructs';
+import { OBJECT_KEYS } from '../src/constants.ts';
+import { LOG_PREFIXES } from './jwks-bucket.ts';
+import type { CustomDomain } from './settings.ts';
+
+export interface JwksDistributionProps {
+  /** The content bucket (must be a `Bucket` of this stack so the OAC grant can be added to its policy). */
+  readonly bucket: s3.Bucket;
+  readonly logBucket: s3.IBucket;
+  /** The cache policy's max TTL: `cdnMaxTtl` of the lifecycle policy (design §3). */
+  readonly maxTtl: Duration;
+  /**
+   * The TTL CloudFront uses only when the origin sends no `Cache-Control` (ours always does).
+   * Clamped to `maxTtl`.
+   */
+  readonly defaultTtl: Duration;
+  /** @default - the `*.cloudfront.net` domain and certificate */
+  readonly customDomain?: CustomDomain;
+  /**
+   * Edge locations used. Verifiers are servers, mostly in the regions of the cheapest class.
+   * @default cloudfront.PriceClass.PRICE_CLASS_100
+   */
+  readonly priceClass?: cloudfront.PriceClass;
+}
+
+export class JwksDistribution extends Construct {
+  readonly distribution: cloudfront.Distribution;
+  readonly cachePolicy: cloudfront.CachePolicy;
+  readonly responseHeadersPolicy: cloudfront.ResponseHeadersPolicy;
+  /** `https://<domain>`, no trailing slash: the issuer and base of every published URL. */
+  readonly baseUrl: string;
+
+  constructor(scope: Construct, id: string, props: JwksDistributionProps) {
+    super(scope, id);
+    const maxTtl = props.maxTtl.toSeconds();
+    this.cachePolicy = new cloudfront.CachePolicy(this, 'CachePolicy', {
+      comment: 'JWKS publisher: honour the origin Cache-Control, never longer than cdnMaxTtl',
+      // Min 0: a `max-age` below any minimum is obeyed, not stretched. Max = cdnMaxTtl: the edge never
+      // keeps a document longer than the prepublish-lead rule assumes (design §3).
+      minTtl: Duration.seconds(0),
+      defaultTtl: Duration.seconds(Math.min(props.defaultTtl.toSeconds(), maxTtl)),
+      maxTtl: Duration.seconds(maxTtl),
+      enableAcceptEncodingGzip: true,
+      enableAcceptEncodingBrotli: true,
+      headerBehavior: cloudfront.CacheHeaderBehavior.none(),
+      cookieBehavior: cloudfront.CacheCookieBehavior.none(),
+      queryStringBehavior: cloudfront.CacheQueryStringBehavior.none(),
+    });
+
+    this.responseHeadersPolicy = new cloudfront.ResponseHeadersPolicy(this, 'Headers', {
+      comment: 'JWKS publisher: CORS for any origin, security headers',
+      corsBehavior: {
+        // Browsers (SPAs verifying ID tokens) may fetch the JWKS from any origin; nothing is secret.
+        accessControlAllowOrigins: ['*'],
+        accessControlAllowMethods: ['GET', 'HEAD'],
+        accessControlAllowHeaders: ['If-None-Match'],
+        accessControlExposeHeaders: ['ETag'],
+        accessControlAllowCredentials: false,
+        accessControlMaxAge: Duration.days(1),
+        originOverride: true,
+      },
+      securityHeadersBehavior: {
+        strictTransportSecurity: {
+          accessControlMaxAge: Duration.days(730),
+          includeSubdomains: false,
+          override: true,
+        },
+        contentTypeOptions: { override: true },
+        frameOptions: { frameOption: cloudfront.HeadersFrameOption.DENY, override: true },
+        referrerPolicy: { referrerPolicy: cloudfront.HeadersReferrerPolicy.NO_REFERRER, override: true },
+        contentSecurityPolicy: {
+          contentSecurityPolicy: "default-src 'none'; frame-ancestors 'none'",
+          override: true,
+        },
+      },
+    });
+
+    const certificate = props.customDomain
+      ? acm.Certificate.fromCertificateArn(this, 'Certificate', props.customDomain.certificateArn)
+      : undefined;
+
+    this.distribution = new cloudfront.Distribution(this, 'Distribution', {
+      comment: 'JWKS publisher: JWKS and discovery documents',
+      defaultBehavior: {
+        // OAC: CloudFront signs its S3 requests; the bucket policy admits only this distribution.
+        origin: origins.S3BucketOrigin.withOriginAccessControl(props.bucket),
+        viewerProtocolPolicy: cloudfront.ViewerProtocolPolicy.HTTPS_ONLY,
+        allowedMethods: cloudfront.AllowedMethods.ALLOW_GET_HEAD,
+        cachedMethods: cloudfront.CachedMethods.CACHE_GET_HEAD,
+        cachePolicy: this.cachePolicy,
+        responseHeadersPolicy: this.responseHeadersPolicy,
+        compress: true,
+      },
+      httpVersion: cloudfront.HttpVersion.HTTP2_AND_3,
+      enableIpv6: true,
+      priceClass: props.priceClass ?? cloudfront.PriceClass.PRICE_CLASS_100,
+      enableLogging: true,
+      logBucket: props.logBucket,
+      logFilePrefix: LOG_PREFIXES.CLOUDFRONT,
+      ...(props.customDomain && certificate
+        ? {
+            domainNames: [props.customDomain.domainName],
+            certificate,
+            minimumProtocolVersion: cloudfront.SecurityPolicyProtocol.TLS_V1_2_2021,
+            sslSupportMethod: cloudfront.SSLMethod.SNI,
+          }
+        : {}),
+    });
+
+    // The OAC grant covers `bucket/*`; the revocation list is for the publisher, not for the edge.
+    props.bucket.addToResourcePolicy(
+      new iam.PolicyStatement({
+        sid: 'EdgeServesDocumentsNotTheRevocationList',
+        effect: iam.Effect.DENY,
+        principals: [new iam.ServicePrincipal('cloudfront.amazonaws.com')],
+        actions: ['s3:GetObject'],
+        resources: [props.bucket.arnForObjects(`${OBJECT_KEYS.REVOCATIONS_PREFIX}*`)],
+      }),
+    );
+
+    this.baseUrl = `https://${props.customDomain?.domainName ?? this.distribution.distributionDomainName}`;
+
+    if (!props.customDomain) {
+      Validations.of(this.distribution).acknowledge({
+        id: 'AwsSolutions-CFR4',
+        reason:
+          'Without a custom domain the distribution uses the *.cloudfront.net certificate, whose security ' +
+          'policy CloudFront fixes at TLSv1; set customDomain + certificateArn to enforce TLSv1.2_2021.',
+      });
+    }
+    Validations.of(this.distribution).acknowledge({
+      id: 'AwsSolutions-CFR1',
+      reason: 'Public keys must be fetchable by verifiers in any country; geo restriction would break them.',
+    });
+    Validations.of(this.distribution).acknowledge({
+      id: 'AwsSolutions-CFR2',
+      reason:
+        'GET/HEAD of two static public documents, cached at the edge, no forms or query strings: a WAF ' +
+        'web ACL ($5/month + $0.60 per million requests) would have nothing to inspect.',
+    });
+  }
+}
