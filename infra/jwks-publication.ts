@@ -1,0 +1,143 @@
+/**
+ * The publish handler on the registry's stream (design §2): every batch re-reads the whole registry,
+ * renders, writes S3 if the bytes changed, invalidates CloudFront and records `publishedAt`.
+ *
+ * Because every invocation converges on the registry's current state, a failed record is retried
+ * (bisected down to the failing one, reported per item) but never allowed to block the shard for
+ * ever: after `retryAttempts` or `maxRecordAge` its metadata goes to an encrypted queue, whose depth
+ * alarms. The next successful batch publishes everything the dropped record would have.
+ */
+import { type CfnElement, Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import type * as cloudfront from 'aws-cdk-lib/aws-cloudfront';
+import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import { DynamoEventSource, SqsDlq } from 'aws-cdk-lib/aws-lambda-event-sources';
+import type * as logs from 'aws-cdk-lib/aws-logs';
+import type * as s3 from 'aws-cdk-lib/aws-s3';
+import * as sqs from 'aws-cdk-lib/aws-sqs';
+import { Construct } from 'constructs';
+import { OBJECT_KEYS } from '../src/constants.ts';
+import { HandlerFunction } from './handler-function.ts';
+
+export interface JwksPublicationProps {
+  readonly table: dynamodb.ITable;
+  readonly bucket: s3.IBucket;
+  readonly distribution: cloudfront.IDistribution;
+  /** Environment shared by all handlers plus BUCKET_NAME and DISTRIBUTION_ID. */
+  readonly environment: Readonly<Record<string, string>>;
+  /**
+   * Retries of a failing batch (after bisection) before its records go to the on-failure queue.
+   * @default 10
+   */
+  readonly retryAttempts?: number;
+  /**
+   * Oldest record still retried (the stream keeps 24 h).
+   * @default Duration.hours(6)
+   */
+  readonly maxRecordAge?: Duration;
+  /** @default Duration.seconds(60) */
+  readonly timeout?: Duration;
+  readonly logRetention?: logs.RetentionDays;
+}
+
+/** Objects the publisher writes (and HEADs first: the write protocol of design §5). */
+export const PUBLISHED_OBJECT_KEYS = [
+  OBJECT_KEYS.JWKS,
+  OBJECT_KEYS.OAUTH_METADATA,
+  OBJECT_KEYS.OPENID_CONFIGURATION,
+] as const;
+
+export class JwksPublication extends Construct {
+  readonly handler: HandlerFunction;
+  /** Metadata of stream records that could not be published (the on-failure destination). */
+  readonly failureQueue: sqs.Queue;
+  readonly eventSource: DynamoEventSource;
+
+  constructor(scope: Construct, id: string, props: JwksPublicationProps) {
+    super(scope, id);
+    this.handler = new HandlerFunction(this, 'Publish', {
+      handler: 'publish',
+      description:
+        'JWKS publisher: render and publish the JWKS and discovery documents on every registry change',
+      timeout: props.timeout ?? Duration.seconds(60),
+      environment: props.environment,
+      ...(props.logRetention ? { logRetention: props.logRetention } : {}),
+    });
+    const role = this.handler.role;
+
+    this.failureQueue = new sqs.Queue(this, 'FailedRecords', {
+      encryption: sqs.QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+      retentionPeriod: Duration.days(14),
+      removalPolicy: RemovalPolicy.DESTROY,
+    });
+
+    this.eventSource = new DynamoEventSource(props.table, {
+      // From the oldest retained record: a new or re-created mapping must not skip a change.
+      startingPosition: lambda.StartingPosition.TRIM_HORIZON,
+      batchSize: 100,
+      reportBatchItemFailures: true,
+      bisectBatchOnError: true,
+      retryAttempts: props.retryAttempts ?? 10,
+      maxRecordAge: props.maxRecordAge ?? Duration.hours(6),
+      onFailure: new SqsDlq(this.failureQueue),
+    });
+    this.handler.function.addEventSource(this.eventSource);
+    Validations.of(this.failureQueue).acknowledge({
+      id: 'AwsSolutions-SQS3',
+      reason:
+        'This queue is itself the dead-letter destination (on-failure destination of the stream event source ' +
+        'mapping); it receives record metadata only and its depth alarms. A DLQ of a DLQ would add nothing.',
+    });
+
+    // Registry: read everything consistently, and UpdateItem for `publishedAt` only.
+    props.table.grant(role, 'dynamodb:Query', 'dynamodb:GetItem', 'dynamodb:UpdateItem');
+
+    role.addToPolicy(
+      new iam.PolicyStatement({
+        sid: 'WritePublishedDocuments',
+        // GetObject also authorises HeadObject (the write protocol starts with a HEAD).
+        actions: ['s3:GetObject', 's3:PutObject'],
+        resources: PUBLISHED_OBJECT_KEYS.map((key) => props.bucket.arnForObjects(key)),
+      }),
+    );
+    role.addToPolicy(
+      new iam.PolicyStatement({
+        sid: 'ReadRevocationList',
+        actions: ['s3:GetObject'],
+        resources: [props.bucket.arnForObjects(`${OBJECT_KEYS.REVOCATIONS_PREFIX}*`)],
+      }),
+    );
+    role.addToPolicy(
+      new iam.PolicyStatement({
+        // Unconditioned on purpose. Listing `revocations/` is needed; and without s3:ListBucket S3
+        // answers a HEAD of a missing object (the very first publication) with 403, not 404, which
+        // the write protocol cannot tell from a real access error. An `s3:prefix` condition does not
+        // help there: HeadObject carries no prefix. The bucket holds only public documents.
+        sid: 'ListForRevocationsAndHonest404s',
+        actions: ['s3:ListBucket'],
+        resources: [props.bucket.bucketArn],
+      }),
+    );
+    props.distribution.grantCreateInvalidation(role);
+
+    Validations.of(role).acknowledge({
+      id: `AwsSolutions-IAM5[Resource::<${this.logicalIdOf(props.bucket)}.Arn>/${OBJECT_KEYS.REVOCATIONS_PREFIX}*]`,
+      reason:
+        'The revocation list is one object per revoked kid under revocations/ (design §4): the names are not ' +
+        'known in advance. Read-only; the bucket policy makes the prefix append-only for everyone.',
+    });
+    Validations.of(role).acknowledge({
+      id: 'AwsSolutions-IAM5[Resource::*]',
+      reason:
+        'dynamodb:ListStreams, added by the DynamoDB event source, supports no resource-level permissions; ' +
+        "reading the stream itself is limited to this table's stream ARN.",
+    });
+  }
+
+  /** cdk-nag names a bucket ARN in a finding by the bucket's logical id. */
+  private logicalIdOf(bucket: s3.IBucket): string {
+    return Stack.of(bucket).getLogicalId(bucket.node.defaultChild as CfnElement);
+  }
+}

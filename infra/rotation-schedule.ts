@@ -1,0 +1,150 @@
+/**
+ * The rotate handler on an hourly schedule (design §2): a reconciler, so it runs often and does
+ * nothing when nothing is due.
+ *
+ * KMS permissions (design §3 invariant 7). The role's IAM policy can only *create* keys, and only
+ * signing keys of the configured spec tagged with this deployment's name and a key-ref; nothing
+ * else in KMS. Everything it later does to a key (GetPublicKey, DisableKey, ScheduleKeyDeletion,
+ * PutKeyPolicy) comes from that key's own key policy, which names this role (KEY_ADMIN_ROLE_ARN);
+ * `kms:Sign` is granted there to the signer roles only (KEY_SIGNER_ROLE_ARNS). So no destructive
+ * KMS action is ever granted on `*`, and the role cannot touch keys of other deployments.
+ */
+import { Aws, Duration, Lazy, Validations } from 'aws-cdk-lib';
+import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import * as events from 'aws-cdk-lib/aws-events';
+import * as targets from 'aws-cdk-lib/aws-events-targets';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import type * as logs from 'aws-cdk-lib/aws-logs';
+import { Construct } from 'constructs';
+import { ENV, KEY_TAGS } from '../src/constants.ts';
+import { algorithmSpec } from '../src/core/algorithms.ts';
+import type { Policy } from '../src/core/types.ts';
+import { PolicyError } from '../src/errors.ts';
+import { HandlerFunction } from './handler-function.ts';
+
+export interface RotationScheduleProps {
+  readonly table: dynamodb.ITable;
+  readonly deploymentName: string;
+  /** The validated lifecycle policy (its algorithm fixes the one key spec the role may create). */
+  readonly policy: Policy;
+  /** Environment shared by all handlers (table, deployment, issuer, policy). */
+  readonly environment: Readonly<Record<string, string>>;
+  /**
+   * How often the reconciler runs. The "no successful reconcile" alarm allows two of these.
+   * @default Duration.hours(1)
+   */
+  readonly interval?: Duration;
+  /** @default Duration.seconds(60) */
+  readonly timeout?: Duration;
+  readonly logRetention?: logs.RetentionDays;
+}
+
+/** Condition shared by CreateKey and TagResource: only this deployment's two tags, both present. */
+const tagConditions = (deploymentName: string, stringEquals: Record<string, string> = {}) => ({
+  StringEquals: { [`aws:RequestTag/${KEY_TAGS.DEPLOYMENT}`]: deploymentName, ...stringEquals },
+  'ForAllValues:StringEquals': { 'aws:TagKeys': [KEY_TAGS.DEPLOYMENT, KEY_TAGS.KEY_REF] },
+  Null: { [`aws:RequestTag/${KEY_TAGS.KEY_REF}`]: 'false' },
+});
+
+export class RotationSchedule extends Construct {
+  readonly handler: HandlerFunction;
+  readonly rule: events.Rule;
+  readonly interval: Duration;
+  private readonly signerRoleArns: string[] = [];
+  private readonly readerRoleArns: string[] = [];
+
+  constructor(scope: Construct, id: string, props: RotationScheduleProps) {
+    super(scope, id);
+    const timeout = props.timeout ?? Duration.seconds(60);
+    if (props.policy.intentTimeout <= timeout.toMilliseconds()) {
+      // An intent younger than one run may belong to a run still in flight: never abandon it.
+      throw new PolicyError(
+        'intentTimeout',
+        `must exceed the rotate function timeout (${timeout.toHumanString()})`,
+      );
+    }
+    this.interval = props.interval ?? Duration.hours(1);
+
+    this.handler = new HandlerFunction(this, 'Rotate', {
+      handler: 'rotate',
+      description:
+        'JWKS publisher: reconcile the key registry with the lifecycle policy (create, activate, retire, expire)',
+      timeout,
+      environment: props.environment,
+      ...(props.logRetention ? { logRetention: props.logRetention } : {}),
+    });
+    const fn = this.handler.function;
+    fn.addEnvironment(ENV.KEY_ADMIN_ROLE_ARN, this.handler.role.roleArn);
+    // Lazy: signer/reader roles are added by later concerns (the token endpoint) via addKeySigner.
+    fn.addEnvironment(
+      ENV.KEY_SIGNER_ROLE_ARNS,
+      Lazy.string({ produce: () => this.signerRoleArns.join(',') }),
+    );
+    fn.addEnvironment(
+      ENV.KEY_READER_ROLE_ARNS,
+      Lazy.string({ produce: () => this.readerRoleArns.join(',') }),
+    );
+
+    const role = this.handler.role;
+    role.addToPolicy(
+      new iam.PolicyStatement({
+        sid: 'CreateTaggedSigningKeysOnly',
+        actions: ['kms:CreateKey'],
+        resources: ['*'],
+        conditions: tagConditions(props.deploymentName, {
+          'kms:KeyUsage': 'SIGN_VERIFY',
+          'kms:KeySpec': algorithmSpec(props.policy.algorithm).kmsKeySpec,
+        }),
+      }),
+    );
+    role.addToPolicy(
+      new iam.PolicyStatement({
+        // CreateKey with Tags is also authorised as kms:TagResource, which KMS evaluates against
+        // "all KMS keys in the account and Region" (KMS developer guide, "Controlling access to tags").
+        sid: 'TagAtCreationWithDeploymentTagsOnly',
+        actions: ['kms:TagResource'],
+        resources: [`arn:${Aws.PARTITION}:kms:${Aws.REGION}:${Aws.ACCOUNT_ID}:key/*`],
+        conditions: tagConditions(props.deploymentName),
+      }),
+    );
+    role.addToPolicy(
+      new iam.PolicyStatement({
+        sid: 'FindThisDeploymentsKeysByTag',
+        actions: ['tag:GetResources'],
+        resources: ['*'],
+      }),
+    );
+    props.table.grantReadWriteData(role);
+
+    this.rule = new events.Rule(this, 'Schedule', {
+      description: 'JWKS publisher: run the key reconciler',
+      schedule: events.Schedule.rate(this.interval),
+      targets: [new targets.LambdaFunction(fn, { retryAttempts: 2, maxEventAge: this.interval })],
+    });
+
+    Validations.of(role).acknowledge({
+      id: 'AwsSolutions-IAM5[Resource::*]',
+      reason:
+        'kms:CreateKey has no resource (the key does not exist yet): it is limited by conditions to SIGN_VERIFY ' +
+        "keys of one key spec carrying exactly this deployment's tags. tag:GetResources supports no resource-level " +
+        'permissions (it only lists tags).',
+    });
+    Validations.of(role).acknowledge({
+      id: 'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:kms:<AWS::Region>:<AWS::AccountId>:key/*]',
+      reason:
+        'Tagging at CreateKey is authorised against all keys of the account and Region (KMS requirement); the ' +
+        "statement only allows this deployment's tag value and the two tag keys, and every such call outside " +
+        'key creation raises the KMS tagging alarm.',
+    });
+  }
+
+  /** Name a role in every new key's policy as a signer (`kms:Sign`). */
+  addKeySigner(role: iam.IRole): void {
+    this.signerRoleArns.push(role.roleArn);
+  }
+
+  /** Name a role in every new key's policy as a reader (`kms:GetPublicKey`, `kms:DescribeKey`). */
+  addKeyReader(role: iam.IRole): void {
+    this.readerRoleArns.push(role.roleArn);
+  }
+}
