@@ -1,0 +1,194 @@
+/**
+ * What pages an operator (design §3, issue 4 §8): the reconciler failing or not running, publication
+ * lagging or dropping records, a signing key the registry does not know, and any KMS tagging of this
+ * deployment's tag outside key creation. Everything goes to one encrypted SNS topic.
+ *
+ * The tagging alarm is an EventBridge rule on CloudTrail management events: it needs a CloudTrail
+ * trail recording management (write) events in the region (docs/deploy.md).
+ */
+import { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import * as actions from 'aws-cdk-lib/aws-cloudwatch-actions';
+import * as events from 'aws-cdk-lib/aws-events';
+import * as targets from 'aws-cdk-lib/aws-events-targets';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as kms from 'aws-cdk-lib/aws-kms';
+import type * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as sns from 'aws-cdk-lib/aws-sns';
+import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
+import type * as sqs from 'aws-cdk-lib/aws-sqs';
+import { Construct } from 'constructs';
+import { KEY_TAGS, METRICS_NAMESPACE } from '../src/constants.ts';
+
+/**
+ * Custom metrics the rotate handler emits (Powertools Metrics, EMF: no IAM needed) in
+ * METRICS_NAMESPACE. A CloudWatch metric is identified by its exact dimension set, and Powertools
+ * always adds `service`, so the alarms name both dimensions the handler writes.
+ */
+export const ROTATION_METRICS = {
+  RECONCILE_SUCCEEDED: 'ReconcileSucceeded',
+  UNKNOWN_VAULT_KEYS: 'UnknownVaultKeys',
+  /** `serviceName` of the rotate handler's Powertools Metrics (src/handlers/rotate.ts). */
+  SERVICE: 'jwks-rotate',
+} as const;
+export const METRIC_DIMENSIONS = { DEPLOYMENT: 'Deployment', SERVICE: 'service' } as const;
+
+export interface JwksAlarmsProps {
+  readonly deploymentName: string;
+  readonly rotateFunction: lambda.IFunction;
+  /** The rotation schedule's interval: "no successful reconcile in two intervals" alarms. */
+  readonly rotationInterval: Duration;
+  readonly publishFunction: lambda.IFunction;
+  readonly failureQueue: sqs.IQueue;
+  /**
+   * Publication lag (stream IteratorAge) that alarms.
+   * @default Duration.minutes(5)
+   */
+  readonly maxIteratorAge?: Duration;
+  /** @default - no subscription; subscribe to the topic yourself */
+  readonly alarmEmail?: string;
+}
+
+export class JwksAlarms extends Construct {
+  readonly topic: sns.Topic;
+  readonly alarms: cloudwatch.Alarm[] = [];
+  /** The CloudTrail-backed rule for KMS tagging outside key creation. */
+  readonly taggingRule: events.Rule;
+
+  constructor(scope: Construct, id: string, props: JwksAlarmsProps) {
+    super(scope, id);
+    // A customer managed key: CloudWatch alarms and EventBridge cannot publish to a topic encrypted
+    // with the AWS managed `alias/aws/sns` key (its policy cannot name them).
+    const key = new kms.Key(this, 'TopicKey', {
+      description: 'JWKS publisher alarm topic encryption',
+      enableKeyRotation: true,
+      removalPolicy: RemovalPolicy.DESTROY,
+      pendingWindow: Duration.days(30),
+    });
+    for (const service of ['cloudwatch.amazonaws.com', 'events.amazonaws.com']) {
+      key.addToResourcePolicy(
+        new iam.PolicyStatement({
+          sid: `PublishToAlarmTopic-${service.split('.')[0]}`,
+          principals: [new iam.ServicePrincipal(service)],
+          actions: ['kms:Decrypt', 'kms:GenerateDataKey*'],
+          resources: ['*'],
+        }),
+      );
+    }
+    this.topic = new sns.Topic(this, 'Topic', {
+      displayName: `JWKS publisher alarms (${props.deploymentName})`,
+      masterKey: key,
+      enforceSSL: true,
+    });
+    if (props.alarmEmail) this.topic.addSubscription(new subscriptions.EmailSubscription(props.alarmEmail));
+
+    const metric = (metricName: string, statistic: string, period: Duration) =>
+      new cloudwatch.Metric({
+        namespace: METRICS_NAMESPACE,
+        metricName,
+        dimensionsMap: {
+          [METRIC_DIMENSIONS.DEPLOYMENT]: props.deploymentName,
+          [METRIC_DIMENSIONS.SERVICE]: ROTATION_METRICS.SERVICE,
+        },
+        statistic,
+        period,
+      });
+
+    this.add('RotationErrors', {
+      alarmDescription: 'The rotate function failed (errors, timeouts or throttles count as errors).',
+      metric: props.rotateFunction.metricErrors({ period: props.rotationInterval, statistic: 'Sum' }),
+      threshold: 1,
+      evaluationPeriods: 1,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+    });
+    this.add('NoSuccessfulReconcile', {
+      alarmDescription:
+        'No successful reconcile in two periods of the rotation schedule: keys will not activate, retire or expire.',
+      metric: metric(ROTATION_METRICS.RECONCILE_SUCCEEDED, 'Sum', props.rotationInterval),
+      threshold: 1,
+      evaluationPeriods: 2,
+      comparisonOperator: cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
+      // No data is the failure mode being watched for (schedule disabled, function never starting).
+      treatMissingData: cloudwatch.TreatMissingData.BREACHING,
+    });
+    this.add('UnknownVaultKey', {
+      alarmDescription:
+        'A KMS key tagged for this deployment is unknown to the registry (design §3 invariant 7). Never deleted automatically.',
+      metric: metric(ROTATION_METRICS.UNKNOWN_VAULT_KEYS, 'Maximum', props.rotationInterval),
+      threshold: 1,
+      evaluationPeriods: 1,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+    });
+    this.add('PublicationLag', {
+      alarmDescription: 'The publisher is behind the registry stream: JWKS changes and revocations are late.',
+      metric: props.publishFunction.metric('IteratorAge', {
+        statistic: 'Maximum',
+        period: Duration.minutes(5),
+      }),
+      threshold: (props.maxIteratorAge ?? Duration.minutes(5)).toMilliseconds(),
+      evaluationPeriods: 2,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+    });
+    this.add('PublicationErrors', {
+      alarmDescription:
+        'The publish function failed; the stream retries, but repeated failures delay publication.',
+      metric: props.publishFunction.metricErrors({ period: Duration.minutes(15), statistic: 'Sum' }),
+      threshold: 3,
+      evaluationPeriods: 1,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+    });
+    this.add('UnpublishedRecords', {
+      alarmDescription:
+        'Registry stream records gave up after all retries (on-failure queue). Run `jwks publish` after fixing the cause.',
+      metric: props.failureQueue.metricApproximateNumberOfMessagesVisible({
+        period: Duration.minutes(5),
+        statistic: 'Maximum',
+      }),
+      threshold: 1,
+      evaluationPeriods: 1,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+    });
+
+    // Tagging a key with this deployment's tag (or removing it) outside CreateKey could smuggle a
+    // foreign key into the deployment or hide one of ours. CreateKey carries its tags in the
+    // CreateKey event, so every TagResource/UntagResource mentioning the tag key is suspect.
+    this.taggingRule = new events.Rule(this, 'KmsTagging', {
+      description: `JWKS publisher: KMS ${KEY_TAGS.DEPLOYMENT} tag changed outside key creation`,
+      eventPattern: {
+        source: ['aws.kms'],
+        detailType: ['AWS API Call via CloudTrail'],
+        detail: {
+          eventSource: ['kms.amazonaws.com'],
+          eventName: ['TagResource', 'UntagResource'],
+          $or: [
+            { requestParameters: { tags: { tagKey: [KEY_TAGS.DEPLOYMENT] } } },
+            { requestParameters: { tagKeys: [KEY_TAGS.DEPLOYMENT] } },
+          ],
+        },
+      },
+      targets: [
+        new targets.SnsTopic(this.topic, {
+          message: events.RuleTargetInput.fromObject({
+            alarm: 'KmsDeploymentTagChanged',
+            deployment: props.deploymentName,
+            eventName: events.EventField.fromPath('$.detail.eventName'),
+            keyId: events.EventField.fromPath('$.detail.requestParameters.keyId'),
+            principal: events.EventField.fromPath('$.detail.userIdentity.arn'),
+            time: events.EventField.time,
+          }),
+        }),
+      ],
+    });
+  }
+
+  private add(id: string, props: cloudwatch.AlarmProps): void {
+    const alarm = new cloudwatch.Alarm(this, id, props);
+    alarm.addAlarmAction(new actions.SnsAction(this.topic));
+    this.alarms.push(alarm);
+  }
+}
