@@ -1,0 +1,162 @@
+/**
+ * `JwksPublisher`: the whole system of design §2 as one reusable construct — key registry, rotation
+ * schedule, publication, the private bucket with its two serving paths (CloudFront, API Gateway) and
+ * the alarms. Every setting is validated at construction (so at `cdk synth`) with the code the
+ * handlers run; a bad one throws an error naming it.
+ *
+ * Later issues plug in here: the token endpoint (a Lambda behind `api.restApi`, named a key signer
+ * with `rotation.addKeySigner`, and a `/oauth2/token` behaviour on `distribution.distribution`), and
+ * the events consumer (a second stream consumer of `registry.table`, its SNS topic and audit bucket
+ * using `settings.auditRetention`).
+ */
+import { Annotations, Duration, Stack } from 'aws-cdk-lib';
+import type * as cloudfront from 'aws-cdk-lib/aws-cloudfront';
+import type * as logs from 'aws-cdk-lib/aws-logs';
+import { Construct } from 'constructs';
+import { ENV } from '../src/constants.ts';
+import type { PolicyInput } from '../src/core/types.ts';
+import { assertPolicyRoundTrip, policyEnvironment } from './environment.ts';
+import { JwksAlarms } from './jwks-alarms.ts';
+import { JwksApi } from './jwks-api.ts';
+import { JwksBucket } from './jwks-bucket.ts';
+import { JwksDistribution } from './jwks-distribution.ts';
+import { JwksPublication } from './jwks-publication.ts';
+import { KeyRegistry } from './key-registry.ts';
+import { RotationSchedule } from './rotation-schedule.ts';
+import { type ResolvedSettings, resolveSettings } from './settings.ts';
+
+export interface JwksPublisherProps {
+  /**
+   * Environment name: the API Gateway stage (`/<envName>/.well-known/jwks.json`).
+   * 1-128 characters of A-Z a-z 0-9 _ -.
+   * @default 'prod'
+   */
+  readonly envName?: string;
+  /**
+   * Value of the `jwks-publisher:deployment` tag on every KMS key this deployment creates, and the
+   * `Deployment` dimension of its metrics. Unique per account and region.
+   * @default - the stack name
+   */
+  readonly deploymentName?: string;
+  /**
+   * Lifecycle policy (design §3), as an operator writes it: durations like `30d`, `48h`, `300s`;
+   * `algorithm` one of RS256, PS256, ES256, ES384; `kmsDeletionWindow` in days.
+   * @default - DEFAULT_POLICY of src/core/policy.ts
+   */
+  readonly policy?: PolicyInput;
+  /**
+   * Custom domain for CloudFront (and therefore the issuer). Requires `certificateArn`.
+   * @default - the distribution's `*.cloudfront.net` domain
+   */
+  readonly customDomain?: string;
+  /**
+   * ACM certificate for `customDomain`, in us-east-1 (CloudFront's requirement).
+   * @default - none
+   */
+  readonly certificateArn?: string;
+  /**
+   * Retention of audit records (Object Lock; used by the events concern of a later issue).
+   * Whole days, at least `1d`.
+   * @default '365d'
+   */
+  readonly auditRetention?: string | number;
+  /**
+   * E-mail address subscribed to the alarm topic (confirm the subscription mail).
+   * @default - no subscription
+   */
+  readonly alarmEmail?: string;
+  /**
+   * Create API Gateway's account-level CloudWatch Logs role (needed once per account and region).
+   * @default true
+   */
+  readonly apiCloudWatchRole?: boolean;
+  /**
+   * CloudFront price class.
+   * @default cloudfront.PriceClass.PRICE_CLASS_100
+   */
+  readonly priceClass?: cloudfront.PriceClass;
+  /**
+   * Retention of the functions' and API Gateway's log groups.
+   * @default logs.RetentionDays.ONE_YEAR
+   */
+  readonly logRetention?: logs.RetentionDays;
+}
+
+export class JwksPublisher extends Construct {
+  readonly settings: ResolvedSettings;
+  readonly registry: KeyRegistry;
+  readonly storage: JwksBucket;
+  readonly distribution: JwksDistribution;
+  readonly api: JwksApi;
+  readonly rotation: RotationSchedule;
+  readonly publication: JwksPublication;
+  readonly alarms: JwksAlarms;
+  /** `https://<CloudFront or custom domain>`: issuer and base of every published URL. */
+  readonly issuer: string;
+
+  constructor(scope: Construct, id: string, props: JwksPublisherProps = {}) {
+    super(scope, id);
+    this.settings = resolveSettings({
+      ...props,
+      deploymentName: props.deploymentName ?? Stack.of(this).stackName,
+    });
+    const { policy, envName, deploymentName } = this.settings;
+    for (const warning of this.settings.policyWarnings) {
+      Annotations.of(this).addWarningV2('jwks-publisher:policy', warning);
+    }
+    const policyEnv = policyEnvironment(policy);
+    assertPolicyRoundTrip(policy, policyEnv);
+    const logRetention = props.logRetention ? { logRetention: props.logRetention } : {};
+
+    this.registry = new KeyRegistry(this, 'Registry');
+    this.storage = new JwksBucket(this, 'Storage');
+    this.distribution = new JwksDistribution(this, 'Cdn', {
+      bucket: this.storage.bucket,
+      logBucket: this.storage.logBucket,
+      maxTtl: Duration.millis(policy.cdnMaxTtl),
+      defaultTtl: Duration.millis(policy.jwksMaxAge),
+      ...(this.settings.customDomain ? { customDomain: this.settings.customDomain } : {}),
+      ...(props.priceClass ? { priceClass: props.priceClass } : {}),
+    });
+    this.issuer = this.distribution.baseUrl;
+    this.api = new JwksApi(this, 'Api', {
+      bucket: this.storage.bucket,
+      envName,
+      ...(props.apiCloudWatchRole === undefined ? {} : { cloudWatchRole: props.apiCloudWatchRole }),
+      ...logRetention,
+    });
+
+    const environment = {
+      [ENV.TABLE_NAME]: this.registry.table.tableName,
+      [ENV.DEPLOYMENT_NAME]: deploymentName,
+      [ENV.ISSUER]: this.issuer,
+      ...policyEnv,
+    };
+    this.rotation = new RotationSchedule(this, 'Rotation', {
+      table: this.registry.table,
+      deploymentName,
+      policy,
+      environment,
+      ...logRetention,
+    });
+    this.publication = new JwksPublication(this, 'Publication', {
+      table: this.registry.table,
+      bucket: this.storage.bucket,
+      distribution: this.distribution.distribution,
+      environment: {
+        ...environment,
+        [ENV.BUCKET_NAME]: this.storage.bucket.bucketName,
+        [ENV.DISTRIBUTION_ID]: this.distribution.distribution.distributionId,
+      },
+      ...logRetention,
+    });
+    this.alarms = new JwksAlarms(this, 'Alarms', {
+      deploymentName,
+      rotateFunction: this.rotation.handler.function,
+      rotationInterval: this.rotation.interval,
+      publishFunction: this.publication.handler.function,
+      failureQueue: this.publication.failureQueue,
+      ...(this.settings.alarmEmail ? { alarmEmail: this.settings.alarmEmail } : {}),
+    });
+  }
+}
