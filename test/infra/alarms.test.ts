@@ -1,0 +1,95 @@
+import { Match } from 'aws-cdk-lib/assertions';
+import { describe, expect, it } from 'vitest';
+import { KEY_TAGS, METRICS_NAMESPACE } from '../../src/constants.ts';
+import { logicalId, synth } from './synth.ts';
+
+describe('JwksAlarms', () => {
+  const { stack, template } = synth({ alarmEmail: 'ops@example.com' });
+  const topicId = logicalId(stack.publisher.alarms.topic);
+  const deployment = stack.publisher.settings.deploymentName;
+
+  it('alarms on a missing successful reconcile over two schedule periods, missing data breaching', () => {
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      Namespace: METRICS_NAMESPACE,
+      MetricName: 'ReconcileSucceeded',
+      // Exactly the dimensions the rotate handler's Powertools Metrics writes (it adds `service`).
+      Dimensions: [
+        { Name: 'Deployment', Value: deployment },
+        { Name: 'service', Value: 'jwks-rotate' },
+      ],
+      Statistic: 'Sum',
+      Period: 3600,
+      EvaluationPeriods: 2,
+      Threshold: 1,
+      ComparisonOperator: 'LessThanThreshold',
+      TreatMissingData: 'breaching',
+      AlarmActions: [{ Ref: topicId }],
+    });
+  });
+
+  it('alarms on rotation errors, publication lag, unpublished records and unknown vault keys', () => {
+    const alarms = Object.values(template.findResources('AWS::CloudWatch::Alarm')).map((a) => a.Properties);
+    const metric = (name: string, namespace?: string) =>
+      alarms.filter((a) => a.MetricName === name && (!namespace || a.Namespace === namespace));
+    const rotateFn = { Ref: logicalId(stack.publisher.rotation.handler.function) };
+    const publishFn = { Ref: logicalId(stack.publisher.publication.handler.function) };
+    expect(metric('Errors', 'AWS/Lambda').map((a) => a.Dimensions[0].Value)).toEqual(
+      expect.arrayContaining([rotateFn, publishFn]),
+    );
+    expect(metric('IteratorAge', 'AWS/Lambda')).toEqual([
+      expect.objectContaining({
+        Statistic: 'Maximum',
+        Dimensions: [{ Name: 'FunctionName', Value: publishFn }],
+      }),
+    ]);
+    expect(metric('ApproximateNumberOfMessagesVisible', 'AWS/SQS')).toEqual([
+      expect.objectContaining({ Threshold: 1, ComparisonOperator: 'GreaterThanOrEqualToThreshold' }),
+    ]);
+    expect(metric('UnknownVaultKeys', METRICS_NAMESPACE)).toHaveLength(1);
+    for (const a of alarms) expect(a.AlarmActions).toEqual([{ Ref: topicId }]);
+  });
+
+  it('sends KMS tagging of the deployment tag outside key creation (CloudTrail) to the alarm topic', () => {
+    template.hasResourceProperties('AWS::Events::Rule', {
+      EventPattern: {
+        source: ['aws.kms'],
+        'detail-type': ['AWS API Call via CloudTrail'],
+        detail: {
+          eventSource: ['kms.amazonaws.com'],
+          eventName: ['TagResource', 'UntagResource'],
+          $or: [
+            { requestParameters: { tags: { tagKey: [KEY_TAGS.DEPLOYMENT] } } },
+            { requestParameters: { tagKeys: [KEY_TAGS.DEPLOYMENT] } },
+          ],
+        },
+      },
+      Targets: [Match.objectLike({ Arn: { Ref: topicId } })],
+    });
+  });
+
+  it('encrypts the topic with a rotating customer managed key that CloudWatch and EventBridge may use', () => {
+    const keyId = template.toJSON().Resources[topicId].Properties.KmsMasterKeyId['Fn::GetAtt'][0];
+    const key = template.toJSON().Resources[keyId].Properties;
+    expect(key.EnableKeyRotation).toBe(true);
+    const services = key.KeyPolicy.Statement.flatMap((s: { Principal: { Service?: string } }) =>
+      s.Principal.Service ? [s.Principal.Service] : [],
+    );
+    expect(services).toEqual(expect.arrayContaining(['cloudwatch.amazonaws.com', 'events.amazonaws.com']));
+  });
+
+  it('refuses publishing over plain HTTP and subscribes the alarm e-mail', () => {
+    template.hasResourceProperties('AWS::SNS::TopicPolicy', {
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          Match.objectLike({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }),
+        ]),
+      },
+    });
+    template.hasResourceProperties('AWS::SNS::Subscription', {
+      Protocol: 'email',
+      Endpoint: 'ops@example.com',
+      TopicArn: { Ref: topicId },
+    });
+    expect(synth().template.findResources('AWS::SNS::Subscription')).toEqual({});
+  });
+});

@@ -1,0 +1,31 @@
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { PACKAGE_ROOT } from '../../infra/handler-bundling.ts';
+
+const outdir = mkdtempSync(join(tmpdir(), 'jwks-cdk-'));
+afterAll(() => rmSync(outdir, { recursive: true, force: true }));
+
+/** Runs infra/app.ts the way the CDK CLI does: context in CDK_CONTEXT_JSON, output dir in CDK_OUTDIR. */
+function runApp(context: Record<string, unknown>) {
+  return spawnSync(process.execPath, ['--import', 'tsx', 'infra/app.ts'], {
+    cwd: PACKAGE_ROOT,
+    encoding: 'utf8',
+    env: { ...process.env, CDK_CONTEXT_JSON: JSON.stringify(context), CDK_OUTDIR: outdir },
+    timeout: 60_000,
+  });
+}
+
+describe('infra/app.ts', () => {
+  it.concurrent.each([
+    [{ envName: 'no spaces allowed' }, 'INVALID_CONFIG', 'envName'],
+    [{ rotationPeriod: '3d' }, 'INVALID_POLICY', 'prepublishLead'],
+    [{ algorithm: 'none' }, 'INVALID_POLICY', 'algorithm'],
+  ])('exits non-zero naming the setting when the context is %j', async (context, code, setting) => {
+    const run = runApp({ ...context, 'aws:cdk:bundling-stacks': [] });
+    expect(run.status).toBe(1);
+    expect(run.stderr).toContain(`(${code}): ${setting}:`);
+  });
+});

@@ -1,0 +1,56 @@
+/**
+ * `cdk synth` as CI runs it: the real app, esbuild bundling the real handlers (no Docker), cdk-nag
+ * registered. Slow (esbuild plus a full synth), hence the generous timeout.
+ */
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { PACKAGE_ROOT } from '../../infra/handler-bundling.ts';
+
+const outdir = mkdtempSync(join(tmpdir(), 'jwks-cdk-bundle-'));
+afterAll(() => rmSync(outdir, { recursive: true, force: true }));
+
+interface Template {
+  Resources: Record<string, { Type: string; Properties: Record<string, unknown> }>;
+}
+
+describe('cdk synth with bundling', () => {
+  let run: ReturnType<typeof spawnSync>;
+  let template: Template;
+
+  beforeAll(() => {
+    run = spawnSync(process.execPath, ['--import', 'tsx', 'infra/app.ts'], {
+      cwd: PACKAGE_ROOT,
+      encoding: 'utf8',
+      env: { ...process.env, CDK_CONTEXT_JSON: JSON.stringify({ envName: 'ci' }), CDK_OUTDIR: outdir },
+      timeout: 240_000,
+    });
+    const file = join(outdir, 'JwksPublisher-ci.template.json');
+    template = existsSync(file) ? JSON.parse(readFileSync(file, 'utf8')) : { Resources: {} };
+  }, 300_000);
+
+  it('succeeds with cdk-nag registered', () => {
+    expect(run.stderr.toString()).not.toMatch(/AwsSolutions-/);
+    expect(run.status).toBe(0);
+  });
+
+  it('bundles each handler into one minified ESM file with a source map', () => {
+    const functions = Object.values(template.Resources).filter((r) => r.Type === 'AWS::Lambda::Function');
+    expect(functions).toHaveLength(2);
+    for (const fn of functions) {
+      // The code's S3 key is `<asset hash>.zip`; the staged asset is the directory `asset.<hash>`.
+      const key = (fn.Properties.Code as { S3Key: string }).S3Key;
+      const asset = join(outdir, `asset.${key.replace(/\.zip$/, '')}`);
+      const code = readFileSync(join(asset, 'index.mjs'), 'utf8');
+      expect(existsSync(join(asset, 'index.mjs.map'))).toBe(true);
+      expect(fn.Properties.Handler).toBe('index.handler');
+      // Minified: thousands of characters per line (the only newlines left are inside template
+      // literals); self-contained: no SDK left to the runtime.
+      expect(code.length / code.split('\n').length).toBeGreaterThan(1000);
+      expect(code).not.toMatch(/from\s*["']@aws-sdk\//);
+      expect(code).toMatch(/export\s*\{[^}]*\bhandler\b/);
+    }
+  });
+});

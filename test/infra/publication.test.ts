@@ -1,0 +1,108 @@
+import { describe, expect, it } from 'vitest';
+import { ENV, OBJECT_KEYS } from '../../src/constants.ts';
+import { allowedActions, allowing, asArray, logicalId, roleStatements, synth } from './synth.ts';
+
+describe('JwksPublication', () => {
+  const { stack, template } = synth();
+  const publication = stack.publisher.publication;
+  const tableId = logicalId(stack.publisher.registry.table);
+  const bucketId = logicalId(stack.publisher.storage.bucket);
+  const queueId = logicalId(publication.failureQueue);
+  const statements = roleStatements(template, publication.handler.role);
+  const objectArn = (key: string) => ({ 'Fn::Join': ['', [{ 'Fn::GetAtt': [bucketId, 'Arn'] }, `/${key}`]] });
+
+  it('consumes the registry stream from TRIM_HORIZON with per-item failures, bisection and bounded retries', () => {
+    template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
+      EventSourceArn: { 'Fn::GetAtt': [tableId, 'StreamArn'] },
+      FunctionName: { Ref: logicalId(publication.handler.function) },
+      StartingPosition: 'TRIM_HORIZON',
+      FunctionResponseTypes: ['ReportBatchItemFailures'],
+      BisectBatchOnFunctionError: true,
+      MaximumRetryAttempts: 10,
+      MaximumRecordAgeInSeconds: 6 * 3600,
+      DestinationConfig: { OnFailure: { Destination: { 'Fn::GetAtt': [queueId, 'Arn'] } } },
+    });
+  });
+
+  it('sends given-up records to an encrypted queue that refuses plain HTTP', () => {
+    template.hasResourceProperties('AWS::SQS::Queue', { SqsManagedSseEnabled: true });
+    template.hasResourceProperties('AWS::SQS::QueuePolicy', {
+      Queues: [{ Ref: queueId }],
+      PolicyDocument: {
+        Statement: [
+          {
+            Effect: 'Deny',
+            Action: 'sqs:*',
+            Principal: { AWS: '*' },
+            Condition: { Bool: { 'aws:SecureTransport': 'false' } },
+            Resource: { 'Fn::GetAtt': [queueId, 'Arn'] },
+          },
+        ],
+      },
+    });
+  });
+
+  it('reads the table with Query/GetItem and writes only through UpdateItem (publishedAt)', () => {
+    const onTable = statements.filter(
+      (s) => JSON.stringify(s.Resource) === JSON.stringify({ 'Fn::GetAtt': [tableId, 'Arn'] }),
+    );
+    expect(allowedActions(onTable).sort()).toEqual([
+      'dynamodb:GetItem',
+      'dynamodb:Query',
+      'dynamodb:UpdateItem',
+    ]);
+    for (const write of [
+      'dynamodb:PutItem',
+      'dynamodb:DeleteItem',
+      'dynamodb:BatchWriteItem',
+      'dynamodb:Scan',
+    ]) {
+      expect(allowing(statements, write), write).toEqual([]);
+    }
+  });
+
+  it('writes the published documents and nothing else in the bucket', () => {
+    const [put, ...more] = allowing(statements, 's3:PutObject');
+    expect(more).toHaveLength(0);
+    expect(asArray(put?.Resource)).toEqual([
+      objectArn(OBJECT_KEYS.JWKS),
+      objectArn(OBJECT_KEYS.OAUTH_METADATA),
+      objectArn(OBJECT_KEYS.OPENID_CONFIGURATION),
+    ]);
+    const readable = allowing(statements, 's3:GetObject').flatMap((s) => asArray(s.Resource));
+    expect(readable).toEqual(
+      expect.arrayContaining([objectArn(OBJECT_KEYS.JWKS), objectArn(`${OBJECT_KEYS.REVOCATIONS_PREFIX}*`)]),
+    );
+    expect(readable).not.toContainEqual(objectArn('*'));
+    for (const action of ['s3:DeleteObject', 's3:PutBucketPolicy', 's3:PutObjectAcl']) {
+      expect(allowing(statements, action), action).toEqual([]);
+    }
+  });
+
+  it('may invalidate this distribution only', () => {
+    const [invalidate, ...more] = allowing(statements, 'cloudfront:CreateInvalidation');
+    expect(more).toHaveLength(0);
+    const resource = JSON.stringify(invalidate?.Resource);
+    expect(resource).toContain(':distribution/');
+    expect(resource).toContain(`"Ref":"${logicalId(stack.publisher.distribution.distribution)}"`);
+  });
+
+  it('tells the handler where to publish and what to invalidate', () => {
+    const fn = template.toJSON().Resources[logicalId(publication.handler.function)].Properties;
+    expect(fn.Environment.Variables).toMatchObject({
+      [ENV.BUCKET_NAME]: { Ref: bucketId },
+      [ENV.DISTRIBUTION_ID]: { Ref: logicalId(stack.publisher.distribution.distribution) },
+      [ENV.TABLE_NAME]: { Ref: tableId },
+      [ENV.ISSUER]: {
+        'Fn::Join': [
+          '',
+          [
+            'https://',
+            { 'Fn::GetAtt': [logicalId(stack.publisher.distribution.distribution), 'DomainName'] },
+          ],
+        ],
+      },
+    });
+    expect(fn).toMatchObject({ Runtime: 'nodejs22.x', Architectures: ['arm64'], Handler: 'index.handler' });
+  });
+});

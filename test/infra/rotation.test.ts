@@ -1,0 +1,156 @@
+import { App, Duration, Stack } from 'aws-cdk-lib';
+import { Match } from 'aws-cdk-lib/assertions';
+import { describe, expect, it } from 'vitest';
+import { JwksPublisherStack } from '../../infra/jwks-publisher-stack.ts';
+import { KeyRegistry } from '../../infra/key-registry.ts';
+import { RotationSchedule } from '../../infra/rotation-schedule.ts';
+import { ENV, KEY_TAGS, POLICY_ENV } from '../../src/constants.ts';
+import { parsePolicy, policyInputFromEnv } from '../../src/core/policy.ts';
+import { hasCode } from '../../src/errors.ts';
+import {
+  allowedActions,
+  allowing,
+  asArray,
+  identityStatements,
+  logicalId,
+  roleStatements,
+  synth,
+} from './synth.ts';
+
+const DESTRUCTIVE_OR_SIGNING = ['kms:DisableKey', 'kms:ScheduleKeyDeletion', 'kms:Sign', 'kms:PutKeyPolicy'];
+
+describe('RotationSchedule', () => {
+  const { stack, template } = synth();
+  const rotation = stack.publisher.rotation;
+  const statements = roleStatements(template, rotation.handler.role);
+  const deploymentName = stack.publisher.settings.deploymentName;
+
+  it('allows kms:CreateKey only for SIGN_VERIFY keys of the policy spec tagged with this deployment when creating', () => {
+    const [create, ...more] = allowing(statements, 'kms:CreateKey');
+    expect(more).toHaveLength(0);
+    expect(create?.Condition).toEqual({
+      StringEquals: {
+        [`aws:RequestTag/${KEY_TAGS.DEPLOYMENT}`]: deploymentName,
+        'kms:KeyUsage': 'SIGN_VERIFY',
+        'kms:KeySpec': 'RSA_2048',
+      },
+      'ForAllValues:StringEquals': { 'aws:TagKeys': [KEY_TAGS.DEPLOYMENT, KEY_TAGS.KEY_REF] },
+      Null: { [`aws:RequestTag/${KEY_TAGS.KEY_REF}`]: 'false' },
+    });
+  });
+
+  it('allows kms:TagResource only with the same tag conditions, on keys of this account and region', () => {
+    const [tag, ...more] = allowing(statements, 'kms:TagResource');
+    expect(more).toHaveLength(0);
+    expect(tag?.Condition?.StringEquals).toEqual({
+      [`aws:RequestTag/${KEY_TAGS.DEPLOYMENT}`]: deploymentName,
+    });
+    expect(tag?.Condition?.['ForAllValues:StringEquals']).toEqual({
+      'aws:TagKeys': [KEY_TAGS.DEPLOYMENT, KEY_TAGS.KEY_REF],
+    });
+    expect(JSON.stringify(tag?.Resource)).toMatch(/:kms:.*:key\/\*"/);
+    expect(tag?.Resource).not.toBe('*');
+  });
+
+  it('limits kms:CreateKey to the key spec of the configured algorithm when algorithm is ES384', () => {
+    const es = synth({ algorithm: 'ES384' });
+    const [create] = allowing(
+      roleStatements(es.template, es.stack.publisher.rotation.handler.role),
+      'kms:CreateKey',
+    );
+    expect(create?.Condition?.StringEquals?.['kms:KeySpec']).toBe('ECC_NIST_P384');
+  });
+
+  it('grants no identity policy in the stack a destructive or signing KMS action', () => {
+    const all = identityStatements(template);
+    expect(all.length).toBeGreaterThan(5);
+    for (const action of DESTRUCTIVE_OR_SIGNING) {
+      expect(allowing(all, action), action).toEqual([]);
+    }
+    // Everything KMS the identity policies allow: creating tagged keys, nothing else.
+    const kmsActions = new Set(allowedActions(all).filter((a) => /^kms:|^\*$/i.test(a)));
+    expect(kmsActions).toEqual(new Set(['kms:CreateKey', 'kms:TagResource']));
+  });
+
+  it('keeps every wildcard-resource statement of the rotator to actions without resource-level permissions', () => {
+    const wildcard = statements.filter((s) => asArray(s.Resource as string).includes('*'));
+    expect(new Set(allowedActions(wildcard))).toEqual(new Set(['kms:CreateKey', 'tag:GetResources']));
+  });
+
+  it('gives the rotator read/write on the registry table only', () => {
+    const dynamo = statements.filter((s) => allowedActions([s]).some((a) => a.startsWith('dynamodb:')));
+    const tableId = logicalId(stack.publisher.registry.table);
+    for (const s of dynamo) {
+      for (const r of asArray(s.Resource)) expect(JSON.stringify(r)).toContain(tableId);
+    }
+    expect(allowedActions(dynamo)).toEqual(expect.arrayContaining(['dynamodb:PutItem', 'dynamodb:Query']));
+  });
+
+  it('names the rotator role as key administrator and leaves signers empty until a signer is added', () => {
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      Runtime: 'nodejs22.x',
+      Architectures: ['arm64'],
+      Environment: {
+        Variables: Match.objectLike({
+          [ENV.KEY_ADMIN_ROLE_ARN]: { 'Fn::GetAtt': [logicalId(rotation.handler.role), 'Arn'] },
+          [ENV.KEY_SIGNER_ROLE_ARNS]: '',
+          [ENV.KEY_READER_ROLE_ARNS]: '',
+          [ENV.DEPLOYMENT_NAME]: deploymentName,
+          [ENV.TABLE_NAME]: { Ref: logicalId(stack.publisher.registry.table) },
+        }),
+      },
+    });
+  });
+
+  it('renders the policy into the environment so the handlers parse back the synth-time policy', () => {
+    const custom = synth({
+      rotationPeriod: '14d',
+      prepublishLead: '2d',
+      jwksMaxAge: '60s',
+      kmsDeletionWindow: '7',
+    });
+    const fn = custom.template.findResources('AWS::Lambda::Function', {
+      Properties: {
+        Role: { 'Fn::GetAtt': [logicalId(custom.stack.publisher.rotation.handler.role), 'Arn'] },
+      },
+    });
+    const env = Object.values(fn)[0]?.Properties.Environment.Variables as Record<string, string>;
+    expect(env[POLICY_ENV.rotationPeriod]).toBe('14d');
+    expect(env[POLICY_ENV.kmsDeletionWindow]).toBe('7d');
+    expect(parsePolicy(policyInputFromEnv(env)).policy).toEqual(custom.stack.publisher.settings.policy);
+  });
+
+  it('runs the reconciler hourly', () => {
+    template.hasResourceProperties('AWS::Events::Rule', {
+      ScheduleExpression: 'rate(1 hour)',
+      State: 'ENABLED',
+      Targets: [Match.objectLike({ Arn: { 'Fn::GetAtt': [logicalId(rotation.handler.function), 'Arn'] } })],
+    });
+  });
+
+  it('refuses an intentTimeout no longer than the rotate function timeout', () => {
+    const scope = new Stack(new App({ context: { 'aws:cdk:bundling-stacks': [] } }), 'S');
+    const { policy } = parsePolicy({ intentTimeout: '60s' });
+    const build = () =>
+      new RotationSchedule(scope, 'Rotation', {
+        table: new KeyRegistry(scope, 'Registry').table,
+        deploymentName: 'd',
+        policy,
+        environment: {},
+        timeout: Duration.seconds(60),
+      });
+    expect(build).toThrow(expect.objectContaining({ code: 'INVALID_POLICY', setting: 'intentTimeout' }));
+  });
+
+  it('refuses a policy setting the handlers environment cannot carry when given as a prop', () => {
+    const app = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
+    let error: unknown;
+    try {
+      new JwksPublisherStack(app, 'S', { publisher: { policy: { intentTimeout: '30m' } } });
+    } catch (err) {
+      error = err;
+    }
+    expect(hasCode(error, 'INVALID_POLICY')).toBe(true);
+    expect(error).toMatchObject({ setting: 'intentTimeout' });
+  });
+});
