@@ -107,7 +107,6 @@ describe('StreamPoller', () => {
     await put('warm-up', 0); // the JVM's first writes are slow (JIT); measure the steady state
     await until(() => got.records().length === 1);
     const registry = new DynamoDbRegistry({ client, tableName });
-    const written = Date.now();
     await registry.commit({
       expectedRegistryVersion: 0,
       keys: [
@@ -127,10 +126,16 @@ describe('StreamPoller', () => {
       state: { pendingKeyRef: 'r1' },
       change: { changedBy: 'schedule', reason: 'standby' },
     });
-    await until(() => got.records().length >= 3);
-    // From the write (a transaction) to the handler: ≈ 50–150 ms with the default 100 ms poll interval;
-    // asserting < 1 s keeps a loaded CI machine green.
-    expect(Date.now() - written).toBeLessThan(1_000);
+    const written = Date.now();
+    let deliveredAt = 0;
+    await until(() => {
+      deliveredAt = Date.now();
+      return got.records().length >= 3;
+    });
+    // From the acknowledged write to the handler: ≈ 0–150 ms with the default 100 ms poll interval
+    // (a record can even arrive before the write's HTTP response). The transaction itself is not the
+    // poller's latency, and < 1 s keeps a loaded CI machine green.
+    expect(deliveredAt - written).toBeLessThan(1_000);
     const key = got.records().find((r) => r.dynamodb?.Keys?.sk?.S === 'KEY#r1');
     expect(key).toMatchObject({
       eventName: 'INSERT',
@@ -250,16 +255,18 @@ describe('StreamPoller', () => {
 
   it('waits for the batch in flight when stopped', async () => {
     await put('k1', 1);
+    let started = false;
     let finished = false;
     const slow: StreamConsumer = {
       name: 'publish',
       handler: async () => {
+        started = true;
         await pause(300);
         finished = true;
       },
     };
     const poller = startPoller([slow]);
-    await pause(150);
+    await until(() => started);
     await poller.stop();
     expect(finished).toBe(true);
   });
