@@ -40,9 +40,15 @@ async function main(): Promise<void> {
   };
   process.on('SIGINT', () => shutdown('SIGINT'));
   process.on('SIGTERM', () => shutdown('SIGTERM'));
+  // npm does not forward a SIGTERM sent to it alone (`kill <npm pid>`): it exits and leaves this
+  // process orphaned with DynamoDB Local and s3rver running. Notice the re-parenting and stop too.
+  const parent = process.ppid;
+  setInterval(() => {
+    if (process.ppid !== parent) shutdown('parent exited');
+  }, 500).unref();
 
   try {
-    await waitUntilReady(stack.url, () => stack.activeKid(), 120_000);
+    await waitUntilReady(stack.url, () => stack.settledKids(), 120_000);
   } catch (err) {
     await stack.stop();
     fail(err);

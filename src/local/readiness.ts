@@ -18,16 +18,22 @@ async function servedKids(url: string): Promise<string[]> {
   }
 }
 
-/** Resolves once the JWKS served at `url` contains the ACTIVE kid; throws after `timeoutMs`. */
+/**
+ * Resolves once the JWKS served at `url` contains every kid `settledKids` names — the ACTIVE key and
+ * its standby — so the first document a user fetches is the settled one. Throws after `timeoutMs`.
+ */
 export async function waitUntilReady(
   url: string,
-  activeKid: () => Promise<string | undefined>,
+  settledKids: () => Promise<string[] | undefined>,
   timeoutMs: number,
 ): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
-    const kid = await activeKid().catch(() => undefined);
-    if (kid && (await servedKids(url)).includes(kid)) return;
+    const expected = await settledKids().catch(() => undefined);
+    if (expected) {
+      const served = await servedKids(url);
+      if (expected.every((kid) => served.includes(kid))) return;
+    }
     await sleep(100);
   }
   throw new JwksError(

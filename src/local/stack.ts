@@ -39,8 +39,11 @@ export const LOCAL = {
 export interface LocalStack {
   readonly url: string;
   readonly info: StackInfo;
-  /** The ACTIVE kid in the registry right now (readiness checks it is served). */
-  activeKid(): Promise<string | undefined>;
+  /**
+   * The kids that must be served once the stack has settled: the ACTIVE key and its PENDING standby;
+   * undefined while there is no ACTIVE key or the standby is still being created (readiness).
+   */
+  settledKids(): Promise<string[] | undefined>;
   stop(): Promise<void>;
 }
 
@@ -136,7 +139,13 @@ export async function startLocalStack(config: LocalConfig, log: Log): Promise<Lo
     };
     writeStackInfo(config.dataDir, info);
     cleanups.push(() => removeStackInfo(config.dataDir));
-    return { url, info, stop, activeKid: async () => (await registry.readState()).activeKid };
+    const settledKids = async () => {
+      const { state, keys } = await registry.read();
+      const standby = keys.find((k) => k.keyRef === state.pendingKeyRef);
+      if (!state.activeKid || standby?.status !== 'PENDING' || !standby.kid) return undefined;
+      return [state.activeKid, standby.kid];
+    };
+    return { url, info, stop, settledKids };
   } catch (err) {
     await stop();
     throw err;
