@@ -17,14 +17,16 @@ import { PATHS } from '../constants.ts';
 import { parsePolicy } from '../core/policy.ts';
 import type { Policy } from '../core/types.ts';
 import { readStackInfo } from '../local/data-dir.ts';
+import { S3RVER_CREDENTIALS } from '../local/s3-server.ts';
 import { type CliContext, fetchJwksFrom } from './context.ts';
 import { StackNotFoundError } from './errors.ts';
 
 /**
- * The embedded servers do not check signatures, but the SDK refuses to sign without credentials; fixed
- * dummy ones keep the CLI from picking up (and sending) an operator's real AWS credentials locally.
+ * The embedded servers do not check signatures, but the SDK refuses to sign without credentials, and
+ * s3rver accepts only its own access key id. Fixed ones (the stack uses the same) also keep the CLI from
+ * picking up, and sending, an operator's real AWS credentials locally.
  */
-const LOCAL_CREDENTIALS = { accessKeyId: 'local', secretAccessKey: 'local' } as const;
+const LOCAL_CREDENTIALS = S3RVER_CREDENTIALS;
 
 export function localContext(dataDir: string, now: () => number = Date.now): CliContext {
   const info = readStackInfo(dataDir);

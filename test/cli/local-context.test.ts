@@ -12,6 +12,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { localContext } from '../../src/cli/local-context.ts';
 import { parsePolicy } from '../../src/core/policy.ts';
 import { writeStackInfo } from '../../src/local/data-dir.ts';
+import { S3RVER_CREDENTIALS } from '../../src/local/s3-server.ts';
 
 interface Seen {
   readonly method: string;
@@ -92,20 +93,21 @@ describe('localContext', () => {
     ctx.close();
   });
 
-  it('reads the registry table on the DynamoDB endpoint with dummy credentials', async () => {
+  it('reads the registry table on the DynamoDB endpoint with the fixed local credentials', async () => {
     const ctx = localContext(dir);
     await expect(ctx.registry.readState()).rejects.toThrow();
     ctx.close();
     expect(seen[0]?.target).toMatch(/^DynamoDB_20120810\./);
-    expect(seen[0]?.authorization).toContain('Credential=local/');
+    expect(seen[0]?.authorization).toContain(`Credential=${S3RVER_CREDENTIALS.accessKeyId}/`);
     expect(seen[0]?.authorization).toContain('/eu-west-1/dynamodb/');
   });
 
-  it('addresses the bucket path-style on the S3 endpoint', async () => {
+  it("addresses the bucket path-style on the S3 endpoint with s3rver's access key", async () => {
     const ctx = localContext(dir);
     expect(await ctx.store.head('.well-known/jwks.json')).toBeNull();
     ctx.close();
     expect(seen[0]).toMatchObject({ method: 'HEAD', url: '/jwks-bucket/.well-known/jwks.json' });
+    expect(seen[0]?.authorization).toContain(`Credential=${S3RVER_CREDENTIALS.accessKeyId}/`);
   });
 
   it("sends CloudFront's CreateInvalidation to the edge for the stack's distribution", async () => {

@@ -50,7 +50,7 @@ describe('jwks rotate', () => {
     expect(json(r).activatedKid).toBe(pending?.kid);
     expect(stack.registry.snapshot().state.activeKid).toBe(pending?.kid);
     expect(stack.registry.snapshot().keys.find((k) => k.keyRef === active?.keyRef)?.status).toBe('RETIRED');
-    expect(r.stderr).toMatch(/WARNING/);
+    expect(r.stderr).toMatch(/^warning: /m);
     expect(r.stderr).toContain(pending?.kid as string);
     expect(r.stderr).toMatch(/cached JWKS/);
   });
@@ -59,8 +59,8 @@ describe('jwks rotate', () => {
     const r = await run(['rotate', '--now'], stack);
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/^activated /);
-    expect(r.stdout).not.toMatch(/WARNING/);
-    expect(r.stderr).toMatch(/WARNING/);
+    expect(r.stdout).not.toMatch(/warning/i);
+    expect(r.stderr).toMatch(/^warning: /m);
   });
 });
 

@@ -28,7 +28,7 @@ export const rotateCommand: Command = {
 
     if (immediate) {
       out.warn(
-        `WARNING: ${result.activated?.kid ?? 'the standby'} signs from now on; verifiers with a cached JWKS ` +
+        `rotate --now: ${result.activated?.kid ?? 'the standby'} signs from now on; verifiers with a cached JWKS ` +
           `that does not contain it may reject its tokens until that cache expires`,
       );
       for (const w of result.warnings) out.warn(w);
