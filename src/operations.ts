@@ -43,8 +43,9 @@ const leadSatisfied = (k: KeyRecord, lead: number, now: number): boolean =>
 export interface RevokeResult {
   readonly kid: string;
   readonly keyRef: string;
+  /** The status the revoke commit found (REVOKED: someone, e.g. a reconciler reading the list, finished it). */
   readonly previousStatus: KeyStatus;
-  /** The kid was already REVOKED: nothing new was revoked (the list entry and vault state were ensured). */
+  /** The kid was already REVOKED when the command started (the list entry and vault state were ensured). */
   readonly alreadyRevoked: boolean;
   /** The PENDING key promoted because the ACTIVE key was revoked. */
   readonly promoted?: { readonly keyRef: string; readonly kid: string };
@@ -129,7 +130,7 @@ export async function revokeKey(
     kid,
     keyRef: revoked.keyRef,
     previousStatus,
-    alreadyRevoked: previousStatus === 'REVOKED',
+    alreadyRevoked: first.status === 'REVOKED',
     ...(promoted ? { promoted } : {}),
     warnings,
     reconcile: result,

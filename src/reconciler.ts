@@ -17,8 +17,9 @@ import { type Action, type ChangeAction, planRotation, transitionOf } from './co
 import { applyCommit, buildCommit, type Transition } from './core/transitions.ts';
 import type { ChangeContext, Policy, RegistrySnapshot } from './core/types.ts';
 import { ConflictError, KeyUnusableError } from './errors.ts';
-import type { KeyVault, Log, Registry } from './ports.ts';
+import type { KeyVault, Log, ObjectStore, Registry } from './ports.ts';
 import { silentLog } from './ports.ts';
+import { listRevokedKids } from './revocations.ts';
 
 export interface ReconcileDeps {
   readonly registry: Registry;
@@ -27,6 +28,12 @@ export interface ReconcileDeps {
   /** Fresh keyRef for a creation intent (default: a random UUID). */
   readonly newKeyRef?: () => string;
   readonly log?: Log;
+  /**
+   * The object store holding the revocation list. When given (the rotate handler should), a listed
+   * kid that the registry still shows as PENDING/ACTIVE/RETIRED is revoked again: this finishes an
+   * operator's revoke that died after listing the kid, and undoes a point-in-time restore of it.
+   */
+  readonly store?: ObjectStore;
 }
 
 /** One executed action: what the planner asked for, plus what execution learned. */
@@ -68,7 +75,8 @@ export async function reconcile(
   const newKeyRef = deps.newKeyRef ?? randomUUID;
   let snapshot: RegistrySnapshot = await deps.registry.read();
   const vaultKeys = await deps.vault.listKeys();
-  const planned = planRotation({ ...snapshot, vaultKeys }, deps.policy, now);
+  const revokedKids = deps.store ? await listRevokedKids(deps.store) : undefined;
+  const planned = planRotation({ ...snapshot, vaultKeys, revokedKids }, deps.policy, now);
 
   const commit = async (t: Transition, why: string): Promise<void> => {
     const c = buildCommit(snapshot, t, now, {

@@ -13,9 +13,17 @@ import type { Algorithm, KeyRecord, Policy, RegistrySnapshot, VaultKey } from '.
 export interface PlanInput extends RegistrySnapshot {
   /** Every key the vault holds with this deployment's tag. */
   readonly vaultKeys: readonly VaultKey[];
+  /**
+   * The append-only revocation list, when the caller read it. A listed kid whose record is still
+   * PENDING/ACTIVE/RETIRED (an operator's revoke died between the list and the registry, or a
+   * point-in-time restore undid it) is revoked again before anything else is planned.
+   */
+  readonly revokedKids?: ReadonlySet<string>;
 }
 
 export type Action =
+  /** The kid is on the revocation list: → REVOKED (promoting the standby if it was ACTIVE). */
+  | { readonly type: 'revoke'; readonly keyRef: string; readonly kid: string; readonly why: string }
   /** Record a CREATING intent (fresh keyRef), create the vault key tagged with it, complete the record. */
   | { readonly type: 'createKey'; readonly alg: Algorithm; readonly why: string }
   /** A CREATING intent whose vault key exists (a crashed creation): read its public key, make it PENDING. */
@@ -72,12 +80,21 @@ export type ChangeAction = Exclude<Action, { type: 'alarm' }>;
 export const periodEnd = (active: KeyRecord, policy: Policy): number =>
   active.periodEndsAt ?? (active.activatedAt ?? active.createdAt) + policy.rotationPeriod;
 
+/** Statuses in which a key is (or may become) published, so a listed kid must be revoked. */
+const REVOCABLE: ReadonlySet<KeyRecord['status']> = new Set(['PENDING', 'ACTIVE', 'RETIRED']);
+
 const vaultKeysOf = (vaultKeys: readonly VaultKey[], keyRef: string): VaultKey[] =>
   vaultKeys.filter((v) => v.keyRef === keyRef).sort((a, b) => (a.vaultKeyId < b.vaultKeyId ? -1 : 1));
 
 function nextAction(input: PlanInput, policy: Policy, now: number): ChangeAction | undefined {
   const keys = [...input.keys].sort(byAge);
   const { state, vaultKeys } = input;
+
+  for (const k of keys) {
+    if (k.kid !== undefined && input.revokedKids?.has(k.kid) && REVOCABLE.has(k.status)) {
+      return { type: 'revoke', keyRef: k.keyRef, kid: k.kid, why: 'its kid is on the revocation list' };
+    }
+  }
 
   for (const k of keys.filter((k) => k.status === 'CREATING')) {
     const found = vaultKeysOf(vaultKeys, k.keyRef)[0];
@@ -171,6 +188,7 @@ export function transitionOf(action: ChangeAction): Transition | undefined {
     case 'abandonIntent':
     case 'activate':
     case 'expire':
+    case 'revoke':
       return { type: action.type, keyRef: action.keyRef };
     case 'disableKey':
       return { type: 'markDisabled', keyRef: action.keyRef };
@@ -234,7 +252,11 @@ export function planRotation(input: PlanInput, policy: Policy, now: number): Act
   const bound = 8 * (input.keys.length + input.vaultKeys.length) + 16;
   for (let step = 0; ; step++) {
     if (step > bound) throw new Error('planRotation did not converge');
-    const action = nextAction({ ...snapshot, vaultKeys: input.vaultKeys }, policy, now);
+    const action = nextAction(
+      { ...snapshot, vaultKeys: input.vaultKeys, revokedKids: input.revokedKids },
+      policy,
+      now,
+    );
     if (!action) break;
     actions.push(action);
     snapshot = simulate(snapshot, action, now, step);

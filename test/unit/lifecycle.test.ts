@@ -216,6 +216,38 @@ describe('planRotation', () => {
     });
   });
 
+  describe('revocation list', () => {
+    it('revokes a listed kid the registry still shows, before anything else, promoting the standby', () => {
+      const a = active();
+      const snap = snapshotOf([a, pending()]);
+      const vaultKeys = snap.keys.map((k) => ({ vaultKeyId: k.vaultKeyId as string, keyRef: k.keyRef }));
+      const actions = planRotation(
+        { ...snap, vaultKeys, revokedKids: new Set([a.kid as string]) },
+        policy,
+        T0 + HOUR,
+      );
+      expect(actions.map((x) => [x.type, 'keyRef' in x ? x.keyRef : undefined])).toEqual([
+        ['revoke', 'a'],
+        ['createKey', undefined],
+        ['disableKey', 'a'],
+        ['scheduleDeletion', 'a'],
+      ]);
+    });
+
+    it('ignores listed kids that are already out of the JWKS', () => {
+      const expired = keyRecord('e', 'EXPIRED', { disabledAt: T0, deletionScheduledAt: T0 });
+      const snap = snapshotOf([active(), pending(), expired]);
+      const vaultKeys = snap.keys.map((k) => ({ vaultKeyId: k.vaultKeyId as string, keyRef: k.keyRef }));
+      expect(
+        planRotation(
+          { ...snap, vaultKeys, revokedKids: new Set([expired.kid as string]) },
+          policy,
+          T0 + HOUR,
+        ),
+      ).toEqual([]);
+    });
+  });
+
   describe('alarms', () => {
     it('raises an alarm, never a deletion, for tagged keys the registry cannot account for', () => {
       const vault = [
@@ -336,6 +368,8 @@ describe('planRotation fixpoint', () => {
     vault: VaultKey[];
     now: number;
     seq: number;
+    /** The revocation list. */
+    listed: Set<string>;
   }
 
   const commitT = (w: World, t: Transition): World => ({
@@ -372,7 +406,8 @@ describe('planRotation fixpoint', () => {
     return w;
   }
 
-  const planIn = (w: World) => planRotation({ ...w.snap, vaultKeys: w.vault }, policy, w.now);
+  const planIn = (w: World) =>
+    planRotation({ ...w.snap, vaultKeys: w.vault, revokedKids: w.listed }, policy, w.now);
 
   type Event =
     | { kind: 'advance'; ms: number }
@@ -380,7 +415,7 @@ describe('planRotation fixpoint', () => {
     | { kind: 'publish' }
     | { kind: 'crashedCreate'; withKey: boolean }
     | { kind: 'foreign'; known: boolean }
-    | { kind: 'revoke'; pick: number }
+    | { kind: 'revoke'; pick: number; listOnly: boolean }
     | { kind: 'endPeriod' };
 
   const event: fc.Arbitrary<Event> = fc.oneof(
@@ -392,7 +427,7 @@ describe('planRotation fixpoint', () => {
     fc.constant({ kind: 'publish' as const }),
     fc.record({ kind: fc.constant('crashedCreate' as const), withKey: fc.boolean() }),
     fc.record({ kind: fc.constant('foreign' as const), known: fc.boolean() }),
-    fc.record({ kind: fc.constant('revoke' as const), pick: fc.nat(5) }),
+    fc.record({ kind: fc.constant('revoke' as const), pick: fc.nat(5), listOnly: fc.boolean() }),
     fc.constant({ kind: 'endPeriod' as const }),
   );
 
@@ -426,7 +461,10 @@ describe('planRotation fixpoint', () => {
       case 'revoke': {
         const candidates = w.snap.keys.filter((k) => ['PENDING', 'ACTIVE', 'RETIRED'].includes(k.status));
         const target = candidates[e.pick % Math.max(1, candidates.length)];
-        return target ? commitT(w, { type: 'revoke', keyRef: target.keyRef }) : w;
+        if (!target) return w;
+        // listOnly: the operator's revoke died after listing the kid, before the registry commit.
+        const listed = { ...w, listed: new Set([...w.listed, target.kid as string]) };
+        return e.listOnly ? listed : commitT(listed, { type: 'revoke', keyRef: target.keyRef });
       }
       case 'endPeriod': {
         const a = w.snap.keys.find((k) => k.status === 'ACTIVE');
@@ -448,7 +486,13 @@ describe('planRotation fixpoint', () => {
   it('leaves nothing to do but the same alarms when a plan was executed, whatever came before', () => {
     fc.assert(
       fc.property(fc.array(event, { maxLength: 40 }), (events) => {
-        let w: World = { snap: { state: { registryVersion: 0 }, keys: [] }, vault: [], now: T0, seq: 0 };
+        let w: World = {
+          snap: { state: { registryVersion: 0 }, keys: [] },
+          vault: [],
+          now: T0,
+          seq: 0,
+          listed: new Set(),
+        };
         for (const e of events) {
           w = step(w, e);
           checkSlots(w);

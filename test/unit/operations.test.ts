@@ -134,12 +134,13 @@ describe('revokeKey', () => {
     vi.spyOn(w.registry, 'commit').mockImplementation(async (c) => {
       if (!raced) {
         raced = true;
-        await reconcile(w.ops, Date.now() + policy.rotationPeriod); // another writer commits first
+        // Another writer commits first (one that does not read the revocation list: it activates the kid).
+        await reconcile({ ...w.ops, store: undefined }, Date.now() + policy.rotationPeriod);
       }
       return commit(c);
     });
     const result = await revokeKey(w.ops, standby.kid as string, operator, Date.now());
-    expect(result.previousStatus).toBe('ACTIVE'); // the racing reconciler had activated it
+    expect(result).toMatchObject({ previousStatus: 'ACTIVE', alreadyRevoked: false }); // the racer had activated it
     expect(keys().find((k) => k.keyRef === standby.keyRef)?.status).toBe('REVOKED');
     expect(byStatus('ACTIVE')).toHaveLength(1);
   });

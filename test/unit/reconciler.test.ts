@@ -1,6 +1,7 @@
 import { beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { publishJwks } from '../../src/publisher.ts';
 import { reconcile } from '../../src/reconciler.ts';
+import { appendRevocation } from '../../src/revocations.ts';
 import { DAY, HOUR, MINUTE, policyOf, T0 } from '../support/fixtures.ts';
 import { MemoryKeyVault, SimulatedCrash } from '../support/memory.ts';
 import { makeWorld, type World } from '../support/world.ts';
@@ -31,7 +32,9 @@ describe('reconcile', () => {
   it('records the intent before creating the vault key, then completes it as PENDING', async () => {
     const result = await reconcile(w.ops, Date.now());
     expect(result.actions.map((a) => a.type)).toEqual(['createKey']);
-    const calls = w.faults.calls.filter((c) => c !== 'registry.read' && c !== 'vault.listKeys');
+    const calls = w.faults.calls.filter(
+      (c) => !['registry.read', 'vault.listKeys', 'store.list'].includes(c),
+    );
     expect(calls).toEqual(['registry.commit', 'vault.createKey', 'vault.getPublicJwk', 'registry.commit']);
     const [key] = keys();
     expect(key).toMatchObject({
@@ -146,6 +149,29 @@ describe('reconcile', () => {
     expect(keys().find((k) => k.keyRef === retired?.keyRef)?.disabledAt).toBe(
       T0 + policy.rotationPeriod + MINUTE,
     );
+  });
+
+  it('finishes a revoke that died after listing the kid, when it can read the revocation list', async () => {
+    await bootstrap();
+    const active = keys().find((k) => k.status === 'ACTIVE');
+    const standby = keys().find((k) => k.status === 'PENDING');
+    await appendRevocation(w.store, {
+      kid: active?.kid as string,
+      revokedAt: T0,
+      reason: 'leak',
+      changedBy: 'cli:ops',
+    });
+    expect((await reconcile({ ...w.ops, store: undefined }, T0 + MINUTE)).actions).toEqual([]);
+    const result = await reconcile(w.ops, T0 + MINUTE);
+    expect(result.actions.map((a) => a.type)).toEqual([
+      'revoke',
+      'createKey',
+      'disableKey',
+      'scheduleDeletion',
+    ]);
+    expect(keys().find((k) => k.keyRef === active?.keyRef)?.status).toBe('REVOKED');
+    expect(keys().find((k) => k.status === 'ACTIVE')?.keyRef).toBe(standby?.keyRef);
+    expect(w.vault.stateOf(active?.vaultKeyId as string)).toBe('PendingDeletion');
   });
 
   it('stamps changedBy and a reason on every record it writes', async () => {
