@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { OBJECT_KEYS } from '../../src/constants.ts';
+import { appendRevocation } from '../../src/revocations.ts';
 import { MemoryKeyVault } from '../support/memory.ts';
 import { bootstrap, json, type MemoryStack, memoryStack, publish, run } from './harness.ts';
 
@@ -53,6 +54,18 @@ describe('jwks rotate', () => {
     expect(r.stderr).toMatch(/^warning: /m);
     expect(r.stderr).toContain(pending?.kid as string);
     expect(r.stderr).toMatch(/cached JWKS/);
+  });
+
+  it('finishes a revoke that only reached the revocation list', async () => {
+    const pending = keyOf(stack, 'PENDING');
+    await appendRevocation(stack.store, {
+      kid: pending?.kid as string,
+      revokedAt: stack.now,
+      reason: 'revoke died before the registry write',
+      changedBy: 'cli:someone',
+    });
+    expect((await run(['rotate'], stack)).code).toBe(0);
+    expect(stack.registry.snapshot().keys.find((k) => k.keyRef === pending?.keyRef)?.status).toBe('REVOKED');
   });
 
   it('prints the human summary on stdout and keeps warnings on stderr when --now without --json', async () => {

@@ -22,7 +22,8 @@ export const rotateCommand: Command = {
       changedBy: await ctx.changedBy(),
       reason: immediate ? 'operator: rotate --now' : 'operator: rotate',
     };
-    const deps = { registry: ctx.registry, vault: ctx.vault, policy: ctx.policy };
+    // With the store, the reconcile this runs also finishes any revoke the revocation list holds.
+    const deps = { registry: ctx.registry, vault: ctx.vault, store: ctx.store, policy: ctx.policy };
     const result = await requestRotation(deps, { immediate }, change, ctx.now());
     const lead = ctx.policy.prepublishLead;
 
