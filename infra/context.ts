@@ -32,6 +32,8 @@ export const CONTEXT_KEYS = [
   'auditRetention',
   'alarmEmail',
   'apiCloudWatchRole',
+  'keySignerRoleArns',
+  'keyReaderRoleArns',
   ...POLICY_CONTEXT_KEYS,
 ] as const;
 
@@ -55,6 +57,18 @@ function bool(get: Getter, key: string): boolean | undefined {
   if (value === undefined) return undefined;
   if (value === 'true' || value === 'false') return value === 'true';
   throw new ConfigError(key, `${key}: expected true or false, got ${JSON.stringify(value)}`);
+}
+
+/** A comma-separated list (`-c keySignerRoleArns=arn:…,arn:…`) or, from cdk.json, an array. */
+function list(get: Getter, key: string): string[] | undefined {
+  const value = get(key);
+  if (Array.isArray(value) && value.every((v) => typeof v === 'string')) return value;
+  const s = text(get, key);
+  if (s === undefined) return undefined;
+  return s
+    .split(',')
+    .map((v) => v.trim())
+    .filter((v) => v !== '');
 }
 
 /** Policy settings keep numbers as numbers (milliseconds, as `parseDuration` reads them). */
@@ -101,6 +115,8 @@ export function stackInputFromContext(node: Node): StackInput {
         ...optional('auditRetention', text(get, 'auditRetention')),
         ...optional('alarmEmail', text(get, 'alarmEmail')),
         ...optional('apiCloudWatchRole', bool(get, 'apiCloudWatchRole')),
+        ...optional('keySignerRoleArns', list(get, 'keySignerRoleArns')),
+        ...optional('keyReaderRoleArns', list(get, 'keyReaderRoleArns')),
       },
     },
   };

@@ -33,6 +33,11 @@ export class JwksPublisherStack extends Stack {
     output(OUTPUTS.TABLE_NAME, p.registry.table.tableName, 'Key registry table');
     output(OUTPUTS.BUCKET_NAME, p.storage.bucket.bucketName, 'Bucket of the published documents');
     output(OUTPUTS.DISTRIBUTION_ID, p.distribution.distribution.distributionId, 'CloudFront distribution id');
+    output(
+      OUTPUTS.DISTRIBUTION_DOMAIN_NAME,
+      p.distribution.distribution.distributionDomainName,
+      'CloudFront domain (DNS target of a custom domain)',
+    );
     output(OUTPUTS.DEPLOYMENT_NAME, p.settings.deploymentName, 'KMS deployment tag value');
     output(
       OUTPUTS.ROTATE_FUNCTION_NAME,

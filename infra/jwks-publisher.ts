@@ -66,6 +66,18 @@ export interface JwksPublisherProps {
    */
   readonly alarmEmail?: string;
   /**
+   * IAM roles that may sign with this deployment's keys: named in the key policy of every key
+   * created from now on (`kms:Sign`). The key policy needs at least one; the token endpoint of a
+   * later issue adds its own role with `rotation.addKeySigner`.
+   * @default - none
+   */
+  readonly keySignerRoleArns?: readonly string[];
+  /**
+   * IAM roles that may read public keys (`kms:GetPublicKey`, `kms:DescribeKey`) of new keys.
+   * @default - none
+   */
+  readonly keyReaderRoleArns?: readonly string[];
+  /**
    * Create API Gateway's account-level CloudWatch Logs role (needed once per account and region).
    * @default true
    */
@@ -139,6 +151,8 @@ export class JwksPublisher extends Construct {
       environment,
       ...logRetention,
     });
+    for (const arn of this.settings.keySignerRoleArns) this.rotation.addKeySigner(arn);
+    for (const arn of this.settings.keyReaderRoleArns) this.rotation.addKeyReader(arn);
     this.publication = new JwksPublication(this, 'Publication', {
       table: this.registry.table,
       bucket: this.storage.bucket,

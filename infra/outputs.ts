@@ -13,6 +13,8 @@ export const OUTPUTS = {
   TABLE_NAME: 'TableName',
   BUCKET_NAME: 'BucketName',
   DISTRIBUTION_ID: 'DistributionId',
+  /** `*.cloudfront.net` name: the DNS target (CNAME/alias) of a custom domain. */
+  DISTRIBUTION_DOMAIN_NAME: 'DistributionDomainName',
   /** Value of the `jwks-publisher:deployment` tag on every KMS key this deployment creates. */
   DEPLOYMENT_NAME: 'DeploymentName',
   ROTATE_FUNCTION_NAME: 'RotateFunctionName',

@@ -138,13 +138,16 @@ export class RotationSchedule extends Construct {
     });
   }
 
-  /** Name a role in every new key's policy as a signer (`kms:Sign`). */
-  addKeySigner(role: iam.IRole): void {
-    this.signerRoleArns.push(role.roleArn);
+  /**
+   * Name a role in every new key's policy as a signer (`kms:Sign`). Keys created earlier keep the
+   * policy they were created with.
+   */
+  addKeySigner(role: iam.IRole | string): void {
+    this.signerRoleArns.push(typeof role === 'string' ? role : role.roleArn);
   }
 
   /** Name a role in every new key's policy as a reader (`kms:GetPublicKey`, `kms:DescribeKey`). */
-  addKeyReader(role: iam.IRole): void {
-    this.readerRoleArns.push(role.roleArn);
+  addKeyReader(role: iam.IRole | string): void {
+    this.readerRoleArns.push(typeof role === 'string' ? role : role.roleArn);
   }
 }

@@ -32,6 +32,9 @@ const CERTIFICATE_ARN_PATTERN = /^arn:aws[a-z-]*:acm:us-east-1:\d{12}:certificat
 
 const EMAIL_PATTERN = /^[^@\s]+@[^@\s]+\.[^@\s]+$/;
 
+/** An IAM role ARN (the key policy names roles only). */
+const ROLE_ARN_PATTERN = /^arn:aws[a-z-]*:iam::\d{12}:role\/[\w+=,.@/-]{1,512}$/;
+
 /** Object Lock retention is set in whole days, at least one. */
 const MIN_AUDIT_RETENTION_MS = 86_400_000;
 
@@ -46,6 +49,8 @@ export interface SettingsInput {
   readonly certificateArn?: string;
   readonly auditRetention?: string | number;
   readonly alarmEmail?: string;
+  readonly keySignerRoleArns?: readonly string[];
+  readonly keyReaderRoleArns?: readonly string[];
 }
 
 export interface CustomDomain {
@@ -63,6 +68,9 @@ export interface ResolvedSettings {
   /** Audit record retention in milliseconds (for the audit bucket of a later issue). */
   readonly auditRetention: number;
   readonly alarmEmail?: string;
+  /** Roles named in every new key's policy as signers / public-key readers. */
+  readonly keySignerRoleArns: readonly string[];
+  readonly keyReaderRoleArns: readonly string[];
 }
 
 const invalid = (setting: string, message: string, cause?: unknown): ConfigError =>
@@ -137,6 +145,18 @@ function checkEmail(value: string | undefined): string | undefined {
   return email;
 }
 
+function checkRoleArns(setting: string, arns: readonly string[] | undefined): string[] {
+  const out: string[] = [];
+  for (const arn of arns ?? []) {
+    if (Token.isUnresolved(arn))
+      out.push(arn); // a role of this app: a real role by construction
+    else if (!ROLE_ARN_PATTERN.test(arn))
+      throw invalid(setting, `${JSON.stringify(arn)} is not an IAM role ARN`);
+    else out.push(arn);
+  }
+  return out;
+}
+
 /**
  * Validates every setting. Throws ConfigError (`code` INVALID_CONFIG, `variable` = the setting) or,
  * for the lifecycle policy, the PolicyError of `parsePolicy` (`code` INVALID_POLICY, `setting`).
@@ -154,6 +174,8 @@ export function resolveSettings(input: SettingsInput): ResolvedSettings {
     policy,
     policyWarnings: warnings,
     auditRetention,
+    keySignerRoleArns: checkRoleArns('keySignerRoleArns', input.keySignerRoleArns),
+    keyReaderRoleArns: checkRoleArns('keyReaderRoleArns', input.keyReaderRoleArns),
     ...(customDomain ? { customDomain } : {}),
     ...(alarmEmail ? { alarmEmail } : {}),
   };

@@ -102,6 +102,26 @@ describe('RotationSchedule', () => {
     });
   });
 
+  it('names signer and reader roles from context in the key-policy environment', () => {
+    const signers = 'arn:aws:iam::123456789012:role/token, arn:aws:iam::123456789012:role/batch-signer';
+    const custom = synth({
+      keySignerRoleArns: signers,
+      keyReaderRoleArns: 'arn:aws:iam::123456789012:role/audit',
+    });
+    const fnId = logicalId(custom.stack.publisher.rotation.handler.function);
+    expect(custom.template.toJSON().Resources[fnId].Properties.Environment.Variables).toMatchObject({
+      [ENV.KEY_SIGNER_ROLE_ARNS]:
+        'arn:aws:iam::123456789012:role/token,arn:aws:iam::123456789012:role/batch-signer',
+      [ENV.KEY_READER_ROLE_ARNS]: 'arn:aws:iam::123456789012:role/audit',
+    });
+  });
+
+  it('refuses a signer that is not an IAM role ARN, naming keySignerRoleArns', () => {
+    expect(() => synth({ keySignerRoleArns: 'arn:aws:iam::123456789012:user/alice' })).toThrow(
+      expect.objectContaining({ code: 'INVALID_CONFIG', variable: 'keySignerRoleArns' }),
+    );
+  });
+
   it('renders the policy into the environment so the handlers parse back the synth-time policy', () => {
     const custom = synth({
       rotationPeriod: '14d',
