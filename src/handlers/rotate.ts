@@ -4,9 +4,15 @@
  */
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
-import { createDynamoDbClient, createKmsClient, createTaggingClient } from '../adapters/aws/clients.ts';
+import {
+  createDynamoDbClient,
+  createKmsClient,
+  createS3Client,
+  createTaggingClient,
+} from '../adapters/aws/clients.ts';
 import { DynamoDbRegistry } from '../adapters/aws/dynamodb-registry.ts';
 import { KmsKeyVault } from '../adapters/aws/kms.ts';
+import { S3ObjectStore } from '../adapters/aws/s3.ts';
 import { listEnv, requireEnv } from '../config.ts';
 import { ENV, METRICS_NAMESPACE } from '../constants.ts';
 import { parsePolicy, policyInputFromEnv } from '../core/policy.ts';
@@ -15,6 +21,8 @@ import { createRotateHandler } from './rotate-handler.ts';
 
 const env = process.env;
 const tableName = requireEnv(env, ENV.TABLE_NAME);
+/** The revocation list lives in the JWKS bucket: a revoke that died half-way is finished from it. */
+const bucket = requireEnv(env, ENV.BUCKET_NAME);
 const deploymentName = requireEnv(env, ENV.DEPLOYMENT_NAME);
 const adminRoleArn = requireEnv(env, ENV.KEY_ADMIN_ROLE_ARN);
 const { policy } = parsePolicy(policyInputFromEnv(env));
@@ -44,6 +52,7 @@ export const handler = createRotateHandler({
       readerRoleArns: listEnv(env, ENV.KEY_READER_ROLE_ARNS),
     },
   }),
+  store: new S3ObjectStore({ client: createS3Client(), bucket }),
   policy,
   log: logger,
   metrics,

@@ -119,7 +119,7 @@ export async function startLocalStack(config: LocalConfig, log: Log): Promise<Lo
     poller.start();
     cleanups.push(() => poller.stop());
 
-    const rotate = createRotateHandler({ registry, vault, policy, log });
+    const rotate = createRotateHandler({ registry, vault, store, policy, log });
     const ticker = new Ticker(config.reconcileIntervalMs, () => rotate(), log);
     ticker.start();
     cleanups.push(() => ticker.stop());

@@ -24,6 +24,7 @@ describe('Lambda entry points', () => {
   it.each([
     ['../../src/handlers/rotate.ts', ENV.TABLE_NAME],
     ['../../src/handlers/rotate.ts', ENV.KEY_ADMIN_ROLE_ARN],
+    ['../../src/handlers/rotate.ts', ENV.BUCKET_NAME],
     ['../../src/handlers/publish.ts', ENV.DISTRIBUTION_ID],
     ['../../src/handlers/publish.ts', ENV.BUCKET_NAME],
   ])('%s fails its cold start naming %s when it is missing', async (module, missing) => {
