@@ -1,4 +1,4 @@
-import { spawnSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -9,12 +9,19 @@ const outdir = mkdtempSync(join(tmpdir(), 'jwks-cdk-'));
 afterAll(() => rmSync(outdir, { recursive: true, force: true }));
 
 /** Runs infra/app.ts the way the CDK CLI does: context in CDK_CONTEXT_JSON, output dir in CDK_OUTDIR. */
-function runApp(context: Record<string, unknown>) {
-  return spawnSync(process.execPath, ['--import', 'tsx', 'infra/app.ts'], {
-    cwd: PACKAGE_ROOT,
-    encoding: 'utf8',
-    env: { ...process.env, CDK_CONTEXT_JSON: JSON.stringify(context), CDK_OUTDIR: outdir },
-    timeout: 60_000,
+function runApp(context: Record<string, unknown>): Promise<{ status: number | null; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(
+      process.execPath,
+      ['--import', 'tsx', 'infra/app.ts'],
+      {
+        cwd: PACKAGE_ROOT,
+        env: { ...process.env, CDK_CONTEXT_JSON: JSON.stringify(context), CDK_OUTDIR: outdir },
+        timeout: 90_000,
+      },
+      (err, _stdout, stderr) =>
+        resolve({ status: err ? (typeof err.code === 'number' ? err.code : null) : 0, stderr }),
+    );
   });
 }
 
@@ -23,9 +30,13 @@ describe('infra/app.ts', () => {
     [{ envName: 'no spaces allowed' }, 'INVALID_CONFIG', 'envName'],
     [{ rotationPeriod: '3d' }, 'INVALID_POLICY', 'prepublishLead'],
     [{ algorithm: 'none' }, 'INVALID_POLICY', 'algorithm'],
-  ])('exits non-zero naming the setting when the context is %j', async (context, code, setting) => {
-    const run = runApp({ ...context, 'aws:cdk:bundling-stacks': [] });
-    expect(run.status).toBe(1);
-    expect(run.stderr).toContain(`(${code}): ${setting}:`);
-  });
+  ])(
+    'exits non-zero naming the setting when the context is %j',
+    async (context, code, setting) => {
+      const run = await runApp({ ...context, 'aws:cdk:bundling-stacks': [] });
+      expect(run.status).toBe(1);
+      expect(run.stderr).toContain(`(${code}): ${setting}:`);
+    },
+    90_000,
+  );
 });
