@@ -38,7 +38,8 @@ export const GRANT_TYPE = 'client_credentials';
 export const ACCESS_TOKEN_TYP = 'at+jwt';
 
 export interface TokenEndpointOptions {
-  readonly clients: Pick<ClientStore, 'get' | 'useJti'>;
+  /** Only `get` and `useJti` are called (through a CachedClientStore). */
+  readonly clients: ClientStore;
   readonly signer: Pick<Signer, 'sign'>;
   readonly policy: Pick<Policy, 'maxTokenTtl' | 'clockSkew' | 'signerCacheTtl'>;
   /** The canonical issuer (an origin, design §2): the tokens' `iss`, an accepted assertion `aud`. */
@@ -70,7 +71,7 @@ export function createTokenEndpoint(opts: TokenEndpointOptions): TokenEndpoint {
   if (ttlSeconds < 1) throw new InvalidArgumentError('access token lifetime must be at least 1 s');
   const clock = opts.clock ?? Date.now;
   const log = opts.log ?? silentLog;
-  const clients = new CachedClientStore(opts.clients as ClientStore, {
+  const clients = new CachedClientStore(opts.clients, {
     ttlMs: opts.clientCacheTtlMs ?? opts.policy.signerCacheTtl,
     clock,
   });

@@ -8,6 +8,7 @@ import {
   SCRYPT_PARAMS,
   verifySecretHash,
 } from '../../src/token/secrets.ts';
+import { basic, createHarness, form, post } from './harness.ts';
 
 // Spy on the real primitives (not replace them): the tests check they are the ones doing the work.
 vi.mock('node:crypto', async (importOriginal) => {
@@ -176,5 +177,26 @@ describe('SecretVerifier', () => {
     scrypt.mockClear();
     expect(await verifier.verify('svc', 'whatever', 'not-a-hash')).toBe(false);
     expect(scrypt).toHaveBeenCalledTimes(1);
+  });
+});
+
+describe('token endpoint secret checks', () => {
+  it('runs scrypt once for an unknown client, a disabled one and a wrong secret alike', async () => {
+    const h = await createHarness();
+    await h.endpoint.warmUp();
+    const cc = form({ grant_type: 'client_credentials' });
+    for (const [id, secret] of [
+      ['nobody', 'guess'],
+      ['svc-off', 'guess'],
+      ['svc-a', 'guess'],
+      ['svc-a', 'guess'], // a failure is never cached
+    ] as const) {
+      scrypt.mockClear();
+      timingSafeEqual.mockClear();
+      const res = await h.endpoint.handle(post(cc, { authorization: basic(id, secret) }));
+      expect(res.status).toBe(401);
+      expect(scrypt, id).toHaveBeenCalledTimes(1);
+      expect(timingSafeEqual, id).toHaveBeenCalledTimes(1);
+    }
   });
 });
