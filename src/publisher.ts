@@ -68,7 +68,20 @@ function storedVersion(metadata: Readonly<Record<string, string>>): number | und
   return raw !== undefined && /^\d+$/.test(raw) ? Number(raw) : undefined;
 }
 
-export async function publishJwks(deps: PublishDeps, now: number): Promise<PublishResult> {
+export interface PublishOptions {
+  /**
+   * Overwrite a stored document rendered from a newer registry version. Only for the operator after a
+   * point-in-time restore of the table, which takes the registry version back: without it the
+   * publisher would refuse to publish until the version caught up. The write stays conditional.
+   */
+  readonly force?: boolean;
+}
+
+export async function publishJwks(
+  deps: PublishDeps,
+  now: number,
+  options: PublishOptions = {},
+): Promise<PublishResult> {
   const log = deps.log ?? silentLog;
   const maxAttempts = deps.maxAttempts ?? 5;
   let lastConflict: unknown;
@@ -85,7 +98,7 @@ export async function publishJwks(deps: PublishDeps, now: number): Promise<Publi
     const base = { registryVersion, sha256, kids: rendered.kids, attempts: attempt };
 
     const stored = head ? storedVersion(head.metadata) : undefined;
-    if (stored !== undefined && stored > registryVersion) {
+    if (stored !== undefined && stored > registryVersion && !options.force) {
       // The document out there is from a newer registry; its keys are not ours to mark.
       log.warn('stored JWKS is from a newer registry version; not overwriting', { stored, registryVersion });
       return { ...base, written: false, skipped: 'stored-newer', invalidated: false, marked: [] };

@@ -143,4 +143,24 @@ describe('jwks publish', () => {
     expect(r.stdout).toContain(`registry version ${stack.registry.snapshot().state.registryVersion}`);
     expect(stack.store.puts).toHaveLength(puts);
   });
+
+  it('refuses to go back to an older registry version unless --force, after a restore', async () => {
+    const stack = memoryStack();
+    await bootstrap(stack);
+    const restorePoint = stack.registry.snapshot();
+    await run(['rotate', '--now'], stack);
+    await publish(stack);
+    stack.registry.restore(restorePoint); // a point-in-time restore of the table
+
+    const refused = await run(['publish', '--json'], stack);
+    expect(refused.code).toBe(0);
+    expect(json(refused)).toMatchObject({ written: false, skipped: 'stored-newer' });
+
+    const forced = await run(['publish', '--force', '--json'], stack);
+    expect(forced.code).toBe(0);
+    expect(json(forced)).toMatchObject({
+      written: true,
+      registryVersion: restorePoint.state.registryVersion,
+    });
+  });
 });

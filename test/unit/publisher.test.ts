@@ -98,6 +98,16 @@ describe('publishJwks', () => {
     expect(record('old')?.publishedAt).toBeUndefined();
   });
 
+  it('overwrites a newer stored set only when forced, after a point-in-time restore', async () => {
+    await publishJwks(deps, T0);
+    registry.restore(snapshotOf([keyRecord('old', 'ACTIVE', { activatedAt: T0 - 99 })], {}, 1));
+    const result = await publishJwks(deps, T0 + MINUTE, { force: true });
+    expect(result).toMatchObject({ written: true, invalidated: true, registryVersion: 1 });
+    expect(JSON.parse(stored() ?? '{}').keys.map((k: { kid: string }) => k.kid)).toEqual([
+      record('old')?.kid,
+    ]);
+  });
+
   it('starts over and converges when another writer wins the conditional write', async () => {
     await publishJwks(deps, T0);
     const snap = await registry.read();

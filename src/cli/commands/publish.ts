@@ -3,19 +3,22 @@
  * when the rendered JWKS differs from the stored one.
  */
 import { publishJwks } from '../../publisher.ts';
-import type { Command } from '../command.ts';
+import { boolFlag, type Command } from '../command.ts';
 import { EXIT } from '../output.ts';
 
 export const publishCommand: Command = {
   name: 'publish',
   summary: 'render the JWKS from the registry and publish it if it changed',
-  options: {},
+  options: { force: { type: 'boolean' } },
   positionals: [],
-  help: [],
-  async run({ out, context }) {
+  help: [
+    '--force             overwrite a JWKS rendered from a newer registry version (after a point-in-time',
+    '                    restore of the table; see the runbook)',
+  ],
+  async run({ values, out, context }) {
     const ctx = await context();
     const deps = { registry: ctx.registry, store: ctx.store, cdn: ctx.cdn, policy: ctx.policy };
-    const r = await publishJwks(deps, ctx.now());
+    const r = await publishJwks(deps, ctx.now(), { force: boolFlag(values, 'force') });
     const summary = {
       written: r.written,
       ...(r.skipped ? { skipped: r.skipped } : {}),
@@ -27,7 +30,7 @@ export const publishCommand: Command = {
     const what = r.written
       ? 'wrote a new JWKS and invalidated the CDN'
       : r.skipped === 'stored-newer'
-        ? 'did not write: the stored JWKS is from a newer registry version'
+        ? 'did not write: the stored JWKS is from a newer registry version (after a restore: --force)'
         : `JWKS unchanged, nothing written${r.invalidated ? ' (repeated the pending invalidation)' : ''}`;
     out.result(
       summary,
