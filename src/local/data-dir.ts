@@ -18,6 +18,16 @@ export interface StackInfo {
   readonly region: string;
   readonly dynamodbEndpoint: string;
   readonly s3Endpoint: string;
+  /**
+   * The embedded SNS/SQS emulator (fauxqs), for `AWS_ENDPOINT_URL_SNS` and `AWS_ENDPOINT_URL_SQS`: a
+   * local subscriber subscribes a queue to `topicArn` exactly as in AWS. The three events members are
+   * absent in a stack.json written by a stack that predates events.
+   */
+  readonly snsEndpoint?: string;
+  /** The lifecycle events topic (design §6). */
+  readonly topicArn?: string;
+  /** The audit trail's bucket on `s3Endpoint` (read by `jwks audit`). */
+  readonly auditBucket?: string;
   readonly tableName: string;
   readonly bucket: string;
   readonly distributionId: string;

@@ -1,8 +1,9 @@
 /**
  * The embedded stack (design §7): the same handlers and AWS adapters as in Lambda, against DynamoDB
- * Local, s3rver and the local edge, plus the node:crypto key vault. Start order: s3rver, then the
- * edge (a taken port fails fast, before the slow JVM start), then DynamoDB Local, the table, the
- * stream poller and the reconciler.
+ * Local, s3rver, fauxqs (SNS/SQS) and the local edge, plus the node:crypto key vault. Start order:
+ * s3rver, then the edge (a taken port fails fast, before the slow JVM start), the SNS emulator and its
+ * topic, then DynamoDB Local, the table, the stream poller (two consumers, `publish` and `events`, as
+ * the two Lambda event source mappings) and the reconciler.
  */
 import { join } from 'node:path';
 import {
@@ -10,12 +11,21 @@ import {
   createDynamoDbClient,
   createDynamoDbStreamsClient,
   createS3Client,
+  createSnsClient,
+  type Env,
 } from '../adapters/aws/clients.ts';
 import { CloudFrontCdn } from '../adapters/aws/cloudfront.ts';
 import { DynamoDbRegistry } from '../adapters/aws/dynamodb-registry.ts';
 import { createRegistryTable } from '../adapters/aws/registry-table.ts';
 import { S3ObjectStore } from '../adapters/aws/s3.ts';
+import { SnsEventBus } from '../adapters/aws/sns.ts';
 import { LocalKeyVault } from '../adapters/local/key-vault.ts';
+import { ConsoleEventBus, FanoutEventBus, WebhookEventBus } from '../adapters/local/webhook.ts';
+import { PATHS } from '../constants.ts';
+import { ConfigError, InvalidArgumentError } from '../errors.ts';
+import { AuditLog } from '../events/audit-log.ts';
+import type { EventBus } from '../events/ports.ts';
+import { createEventsHandler } from '../handlers/events-handler.ts';
 import { createPublishHandler } from '../handlers/publish-handler.ts';
 import { createRotateHandler } from '../handlers/rotate-handler.ts';
 import type { Log } from '../ports.ts';
@@ -26,6 +36,7 @@ import { type DynamoDbLocal, startDynamoDbLocal } from './dynamodb-local.ts';
 import { EdgeServer } from './edge-server.ts';
 import { createInvalidationRoute, INVALIDATION_PATH, LOCAL_DISTRIBUTION_ID } from './invalidation-api.ts';
 import { type RunningS3Server, S3RVER_CREDENTIALS, startS3Server } from './s3-server.ts';
+import { ensureTopic, type RunningSnsServer, startSnsServer } from './sns-server.ts';
 import { StreamPoller } from './stream-poller.ts';
 import { Ticker } from './ticker.ts';
 
@@ -33,8 +44,36 @@ export const LOCAL = {
   REGION: 'us-east-1',
   TABLE_NAME: 'jwks-registry',
   BUCKET: 'jwks-publisher',
+  /** The audit trail (design §6). s3rver has no Object Lock: locally only the hash chain guards it. */
+  AUDIT_BUCKET: 'jwks-audit',
+  TOPIC_NAME: 'jwks-events',
   DEPLOYMENT_NAME: 'local',
 } as const;
+
+/**
+ * Optional: lifecycle events are also POSTed here (design §7). Local-only, hence not in
+ * src/constants.ts's ENV (which names what the Lambda handlers read).
+ */
+export const EVENTS_WEBHOOK_URL_ENV = 'EVENTS_WEBHOOK_URL';
+
+/**
+ * The event sinks of the local stack: SNS (fauxqs) for subscribers, JSON lines on stderr (stdout
+ * carries only the `ready` line), and the webhook when configured. Built before anything starts, so
+ * a bad URL fails as configuration (exit 2) without starting a server.
+ */
+function localSinks(env: Env): { webhook: EventBus | undefined; lines: EventBus } {
+  const lines = new ConsoleEventBus({ write: (line) => void process.stderr.write(line) });
+  const url = env[EVENTS_WEBHOOK_URL_ENV]?.trim();
+  if (!url) return { webhook: undefined, lines };
+  try {
+    return { webhook: new WebhookEventBus({ url }), lines };
+  } catch (err) {
+    if (!(err instanceof InvalidArgumentError)) throw err;
+    throw new ConfigError(EVENTS_WEBHOOK_URL_ENV, `${EVENTS_WEBHOOK_URL_ENV}: ${err.message}`, {
+      cause: err,
+    });
+  }
+}
 
 export interface LocalStack {
   readonly url: string;
@@ -48,7 +87,12 @@ export interface LocalStack {
 }
 
 /** Point the SDK at the embedded servers through its standard settings (no adapter knows). */
-function useEmbeddedEndpoints(endpoints: { dynamodb?: string; s3?: string; edge?: string }): void {
+function useEmbeddedEndpoints(endpoints: {
+  dynamodb?: string;
+  s3?: string;
+  edge?: string;
+  sns?: string;
+}): void {
   // Static credentials the embedded servers accept (s3rver knows only this key): the stack never
   // reaches AWS, so whatever credentials the user's shell has are not even looked at.
   process.env.AWS_REGION = LOCAL.REGION;
@@ -62,9 +106,19 @@ function useEmbeddedEndpoints(endpoints: { dynamodb?: string; s3?: string; edge?
   }
   if (endpoints.s3) process.env.AWS_ENDPOINT_URL_S3 = endpoints.s3;
   if (endpoints.edge) process.env.AWS_ENDPOINT_URL_CLOUDFRONT = endpoints.edge;
+  if (endpoints.sns) {
+    // fauxqs serves both protocols on one port; SQS is for subscribers (and the e2e test), not the stack.
+    process.env.AWS_ENDPOINT_URL_SNS = endpoints.sns;
+    process.env.AWS_ENDPOINT_URL_SQS = endpoints.sns;
+  }
 }
 
-export async function startLocalStack(config: LocalConfig, log: Log): Promise<LocalStack> {
+export async function startLocalStack(
+  config: LocalConfig,
+  log: Log,
+  env: Env = process.env,
+): Promise<LocalStack> {
+  const sinks = localSinks(env);
   const releaseLock = lockDataDir(config.dataDir);
   const cleanups: Array<() => Promise<void> | void> = [releaseLock];
   const stop = async () => {
@@ -79,16 +133,35 @@ export async function startLocalStack(config: LocalConfig, log: Log): Promise<Lo
   try {
     const s3: RunningS3Server = await startS3Server({
       dir: join(config.dataDir, 's3'),
-      buckets: [LOCAL.BUCKET],
+      buckets: [LOCAL.BUCKET, LOCAL.AUDIT_BUCKET],
     });
     cleanups.push(() => s3.stop());
     useEmbeddedEndpoints({ s3: s3.endpoint });
-    const store = new S3ObjectStore({ client: createS3Client(), bucket: LOCAL.BUCKET });
+    const s3Client = createS3Client();
+    cleanups.push(() => s3Client.destroy());
+    const store = new S3ObjectStore({ client: s3Client, bucket: LOCAL.BUCKET });
+    const audit = new AuditLog({
+      store: new S3ObjectStore({ client: s3Client, bucket: LOCAL.AUDIT_BUCKET }),
+    });
 
     const edge = new EdgeServer({ store, port: config.port, log, maxTtlMs: config.policy.cdnMaxTtl });
     edge.route('POST', INVALIDATION_PATH, createInvalidationRoute(edge.cdn));
     const { url } = await edge.start();
     cleanups.push(() => edge.stop());
+    const jwksUri = `${url.replace(/\/+$/, '')}${PATHS.JWKS}`;
+
+    const sns: RunningSnsServer = await startSnsServer({ host: '127.0.0.1', port: 0 });
+    cleanups.push(() => sns.stop());
+    useEmbeddedEndpoints({ sns: sns.endpoint });
+    const snsClient = createSnsClient();
+    cleanups.push(() => snsClient.destroy());
+    // fauxqs keeps nothing across restarts: the topic is (re)created at every start; CreateTopic is idempotent.
+    const topicArn = await ensureTopic(snsClient, LOCAL.TOPIC_NAME);
+    const bus = new FanoutEventBus([
+      new SnsEventBus({ client: snsClient, topicArn }),
+      sinks.lines,
+      ...(sinks.webhook ? [sinks.webhook] : []),
+    ]);
 
     const dynamodb: DynamoDbLocal = await startDynamoDbLocal({ dir: join(config.dataDir, 'dynamodb') });
     cleanups.push(() => dynamodb.stop());
@@ -111,7 +184,10 @@ export async function startLocalStack(config: LocalConfig, log: Log): Promise<Lo
       client: createDynamoDbStreamsClient(),
       streamArn,
       checkpointDir: join(config.dataDir, 'checkpoints'),
-      consumers: [{ name: 'publish', handler: createPublishHandler({ registry, store, cdn, policy, log }) }],
+      consumers: [
+        { name: 'publish', handler: createPublishHandler({ registry, store, cdn, policy, log }) },
+        { name: 'events', handler: createEventsHandler({ bus, audit, jwksUri, log }) },
+      ],
       log,
     });
     // A JWKS lost from the object store (or never written) is rebuilt even if no record is pending.
@@ -130,6 +206,9 @@ export async function startLocalStack(config: LocalConfig, log: Log): Promise<Lo
       region: LOCAL.REGION,
       dynamodbEndpoint: dynamodb.endpoint,
       s3Endpoint: s3.endpoint,
+      snsEndpoint: sns.endpoint,
+      topicArn,
+      auditBucket: LOCAL.AUDIT_BUCKET,
       tableName: LOCAL.TABLE_NAME,
       bucket: LOCAL.BUCKET,
       distributionId: LOCAL_DISTRIBUTION_ID,
