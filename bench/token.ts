@@ -243,7 +243,6 @@ const agent = new http.Agent({ keepAlive: true, maxSockets: concurrency });
 const target = new URL(url);
 const latencies = [];
 let requests = 0, errors = 0;
-const deadline = performance.now() + durationMs;
 function once() {
   return new Promise((resolve) => {
     const started = performance.now();
@@ -255,13 +254,18 @@ function once() {
     req.end(body);
   });
 }
-async function user() { while (performance.now() < deadline) await once(); }
-const started = performance.now();
-Promise.all(Array.from({ length: concurrency }, user)).then(() => {
-  const elapsed = performance.now() - started;
-  agent.destroy();
-  parentPort.postMessage({ requests, errors, elapsedMs: elapsed, latencies: Float64Array.from(latencies) });
+async function user(deadline) { while (performance.now() < deadline) await once(); }
+// Start only when told: the CPU measurement then covers the load, not this worker's start-up.
+parentPort.once('message', () => {
+  const started = performance.now();
+  const deadline = started + durationMs;
+  Promise.all(Array.from({ length: concurrency }, () => user(deadline))).then(() => {
+    const elapsed = performance.now() - started;
+    agent.destroy();
+    parentPort.postMessage({ requests, errors, elapsedMs: elapsed, latencies: Float64Array.from(latencies) });
+  });
 });
+parentPort.postMessage('ready');
 `;
 
 function percentile(sorted: Float64Array, p: number): number {
@@ -270,10 +274,11 @@ function percentile(sorted: Float64Array, p: number): number {
 }
 
 function load(target: Target, concurrency: number, durationMs: number): Promise<LoadResult> {
-  const cpuBefore = process.cpuUsage();
   return new Promise((resolve, reject) => {
     const worker = new Worker(LOAD_WORKER, {
       eval: true,
+      // Plain CommonJS: no TypeScript loader in the worker.
+      execArgv: [],
       workerData: {
         url: target.url,
         authorization: target.authorization,
@@ -282,20 +287,26 @@ function load(target: Target, concurrency: number, durationMs: number): Promise<
         durationMs,
       },
     });
+    let cpuBefore: NodeJS.CpuUsage | undefined;
     worker.once('error', reject);
-    worker.once(
+    worker.on(
       'message',
-      (m: { requests: number; errors: number; elapsedMs: number; latencies: Float64Array }) => {
+      (m: 'ready' | { requests: number; errors: number; elapsedMs: number; latencies: Float64Array }) => {
+        if (m === 'ready') {
+          cpuBefore = process.cpuUsage();
+          worker.postMessage('go');
+          return;
+        }
         const cpu = process.cpuUsage(cpuBefore);
         const sorted = m.latencies.sort();
         const ok = m.requests - m.errors;
         resolve({
-          cpuUsPerToken: (cpu.user + cpu.system) / Math.max(1, ok),
           requests: m.requests,
           errors: m.errors,
           tokensPerSecond: (ok * 1000) / m.elapsedMs,
           p50Ms: percentile(sorted, 50),
           p99Ms: percentile(sorted, 99),
+          cpuUsPerToken: (cpu.user + cpu.system) / Math.max(1, ok),
         });
         void worker.terminate();
       },

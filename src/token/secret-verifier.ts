@@ -43,6 +43,7 @@ export class SecretVerifier {
   readonly #clock: Clock;
   readonly #verified = new Map<string, Entry>();
   readonly #parsed = new Map<string, ParsedHash>();
+  readonly #inflight = new Map<string, Promise<boolean>>();
 
   constructor(opts: SecretVerifierOptions = {}) {
     this.#ttl = opts.cacheTtlMs ?? 5 * 60_000;
@@ -66,11 +67,25 @@ export class SecretVerifier {
       const hit = this.#verified.get(cacheKey);
       if (hit && hit.secretHash === secretHash && hit.expiresAt > this.#clock()) return true;
     }
+    if (cacheKey === undefined) return this.#derive(secret, secretHash);
+    // A burst of identical requests (a cold container, a client's retry storm) shares one scrypt.
+    const flightKey = `${cacheKey}:${secretHash ?? ''}`;
+    const pending = this.#inflight.get(flightKey);
+    if (pending) return pending;
+    const result = this.#derive(secret, secretHash).then((ok) => {
+      if (ok && secretHash !== undefined) this.#remember(cacheKey, secretHash);
+      return ok;
+    });
+    this.#inflight.set(flightKey, result);
+    const settle = () => this.#inflight.delete(flightKey);
+    result.then(settle, settle);
+    return result;
+  }
+
+  async #derive(secret: string, secretHash: string | undefined): Promise<boolean> {
     const parsed = secretHash === undefined ? undefined : this.#parse(secretHash);
     const ok = await verifySecretHash(secret, parsed ?? (await dummyHash()));
-    if (!ok || parsed === undefined || secretHash === undefined) return false;
-    if (cacheKey !== undefined) this.#remember(cacheKey, secretHash);
-    return true;
+    return ok && parsed !== undefined;
   }
 
   #cacheKey(clientId: string, secret: string): string {

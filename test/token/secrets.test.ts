@@ -161,6 +161,22 @@ describe('SecretVerifier', () => {
     expect(scrypt).toHaveBeenCalledTimes(2);
   });
 
+  it('shares one scrypt between concurrent identical verifications, right or wrong', async () => {
+    const verifier = new SecretVerifier({ clock: () => now, cacheTtlMs: 60_000 });
+    const secret = generateSecret();
+    const hash = await hashSecret(secret);
+    scrypt.mockClear();
+    const right = await Promise.all(Array.from({ length: 8 }, () => verifier.verify('svc', secret, hash)));
+    expect(right).toEqual(Array(8).fill(true));
+    expect(scrypt).toHaveBeenCalledTimes(1);
+    scrypt.mockClear();
+    const wrong = await Promise.all(Array.from({ length: 8 }, () => verifier.verify('svc', 'guess', hash)));
+    expect(wrong).toEqual(Array(8).fill(false));
+    expect(scrypt).toHaveBeenCalledTimes(1);
+    expect(await verifier.verify('svc', 'guess', hash)).toBe(false);
+    expect(scrypt).toHaveBeenCalledTimes(2);
+  });
+
   it('never caches when the TTL is 0', async () => {
     const verifier = new SecretVerifier({ clock: () => now, cacheTtlMs: 0 });
     const secret = generateSecret();
