@@ -7,7 +7,7 @@
  * ever: after `retryAttempts` or `maxRecordAge` its metadata goes to an encrypted queue, whose depth
  * alarms. The next successful batch publishes everything the dropped record would have.
  */
-import { type CfnElement, Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
 import type * as cloudfront from 'aws-cdk-lib/aws-cloudfront';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -19,6 +19,7 @@ import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { OBJECT_KEYS } from '../src/constants.ts';
 import { HandlerFunction } from './handler-function.ts';
+import { logicalIdOf } from './logical-id.ts';
 
 export interface JwksPublicationProps {
   readonly table: dynamodb.ITable;
@@ -123,7 +124,7 @@ export class JwksPublication extends Construct {
     props.distribution.grantCreateInvalidation(role);
 
     Validations.of(role).acknowledge({
-      id: `AwsSolutions-IAM5[Resource::<${this.logicalIdOf(props.bucket)}.Arn>/${OBJECT_KEYS.REVOCATIONS_PREFIX}*]`,
+      id: `AwsSolutions-IAM5[Resource::<${logicalIdOf(props.bucket)}.Arn>/${OBJECT_KEYS.REVOCATIONS_PREFIX}*]`,
       reason:
         'The revocation list is one object per revoked kid under revocations/ (design §4): the names are not ' +
         'known in advance. Read-only; the bucket policy makes the prefix append-only for everyone.',
@@ -134,10 +135,5 @@ export class JwksPublication extends Construct {
         'dynamodb:ListStreams, added by the DynamoDB event source, supports no resource-level permissions; ' +
         "reading the stream itself is limited to this table's stream ARN.",
     });
-  }
-
-  /** cdk-nag names a bucket ARN in a finding by the bucket's logical id. */
-  private logicalIdOf(bucket: s3.IBucket): string {
-    return Stack.of(bucket).getLogicalId(bucket.node.defaultChild as CfnElement);
   }
 }

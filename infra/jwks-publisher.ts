@@ -146,6 +146,7 @@ export class JwksPublisher extends Construct {
     };
     this.rotation = new RotationSchedule(this, 'Rotation', {
       table: this.registry.table,
+      bucket: this.storage.bucket,
       deploymentName,
       policy,
       environment,

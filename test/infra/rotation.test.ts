@@ -1,10 +1,11 @@
 import { App, Duration, Stack } from 'aws-cdk-lib';
 import { Match } from 'aws-cdk-lib/assertions';
+import * as s3 from 'aws-cdk-lib/aws-s3';
 import { describe, expect, it } from 'vitest';
 import { JwksPublisherStack } from '../../infra/jwks-publisher-stack.ts';
 import { KeyRegistry } from '../../infra/key-registry.ts';
 import { RotationSchedule } from '../../infra/rotation-schedule.ts';
-import { ENV, KEY_TAGS, POLICY_ENV } from '../../src/constants.ts';
+import { ENV, KEY_TAGS, OBJECT_KEYS, POLICY_ENV } from '../../src/constants.ts';
 import { parsePolicy, policyInputFromEnv } from '../../src/core/policy.ts';
 import { hasCode } from '../../src/errors.ts';
 import {
@@ -86,6 +87,37 @@ describe('RotationSchedule', () => {
     expect(allowedActions(dynamo)).toEqual(expect.arrayContaining(['dynamodb:PutItem', 'dynamodb:Query']));
   });
 
+  it('lets the rotator list and read the revocation list and nothing else in S3', () => {
+    const bucketId = logicalId(stack.publisher.storage.bucket);
+    const s3Statements = statements.filter((s) => allowedActions([s]).some((a) => /^s3:/i.test(a)));
+    const [list, ...moreLists] = allowing(s3Statements, 's3:ListBucket');
+    expect(moreLists).toHaveLength(0);
+    expect(asArray(list?.Action)).toEqual(['s3:ListBucket']);
+    expect(list?.Resource).toEqual({ 'Fn::GetAtt': [bucketId, 'Arn'] });
+    const [read, ...moreReads] = allowing(s3Statements, 's3:GetObject');
+    expect(moreReads).toHaveLength(0);
+    expect(asArray(read?.Action)).toEqual(['s3:GetObject']);
+    expect(read?.Resource).toEqual({
+      'Fn::Join': ['', [{ 'Fn::GetAtt': [bucketId, 'Arn'] }, `/${OBJECT_KEYS.REVOCATIONS_PREFIX}*`]],
+    });
+    expect(new Set(allowedActions(s3Statements))).toEqual(new Set(['s3:ListBucket', 's3:GetObject']));
+    for (const action of [
+      's3:PutObject',
+      's3:DeleteObject',
+      's3:DeleteObjectVersion',
+      's3:PutBucketPolicy',
+    ]) {
+      expect(allowing(statements, action), action).toEqual([]);
+    }
+  });
+
+  it('tells the rotator which bucket holds the revocation list', () => {
+    const fn = template.toJSON().Resources[logicalId(rotation.handler.function)].Properties;
+    expect(fn.Environment.Variables[ENV.BUCKET_NAME]).toEqual({
+      Ref: logicalId(stack.publisher.storage.bucket),
+    });
+  });
+
   it('names the rotator role as key administrator and leaves signers empty until a signer is added', () => {
     template.hasResourceProperties('AWS::Lambda::Function', {
       Runtime: 'nodejs22.x',
@@ -154,6 +186,7 @@ describe('RotationSchedule', () => {
     const build = () =>
       new RotationSchedule(scope, 'Rotation', {
         table: new KeyRegistry(scope, 'Registry').table,
+        bucket: new s3.Bucket(scope, 'Bucket'),
         deploymentName: 'd',
         policy,
         environment: {},
