@@ -19,6 +19,7 @@ export type ErrorCode =
   | 'INVALID_ARGUMENT'
   | 'DATA_DIR_LOCKED'
   | 'ADDRESS_IN_USE'
+  | 'AUDIT_CHAIN_BROKEN'
   | 'UPSTREAM';
 
 export class JwksError extends Error {

@@ -18,6 +18,7 @@ import { parsePolicy } from '../core/policy.ts';
 import type { Policy } from '../core/types.ts';
 import { readStackInfo } from '../local/data-dir.ts';
 import { S3RVER_CREDENTIALS } from '../local/s3-server.ts';
+import type { AuditStoreContext } from './commands/audit.ts';
 import { type CliContext, fetchJwksFrom } from './context.ts';
 import { StackNotFoundError } from './errors.ts';
 
@@ -28,7 +29,10 @@ import { StackNotFoundError } from './errors.ts';
  */
 const LOCAL_CREDENTIALS = S3RVER_CREDENTIALS;
 
-export function localContext(dataDir: string, now: () => number = Date.now): CliContext {
+/** The local context also names the audit bucket (s3rver, next to the JWKS bucket) for `jwks audit`. */
+export type LocalCliContext = CliContext & AuditStoreContext;
+
+export function localContext(dataDir: string, now: () => number = Date.now): LocalCliContext {
   const info = readStackInfo(dataDir);
   if (!info) throw new StackNotFoundError(`no local stack running on ${dataDir}: start it with npm start`);
   const base = { ...baseClientConfig({ AWS_REGION: info.region }), credentials: LOCAL_CREDENTIALS };
@@ -36,11 +40,22 @@ export function localContext(dataDir: string, now: () => number = Date.now): Cli
   const s3 = new S3Client({ ...base, endpoint: info.s3Endpoint, forcePathStyle: true });
   const cloudfront = new CloudFrontClient({ ...base, endpoint: info.url });
   let policy: Policy | undefined;
+  let auditStore: S3ObjectStore | undefined;
   const jwksUrl = `${info.url.replace(/\/+$/, '')}${PATHS.JWKS}`;
   return {
     registry: new DynamoDbRegistry({ client: dynamodb, tableName: info.tableName }),
     store: new S3ObjectStore({ client: s3, bucket: info.bucket }),
     cdn: new CloudFrontCdn({ client: cloudfront, distributionId: info.distributionId }),
+    // A getter: only `audit` needs it, and a stack.json from before events has no audit bucket.
+    get auditStore(): S3ObjectStore {
+      if (!info.auditBucket) {
+        throw new StackNotFoundError(
+          `the stack on ${dataDir} has no audit bucket: restart it with npm start`,
+        );
+      }
+      auditStore ??= new S3ObjectStore({ client: s3, bucket: info.auditBucket });
+      return auditStore;
+    },
     vault: new LocalKeyVault({ dir: info.keysDir, deploymentName: info.deploymentName }),
     get policy(): Policy {
       // Already validated when the stack started; its warnings were printed there.

@@ -5,6 +5,7 @@
  */
 import { parseArgs } from 'node:util';
 import { COMMON_HELP, COMMON_OPTIONS, type Command, stringFlag } from './command.ts';
+import { auditCommand } from './commands/audit.ts';
 import { publishCommand } from './commands/publish.ts';
 import { revokeCommand } from './commands/revoke.ts';
 import { rotateCommand } from './commands/rotate.ts';
@@ -21,6 +22,7 @@ export const COMMANDS: readonly Command[] = [
   publishCommand,
   signCommand,
   verifyCommand,
+  auditCommand,
 ];
 
 export interface CliIo {
