@@ -10,6 +10,7 @@
 import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
 import type { DynamoDBBatchResponse, DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
 import { TABLE } from '../constants.ts';
+import { publishDiscovery } from '../discovery-publisher.ts';
 import { MalformedRecordError } from '../errors.ts';
 import type { Clock, Log } from '../ports.ts';
 import { silentLog } from '../ports.ts';
@@ -42,6 +43,8 @@ export function isRegistryRecord(record: DynamoDBRecord): boolean {
 export interface PublishHandlerDeps extends PublishDeps {
   readonly clock?: Clock;
   readonly log?: Log;
+  /** When set, the discovery documents for this issuer are published next to the JWKS. */
+  readonly issuer?: string;
 }
 
 export type PublishHandler = (event: DynamoDBStreamEvent) => Promise<DynamoDBBatchResponse>;
@@ -69,6 +72,7 @@ export function createPublishHandler(deps: PublishHandlerDeps): PublishHandler {
       // A failure here throws: the whole batch is retried, because nothing was published.
       const result = await publishJwks({ ...deps, log }, clock());
       log.info('published', { ...result, records: event.Records.length });
+      if (deps.issuer !== undefined) await publishDiscovery({ ...deps, issuer: deps.issuer, log });
     }
     return response;
   };

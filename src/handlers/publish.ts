@@ -8,7 +8,7 @@ import { CloudFrontCdn } from '../adapters/aws/cloudfront.ts';
 import { DynamoDbRegistry } from '../adapters/aws/dynamodb-registry.ts';
 import { S3ObjectStore } from '../adapters/aws/s3.ts';
 import { requireEnv } from '../config.ts';
-import { ENV } from '../constants.ts';
+import { ENV, SERVICE_NAMES } from '../constants.ts';
 import { parsePolicy, policyInputFromEnv } from '../core/policy.ts';
 import { createPublishHandler } from './publish-handler.ts';
 
@@ -16,14 +16,16 @@ const env = process.env;
 const tableName = requireEnv(env, ENV.TABLE_NAME);
 const bucket = requireEnv(env, ENV.BUCKET_NAME);
 const distributionId = requireEnv(env, ENV.DISTRIBUTION_ID);
+const issuer = requireEnv(env, ENV.ISSUER);
 const { policy } = parsePolicy(policyInputFromEnv(env));
 
-const logger = new Logger({ serviceName: 'jwks-publish' });
+const logger = new Logger({ serviceName: SERVICE_NAMES.PUBLISH });
 
 export const handler = createPublishHandler({
   registry: new DynamoDbRegistry({ client: createDynamoDbClient(), tableName }),
   store: new S3ObjectStore({ client: createS3Client(), bucket }),
   cdn: new CloudFrontCdn({ client: createCloudFrontClient(), distributionId, log: logger }),
   policy,
+  issuer,
   log: logger,
 });

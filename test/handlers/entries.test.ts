@@ -6,6 +6,7 @@ const FULL_ENV: Record<string, string> = {
   [ENV.BUCKET_NAME]: 'bucket',
   [ENV.DISTRIBUTION_ID]: 'E123',
   [ENV.DEPLOYMENT_NAME]: 'prod',
+  [ENV.ISSUER]: 'https://d111111abcdef8.cloudfront.net',
   [ENV.KEY_ADMIN_ROLE_ARN]: 'arn:aws:iam::123456789012:role/rotate',
   AWS_REGION: 'eu-west-1',
 };
@@ -27,6 +28,7 @@ describe('Lambda entry points', () => {
     ['../../src/handlers/rotate.ts', ENV.BUCKET_NAME],
     ['../../src/handlers/publish.ts', ENV.DISTRIBUTION_ID],
     ['../../src/handlers/publish.ts', ENV.BUCKET_NAME],
+    ['../../src/handlers/publish.ts', ENV.ISSUER],
   ])('%s fails its cold start naming %s when it is missing', async (module, missing) => {
     await expect(coldStart(module, { ...FULL_ENV, [missing]: undefined })).rejects.toMatchObject({
       code: 'MISSING_CONFIG',

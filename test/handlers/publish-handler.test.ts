@@ -90,6 +90,17 @@ describe('createPublishHandler', () => {
     expect(world.store.puts).toHaveLength(0);
   });
 
+  it('publishes the discovery documents for the issuer next to the JWKS', async () => {
+    const withIssuer = createPublishHandler({ ...world.publish, issuer: 'https://auth.example.com' });
+    await withIssuer(event(record()));
+    const metadata = JSON.parse(world.store.text(OBJECT_KEYS.OAUTH_METADATA) ?? '{}');
+    expect(metadata).toMatchObject({
+      issuer: 'https://auth.example.com',
+      jwks_uri: 'https://auth.example.com/.well-known/jwks.json',
+    });
+    expect(world.store.text(OBJECT_KEYS.OPENID_CONFIGURATION)).toBeDefined();
+  });
+
   it('fails the whole batch when the publication fails, so Lambda retries it', async () => {
     world.cdn.failures = Number.POSITIVE_INFINITY;
     await expect(handler(event(record()))).rejects.toMatchObject({ code: 'INVALIDATION_FAILED' });
