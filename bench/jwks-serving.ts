@@ -1,0 +1,196 @@
+/**
+ * JWKS serving (issue 3, "Benchmarks"): GET /.well-known/jwks.json on the local stack, started the way a
+ * user starts it (`npm start`, own port and data dir), vs `oidc-provider` 9 serving a JWKS of the SAME
+ * keys (`GET /jwks`) from its own process. Both must answer 200 with the same kids and public members
+ * before anything is measured. The load generator (autocannon, in this process) then hits each with the
+ * same connections for the same time, alternately A/B/A/B…, after one unmeasured warm-up each;
+ * the table shows medians over the rounds. Target: ours ≥ 4× oidc-provider's requests/s.
+ *
+ * A third, reference server takes its turn in every round too: a bare node:http server writing the same
+ * bytes from memory (lib/static-server.ts). It is no competitor; it shows the ceiling node:http itself
+ * sets on this machine under this load generator, which bounds any ratio between two node:http servers.
+ *
+ * Alone: `node --import tsx bench/jwks-serving.ts`; `bench/run.ts` calls `runJwksServingBench()`.
+ */
+import { rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { PATHS } from '../src/constants.ts';
+import { startStack } from '../test/e2e/stack-process.ts';
+import { type ChildServer, startChildServer } from './lib/child-server.ts';
+import { type LoadResult, runLoad } from './lib/load.ts';
+import { startOidcProvider } from './lib/oidc-provider.ts';
+import { median } from './lib/stats.ts';
+import { fmt, formatTable } from './lib/table.ts';
+import { privateJwksFor } from './lib/vault-keys.ts';
+
+export interface JwksServingOptions {
+  /** Keep-alive connections of the load generator. Default 10. */
+  readonly connections?: number;
+  /** Measured time per server per round. Default 5 s. */
+  readonly durationMs?: number;
+  /** Rounds per server (each round: A then B). Default 3. */
+  readonly rounds?: number;
+  /** Unmeasured load per server before the first round. Default 1 s. */
+  readonly warmupMs?: number;
+  readonly log?: (line: string) => void;
+}
+
+export interface ServerRow {
+  readonly server: string;
+  readonly url: string;
+  readonly rounds: readonly LoadResult[];
+  /** Medians over the rounds. */
+  readonly reqPerSec: number;
+  readonly p50Ms: number;
+  readonly p99Ms: number;
+  /** Non-200 answers and connection errors over all rounds. */
+  readonly failures: number;
+}
+
+export interface JwksServingResult {
+  readonly kids: readonly string[];
+  readonly bodyBytes: { readonly ours: number; readonly baseline: number };
+  readonly ours: ServerRow;
+  readonly baseline: ServerRow;
+  /** The bare node:http server with the same bytes: the ceiling, not a competitor. */
+  readonly reference: ServerRow;
+  /** ours.reqPerSec / baseline.reqPerSec. */
+  readonly ratio: number;
+  readonly target: number;
+  readonly options: Required<Omit<JwksServingOptions, 'log'>>;
+}
+
+export const JWKS_SERVING_TARGET = 4;
+
+interface Jwks {
+  readonly keys: ReadonlyArray<Record<string, unknown> & { kid: string }>;
+}
+
+async function fetchJwks(url: string): Promise<{ jwks: Jwks; bytes: number }> {
+  const res = await fetch(url);
+  const text = await res.text();
+  if (res.status !== 200) throw new Error(`GET ${url} answered ${res.status}`);
+  const jwks = JSON.parse(text) as Jwks;
+  if (!Array.isArray(jwks.keys) || jwks.keys.length === 0) throw new Error(`GET ${url}: no keys`);
+  return { jwks, bytes: Buffer.byteLength(text) };
+}
+
+/** The members a verifier uses, per kid: the same keys, whatever the order and extra members. */
+function publicView(jwks: Jwks): string {
+  const members = ['kty', 'kid', 'alg', 'use', 'n', 'e', 'crv', 'x', 'y'];
+  return JSON.stringify(
+    [...jwks.keys]
+      .sort((a, b) => a.kid.localeCompare(b.kid))
+      .map((k) => members.map((m) => [m, k[m] ?? null])),
+  );
+}
+
+function serverRow(server: string, url: string, rounds: LoadResult[]): ServerRow {
+  return {
+    server,
+    url,
+    rounds,
+    reqPerSec: median(rounds.map((r) => r.reqPerSec)),
+    p50Ms: median(rounds.map((r) => r.latencyMs.p50)),
+    p99Ms: median(rounds.map((r) => r.latencyMs.p99)),
+    failures: rounds.reduce((n, r) => n + r.badStatus + r.errors, 0),
+  };
+}
+
+export async function runJwksServingBench(options: JwksServingOptions = {}): Promise<JwksServingResult> {
+  const opts = {
+    connections: options.connections ?? 10,
+    durationMs: options.durationMs ?? 5_000,
+    rounds: Math.max(3, options.rounds ?? 3),
+    warmupMs: options.warmupMs ?? 1_000,
+  };
+  const log = options.log ?? (() => {});
+  log('jwks: starting the local stack (npm start)…');
+  const stack = await startStack({ env: { LOG_LEVEL: 'warn' } });
+  let provider: Awaited<ReturnType<typeof startOidcProvider>> | undefined;
+  let reference: ChildServer | undefined;
+  try {
+    const oursUrl = `${stack.url}${PATHS.JWKS}`;
+    const ours = await fetchJwks(oursUrl);
+    const kids = ours.jwks.keys.map((k) => k.kid);
+    provider = await startOidcProvider(await privateJwksFor(join(stack.dataDir, 'keys'), kids));
+    const baselineUrl = `${provider.url}/jwks`;
+    const baseline = await fetchJwks(baselineUrl);
+    if (publicView(baseline.jwks) !== publicView(ours.jwks)) {
+      throw new Error('oidc-provider does not serve the same keys as the local stack');
+    }
+    reference = await startChildServer(
+      join(import.meta.dirname, 'lib/static-server.ts'),
+      JSON.stringify(ours.jwks),
+    );
+    log(`jwks: both serve the same ${kids.length} keys (${kids.join(', ')}); warming up`);
+
+    const targets = [
+      { name: 'jwks-publisher (npm start)', url: oursUrl, rounds: [] as LoadResult[] },
+      { name: `oidc-provider ${provider.version}`, url: baselineUrl, rounds: [] as LoadResult[] },
+      { name: 'reference: bare node:http', url: `${reference.url}${PATHS.JWKS}`, rounds: [] as LoadResult[] },
+    ] as const;
+    const load = (url: string, durationMs: number) =>
+      runLoad({ url, connections: opts.connections, durationMs });
+    for (const t of targets) await load(t.url, opts.warmupMs);
+    for (let round = 1; round <= opts.rounds; round++) {
+      for (const t of targets) {
+        const r = await load(t.url, opts.durationMs);
+        t.rounds.push(r);
+        log(
+          `jwks round ${round}: ${t.name} ${fmt(r.reqPerSec)} req/s, p99 ${fmt(r.latencyMs.p99, 2)} ms` +
+            (r.badStatus + r.errors ? `, ${r.badStatus + r.errors} failures` : ''),
+        );
+      }
+    }
+    // Still the same document after the load: nothing was measured against an error page.
+    if (publicView((await fetchJwks(oursUrl)).jwks) !== publicView((await fetchJwks(baselineUrl)).jwks)) {
+      throw new Error('the served JWKS changed during the measurement');
+    }
+    const [a, b, c] = targets.map((t) => serverRow(t.name, t.url, t.rounds)) as [
+      ServerRow,
+      ServerRow,
+      ServerRow,
+    ];
+    return {
+      kids,
+      bodyBytes: { ours: ours.bytes, baseline: baseline.bytes },
+      ours: a,
+      baseline: b,
+      reference: c,
+      ratio: a.reqPerSec / b.reqPerSec,
+      target: JWKS_SERVING_TARGET,
+      options: opts,
+    };
+  } finally {
+    await reference?.stop();
+    await provider?.stop();
+    await stack.stop();
+    rmSync(stack.dataDir, { recursive: true, force: true });
+  }
+}
+
+export function formatJwksServingTable(r: JwksServingResult): string {
+  const rows = [r.ours, r.baseline, r.reference].map((s) => [
+    s.server,
+    fmt(s.reqPerSec),
+    fmt(s.p50Ms, 2),
+    fmt(s.p99Ms, 2),
+    s.rounds.map((x) => fmt(x.reqPerSec)).join(' / '),
+    s.failures,
+  ]);
+  const { connections, durationMs, rounds } = r.options;
+  return [
+    `GET JWKS (${r.kids.length} keys, ${r.bodyBytes.ours} B ours / ${r.bodyBytes.baseline} B oidc-provider); ` +
+      `${connections} keep-alive connections, ${rounds} alternating rounds × ${durationMs / 1000} s; medians`,
+    formatTable(['server', 'req/s', 'p50 ms', 'p99 ms', 'req/s per round', 'failures'], rows),
+    `ratio ${fmt(r.ratio, 2)}× (target ≥ ${r.target}×) ${r.ratio >= r.target ? 'PASS' : 'FAIL'}; ` +
+      `the bare node:http ceiling is ${fmt(r.reference.reqPerSec / r.baseline.reqPerSec, 2)}× oidc-provider`,
+  ].join('\n');
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  const result = await runJwksServingBench({ log: (line) => console.error(line) });
+  console.log(formatJwksServingTable(result));
+}
