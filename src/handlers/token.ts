@@ -1,0 +1,72 @@
+/**
+ * Lambda entry of the token endpoint (API Gateway `POST /oauth2/token`, reached through CloudFront at
+ * the issuer's origin, design §2). Configuration is read and SDK clients are built once, at cold
+ * start; a missing variable, an invalid policy or an issuer that is not an origin fails the cold start
+ * with its name, never the first request.
+ *
+ * Per container: the Signer reads the registry's STATE item at most once per `signerCacheTtl`, the
+ * endpoint reads a client's item at most once per the same TTL, and each token costs one KMS `Sign`
+ * (no `GetPublicKey`: the kid and alg come from STATE).
+ */
+import { Logger } from '@aws-lambda-powertools/logger';
+import { createDynamoDbClient, createKmsClient, createTaggingClient } from '../adapters/aws/clients.ts';
+import { DynamoDbClientStore } from '../adapters/aws/dynamodb-clients.ts';
+import { DynamoDbRegistry } from '../adapters/aws/dynamodb-registry.ts';
+import { KmsKeyVault } from '../adapters/aws/kms.ts';
+import { requireEnv } from '../config.ts';
+import { ENV } from '../constants.ts';
+import type { KeyPolicyPrincipals } from '../core/key-policy.ts';
+import { parsePolicy, policyInputFromEnv } from '../core/policy.ts';
+import { Signer } from '../signer.ts';
+import { createTokenEndpoint } from '../token/endpoint.ts';
+import { createTokenHandler } from './token-handler.ts';
+
+/** Powertools `serviceName` (the other handlers take theirs from SERVICE_NAMES in constants.ts). */
+const SERVICE_NAME = 'jwks-token';
+
+/**
+ * This function only signs. KmsKeyVault builds a key policy in `createKey` alone, so it gets no
+ * principals: were `createKey` ever called here it would fail with INVALID_ARGUMENT before reaching
+ * KMS (and the role has no `kms:CreateKey` anyway). `kms:Sign` is granted by each key's own policy,
+ * which names this function's role as a signer (the rotate function writes it at CreateKey).
+ */
+const SIGN_ONLY: KeyPolicyPrincipals = {
+  accountId: '',
+  adminRoleArn: '',
+  signerRoleArns: [],
+  readerRoleArns: [],
+};
+
+const env = process.env;
+const tableName = requireEnv(env, ENV.TABLE_NAME);
+const issuer = requireEnv(env, ENV.ISSUER);
+const { policy } = parsePolicy(policyInputFromEnv(env));
+
+const logger = new Logger({ serviceName: SERVICE_NAME });
+const dynamodb = createDynamoDbClient();
+
+const signer = new Signer({
+  registry: new DynamoDbRegistry({ client: dynamodb, tableName }),
+  vault: new KmsKeyVault({
+    kms: createKmsClient(),
+    tagging: createTaggingClient(),
+    // Only tags and lists keys, which signing never does.
+    deploymentName: env[ENV.DEPLOYMENT_NAME]?.trim() || SERVICE_NAME,
+    keyPolicy: SIGN_ONLY,
+  }),
+  cacheTtlMs: policy.signerCacheTtl,
+});
+
+const endpoint = createTokenEndpoint({
+  clients: new DynamoDbClientStore({ client: dynamodb, tableName }),
+  signer,
+  policy,
+  issuer,
+  log: logger,
+});
+// The dummy hash and dummy keys are computed in the init phase (top-level await: the bundle is ESM),
+// so the first failed request of a container is not slower than the others: timing must not tell
+// whether a client exists.
+await endpoint.warmUp();
+
+export const handler = createTokenHandler(endpoint);
