@@ -21,6 +21,7 @@ export const POLICY_CONTEXT_KEYS = [
   'cdnMaxTtl',
   'algorithm',
   'kmsDeletionWindow',
+  'intentTimeout',
 ] as const satisfies readonly (keyof PolicyInput)[];
 
 export const CONTEXT_KEYS = [

@@ -24,11 +24,25 @@ function render(policy: Policy, setting: PolicySetting): string {
   }
 }
 
-/** `{ ROTATION_PERIOD: '30d', …, ALGORITHM: 'RS256', KMS_DELETION_WINDOW: '30d' }`. */
+/**
+ * The validated policy as an operator writes it, every setting explicit: `{ rotationPeriod: '30d', …,
+ * algorithm: 'RS256', kmsDeletionWindow: '30d', intentTimeout: '15m' }`. `parsePolicy` of it gives
+ * the policy back (the `PolicyJson` output the CLI reads, and the handlers' environment).
+ */
+export function policyAsInput(policy: Policy): Record<PolicySetting, string> {
+  const input = {} as Record<PolicySetting, string>;
+  for (const setting of Object.keys(POLICY_ENV) as PolicySetting[]) {
+    input[setting] = render(policy, setting);
+  }
+  return input;
+}
+
+/** `{ ROTATION_PERIOD: '30d', …, ALGORITHM: 'RS256', KMS_DELETION_WINDOW: '30d', INTENT_TIMEOUT: '15m' }`. */
 export function policyEnvironment(policy: Policy): Record<string, string> {
+  const input = policyAsInput(policy);
   const env: Record<string, string> = {};
   for (const setting of Object.keys(POLICY_ENV) as PolicySetting[]) {
-    env[POLICY_ENV[setting]] = render(policy, setting);
+    env[POLICY_ENV[setting]] = input[setting];
   }
   return env;
 }

@@ -18,20 +18,7 @@ import * as sns from 'aws-cdk-lib/aws-sns';
 import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { KEY_TAGS, METRICS_NAMESPACE } from '../src/constants.ts';
-
-/**
- * Custom metrics the rotate handler emits (Powertools Metrics, EMF: no IAM needed) in
- * METRICS_NAMESPACE. A CloudWatch metric is identified by its exact dimension set, and Powertools
- * always adds `service`, so the alarms name both dimensions the handler writes.
- */
-export const ROTATION_METRICS = {
-  RECONCILE_SUCCEEDED: 'ReconcileSucceeded',
-  UNKNOWN_VAULT_KEYS: 'UnknownVaultKeys',
-  /** `serviceName` of the rotate handler's Powertools Metrics (src/handlers/rotate.ts). */
-  SERVICE: 'jwks-rotate',
-} as const;
-export const METRIC_DIMENSIONS = { DEPLOYMENT: 'Deployment', SERVICE: 'service' } as const;
+import { KEY_TAGS, METRIC_DIMENSIONS, METRICS, METRICS_NAMESPACE, SERVICE_NAMES } from '../src/constants.ts';
 
 export interface JwksAlarmsProps {
   readonly deploymentName: string;
@@ -82,13 +69,15 @@ export class JwksAlarms extends Construct {
     });
     if (props.alarmEmail) this.topic.addSubscription(new subscriptions.EmailSubscription(props.alarmEmail));
 
+    // The rotate handler's custom metrics (Powertools Metrics, EMF: no IAM needed). A CloudWatch
+    // metric is identified by its exact dimension set, so the alarms name both dimensions it writes.
     const metric = (metricName: string, statistic: string, period: Duration) =>
       new cloudwatch.Metric({
         namespace: METRICS_NAMESPACE,
         metricName,
         dimensionsMap: {
           [METRIC_DIMENSIONS.DEPLOYMENT]: props.deploymentName,
-          [METRIC_DIMENSIONS.SERVICE]: ROTATION_METRICS.SERVICE,
+          [METRIC_DIMENSIONS.SERVICE]: SERVICE_NAMES.ROTATE,
         },
         statistic,
         period,
@@ -105,7 +94,7 @@ export class JwksAlarms extends Construct {
     this.add('NoSuccessfulReconcile', {
       alarmDescription:
         'No successful reconcile in two periods of the rotation schedule: keys will not activate, retire or expire.',
-      metric: metric(ROTATION_METRICS.RECONCILE_SUCCEEDED, 'Sum', props.rotationInterval),
+      metric: metric(METRICS.RECONCILE_SUCCEEDED, 'Sum', props.rotationInterval),
       threshold: 1,
       evaluationPeriods: 2,
       comparisonOperator: cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
@@ -115,7 +104,7 @@ export class JwksAlarms extends Construct {
     this.add('UnknownVaultKey', {
       alarmDescription:
         'A KMS key tagged for this deployment is unknown to the registry (design §3 invariant 7). Never deleted automatically.',
-      metric: metric(ROTATION_METRICS.UNKNOWN_VAULT_KEYS, 'Maximum', props.rotationInterval),
+      metric: metric(METRICS.UNKNOWN_VAULT_KEYS, 'Maximum', props.rotationInterval),
       threshold: 1,
       evaluationPeriods: 1,
       comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,

@@ -1,16 +1,21 @@
 /**
- * The deployable stack: one `JwksPublisher` and the outputs the CLI's `--stack` mode reads.
+ * The deployable stack: one `JwksPublisher` and the outputs the CLI's `--stack` mode reads
+ * (STACK_OUTPUTS in src/constants.ts, shared with src/cli/deployed-context.ts).
  * Environment-agnostic (no account/region lookups), so `cdk synth` works offline.
  */
-import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
+import { CfnOutput, Lazy, Stack, type StackProps } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
-import { PATHS } from '../src/constants.ts';
+import { EMPTY_LIST_OUTPUT, PATHS, STACK_OUTPUTS } from '../src/constants.ts';
+import { policyAsInput } from './environment.ts';
 import { JwksPublisher, type JwksPublisherProps } from './jwks-publisher.ts';
-import { OUTPUTS } from './outputs.ts';
 
 export interface JwksPublisherStackProps extends StackProps {
   readonly publisher?: JwksPublisherProps;
 }
+
+/** A role list as one output value; resolved at synth so roles added after construction count. */
+const listOutput = (arns: () => readonly string[]): string =>
+  Lazy.string({ produce: () => (arns().length > 0 ? arns().join(',') : EMPTY_LIST_OUTPUT) });
 
 export class JwksPublisherStack extends Stack {
   readonly publisher: JwksPublisher;
@@ -20,31 +25,62 @@ export class JwksPublisherStack extends Stack {
     const p = new JwksPublisher(this, 'JwksPublisher', props.publisher);
     this.publisher = p;
 
-    // Outputs at stack scope: their logical ids are exactly the OUTPUTS names.
+    // Outputs at stack scope: their logical ids are exactly the STACK_OUTPUTS names.
     const output = (name: string, value: string, description: string) =>
       new CfnOutput(this, name, { value, description });
     output(
-      OUTPUTS.JWKS_URL,
+      STACK_OUTPUTS.JWKS_URL,
       `${p.issuer}${PATHS.JWKS}`,
       'JWKS URL at CloudFront (the one verifiers should use)',
     );
-    output(OUTPUTS.API_JWKS_URL, p.api.jwksUrl, 'JWKS URL at the API Gateway stage');
-    output(OUTPUTS.ISSUER_URL, p.issuer, 'Issuer (base of the discovery documents)');
-    output(OUTPUTS.TABLE_NAME, p.registry.table.tableName, 'Key registry table');
-    output(OUTPUTS.BUCKET_NAME, p.storage.bucket.bucketName, 'Bucket of the published documents');
-    output(OUTPUTS.DISTRIBUTION_ID, p.distribution.distribution.distributionId, 'CloudFront distribution id');
+    output(STACK_OUTPUTS.API_JWKS_URL, p.api.jwksUrl, 'JWKS URL at the API Gateway stage');
+    output(STACK_OUTPUTS.ISSUER_URL, p.issuer, 'Issuer (base of the discovery documents)');
+    output(STACK_OUTPUTS.TABLE_NAME, p.registry.table.tableName, 'Key registry table');
+    output(STACK_OUTPUTS.BUCKET_NAME, p.storage.bucket.bucketName, 'Bucket of the published documents');
     output(
-      OUTPUTS.DISTRIBUTION_DOMAIN_NAME,
+      STACK_OUTPUTS.DISTRIBUTION_ID,
+      p.distribution.distribution.distributionId,
+      'CloudFront distribution id',
+    );
+    output(
+      STACK_OUTPUTS.DISTRIBUTION_DOMAIN_NAME,
       p.distribution.distribution.distributionDomainName,
       'CloudFront domain (DNS target of a custom domain)',
     );
-    output(OUTPUTS.DEPLOYMENT_NAME, p.settings.deploymentName, 'KMS deployment tag value');
+    output(STACK_OUTPUTS.DEPLOYMENT_NAME, p.settings.deploymentName, 'KMS deployment tag value');
     output(
-      OUTPUTS.ROTATE_FUNCTION_NAME,
+      STACK_OUTPUTS.ROTATE_FUNCTION_NAME,
       p.rotation.handler.function.functionName,
       'Rotate (reconciler) function',
     );
-    output(OUTPUTS.PUBLISH_FUNCTION_NAME, p.publication.handler.function.functionName, 'Publish function');
-    output(OUTPUTS.ALARM_TOPIC_ARN, p.alarms.topic.topicArn, 'SNS topic of the alarms');
+    output(
+      STACK_OUTPUTS.PUBLISH_FUNCTION_NAME,
+      p.publication.handler.function.functionName,
+      'Publish function',
+    );
+    output(STACK_OUTPUTS.ALARM_TOPIC_ARN, p.alarms.topic.topicArn, 'SNS topic of the alarms');
+
+    // What the CLI needs to create keys exactly as the rotate function does (same key policy) and to
+    // apply the deployed lifecycle policy.
+    output(
+      STACK_OUTPUTS.ROTATE_ROLE_ARN,
+      p.rotation.handler.role.roleArn,
+      'Rotate function role: key administrator in every key policy',
+    );
+    output(
+      STACK_OUTPUTS.SIGNER_ROLE_ARNS,
+      listOutput(() => p.rotation.keySignerRoleArns),
+      `Roles named as signers in new key policies, comma-separated ("${EMPTY_LIST_OUTPUT}" = none)`,
+    );
+    output(
+      STACK_OUTPUTS.READER_ROLE_ARNS,
+      listOutput(() => p.rotation.keyReaderRoleArns),
+      `Roles named as public-key readers in new key policies, comma-separated ("${EMPTY_LIST_OUTPUT}" = none)`,
+    );
+    output(
+      STACK_OUTPUTS.POLICY_JSON,
+      JSON.stringify(policyAsInput(p.settings.policy)),
+      'Lifecycle policy the stack was deployed with (PolicyInput JSON)',
+    );
   }
 }

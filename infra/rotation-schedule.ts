@@ -179,4 +179,13 @@ export class RotationSchedule extends Construct {
   addKeyReader(role: iam.IRole | string): void {
     this.readerRoleArns.push(typeof role === 'string' ? role : role.roleArn);
   }
+
+  /** The signer roles named so far (the environment and the stack output read them lazily, at synth). */
+  get keySignerRoleArns(): readonly string[] {
+    return [...this.signerRoleArns];
+  }
+
+  get keyReaderRoleArns(): readonly string[] {
+    return [...this.readerRoleArns];
+  }
 }

@@ -36,6 +36,8 @@ export const ENV = {
   CDN_MAX_TTL: 'CDN_MAX_TTL',
   ALGORITHM: 'ALGORITHM',
   KMS_DELETION_WINDOW: 'KMS_DELETION_WINDOW',
+  /** How old a CREATING intent must be before the reconciler abandons it (> the rotate timeout). */
+  INTENT_TIMEOUT: 'INTENT_TIMEOUT',
 } as const;
 
 /** Maps each policy setting to the environment variable that carries it. */
@@ -50,6 +52,7 @@ export const POLICY_ENV = {
   cdnMaxTtl: ENV.CDN_MAX_TTL,
   algorithm: ENV.ALGORITHM,
   kmsDeletionWindow: ENV.KMS_DELETION_WINDOW,
+  intentTimeout: ENV.INTENT_TIMEOUT,
 } as const;
 
 /** S3 object keys (no leading slash) and the URL paths they are served at (with one). */
@@ -101,3 +104,65 @@ export const TABLE = {
 
 /** CloudWatch metric namespace used by the handlers and the alarms. */
 export const METRICS_NAMESPACE = 'JwksPublisher';
+
+/** Custom metrics the rotate handler emits (Powertools Metrics, EMF) and the alarms read. */
+export const METRICS = {
+  RECONCILE_SUCCEEDED: 'ReconcileSucceeded',
+  UNKNOWN_VAULT_KEYS: 'UnknownVaultKeys',
+  RECONCILE_CONFLICTS: 'ReconcileConflicts',
+} as const;
+
+/**
+ * Dimensions of those metrics. A CloudWatch metric is identified by its exact dimension set, so an
+ * alarm must name all of them: `Deployment` is the handler's default dimension, `service` the one
+ * Powertools Metrics always adds (its name is fixed by Powertools; its value is the service name).
+ */
+export const METRIC_DIMENSIONS = { DEPLOYMENT: 'Deployment', SERVICE: 'service' } as const;
+
+/** Powertools `serviceName` of each Lambda handler: the `service` of its logs and metrics. */
+export const SERVICE_NAMES = {
+  ROTATE: 'jwks-rotate',
+  PUBLISH: 'jwks-publish',
+  EVENTS: 'jwks-events',
+} as const;
+
+/**
+ * Stack output names. They are a contract: the CLI's `--stack <name>` mode reads them with
+ * `DescribeStacks`, so renaming one breaks every deployed stack's CLI access. The stack declares its
+ * outputs at stack scope, so each logical id is exactly the name here (no hash suffix).
+ */
+export const STACK_OUTPUTS = {
+  /** `https://<CloudFront domain or custom domain>/.well-known/jwks.json`. */
+  JWKS_URL: 'JwksUrl',
+  /** `https://<api>.execute-api.<region>.amazonaws.com/<envName>/.well-known/jwks.json`. */
+  API_JWKS_URL: 'ApiJwksUrl',
+  /** The one issuer (design §2): `https://<CloudFront domain or custom domain>`, no trailing slash. */
+  ISSUER_URL: 'IssuerUrl',
+  TABLE_NAME: 'TableName',
+  BUCKET_NAME: 'BucketName',
+  DISTRIBUTION_ID: 'DistributionId',
+  /** `*.cloudfront.net` name: the DNS target (CNAME/alias) of a custom domain. */
+  DISTRIBUTION_DOMAIN_NAME: 'DistributionDomainName',
+  /** Value of the `jwks-publisher:deployment` tag on every KMS key this deployment creates. */
+  DEPLOYMENT_NAME: 'DeploymentName',
+  ROTATE_FUNCTION_NAME: 'RotateFunctionName',
+  PUBLISH_FUNCTION_NAME: 'PublishFunctionName',
+  ALARM_TOPIC_ARN: 'AlarmTopicArn',
+  /** The rotate function's role: the key administrator named in every key policy. */
+  ROTATE_ROLE_ARN: 'RotateRoleArn',
+  /** Comma-separated role ARNs named as signers (`kms:Sign`) in new keys' policies; see EMPTY_LIST_OUTPUT. */
+  SIGNER_ROLE_ARNS: 'SignerRoleArns',
+  /** Comma-separated role ARNs named as public-key readers in new keys' policies; see EMPTY_LIST_OUTPUT. */
+  READER_ROLE_ARNS: 'ReaderRoleArns',
+  /** The validated lifecycle policy as PolicyInput JSON (durations as strings, e.g. `"30d"`). */
+  POLICY_JSON: 'PolicyJson',
+} as const;
+
+export type StackOutputName = (typeof STACK_OUTPUTS)[keyof typeof STACK_OUTPUTS];
+
+/**
+ * The value of a comma-separated list output that names nothing. A CloudFormation output must have a
+ * non-empty value, and a reader splitting on `,` and dropping blank entries (as the CLI does) reads
+ * this as the empty list — never as a role named `-` or `none`.
+ */
+export const EMPTY_LIST_OUTPUT = ',';

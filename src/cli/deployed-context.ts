@@ -5,7 +5,6 @@
  */
 import { DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
 import { GetCallerIdentityCommand } from '@aws-sdk/client-sts';
-import { OUTPUTS } from '../../infra/outputs.ts';
 import {
   createCloudFormationClient,
   createCloudFrontClient,
@@ -20,27 +19,12 @@ import { CloudFrontCdn } from '../adapters/aws/cloudfront.ts';
 import { DynamoDbRegistry } from '../adapters/aws/dynamodb-registry.ts';
 import { KmsKeyVault } from '../adapters/aws/kms.ts';
 import { S3ObjectStore } from '../adapters/aws/s3.ts';
+import { STACK_OUTPUTS } from '../constants.ts';
 import type { KeyPolicyPrincipals } from '../core/key-policy.ts';
 import { parsePolicy } from '../core/policy.ts';
 import type { Policy, PolicyInput } from '../core/types.ts';
 import { type CliContext, fetchJwksFrom } from './context.ts';
 import { StackNotFoundError } from './errors.ts';
-
-/**
- * Outputs the CLI needs that infra/outputs.ts does not declare yet (asked of the infra owner): the key
- * policy principals for keys the CLI creates (`rotate`, `revoke` create the next standby), and the
- * lifecycle policy the stack was deployed with (`sign` needs maxTokenTtl, `verify` clockSkew, …).
- */
-export const CLI_OUTPUTS = {
-  /** The rotate function's role: the key administrator named in every key policy. */
-  ROTATE_ROLE_ARN: 'RotateRoleArn',
-  /** Comma-separated role ARNs allowed to kms:Sign. */
-  SIGNER_ROLE_ARNS: 'SignerRoleArns',
-  /** Comma-separated role ARNs allowed to read public keys (optional). */
-  READER_ROLE_ARNS: 'ReaderRoleArns',
-  /** The PolicyInput the stack was deployed with, as JSON. */
-  POLICY_JSON: 'PolicyJson',
-} as const;
 
 const list = (value: string | undefined): string[] =>
   (value ?? '')
@@ -52,7 +36,7 @@ const list = (value: string | undefined): string[] =>
 function accountOf(roleArn: string): { partition: string; accountId: string } {
   const [, partition, , , accountId] = roleArn.split(':');
   if (!partition || !accountId)
-    throw new StackNotFoundError(`output RotateRoleArn is not an ARN: ${roleArn}`);
+    throw new StackNotFoundError(`output ${STACK_OUTPUTS.ROTATE_ROLE_ARN} is not an ARN: ${roleArn}`);
   return { partition, accountId };
 }
 
@@ -92,25 +76,30 @@ export async function deployedContext(
   const cloudfront = createCloudFrontClient(env);
   const kms = createKmsClient(env);
   const tagging = createTaggingClient(env);
-  const jwksUrl = need(OUTPUTS.JWKS_URL);
+  const jwksUrl = need(STACK_OUTPUTS.JWKS_URL);
   let vault: KmsKeyVault | undefined;
   let policy: Policy | undefined;
   let identity: Promise<string> | undefined;
   return {
-    registry: new DynamoDbRegistry({ client: dynamodb, tableName: need(OUTPUTS.TABLE_NAME) }),
-    store: new S3ObjectStore({ client: s3, bucket: need(OUTPUTS.BUCKET_NAME) }),
-    cdn: new CloudFrontCdn({ client: cloudfront, distributionId: need(OUTPUTS.DISTRIBUTION_ID) }),
+    registry: new DynamoDbRegistry({ client: dynamodb, tableName: need(STACK_OUTPUTS.TABLE_NAME) }),
+    store: new S3ObjectStore({ client: s3, bucket: need(STACK_OUTPUTS.BUCKET_NAME) }),
+    cdn: new CloudFrontCdn({ client: cloudfront, distributionId: need(STACK_OUTPUTS.DISTRIBUTION_ID) }),
     // Getters: `status` or `verify` must work on a stack whose key-policy or policy outputs are missing.
     get vault(): KmsKeyVault {
       if (!vault) {
-        const adminRoleArn = need(CLI_OUTPUTS.ROTATE_ROLE_ARN);
+        const adminRoleArn = need(STACK_OUTPUTS.ROTATE_ROLE_ARN);
         const keyPolicy: KeyPolicyPrincipals = {
           ...accountOf(adminRoleArn),
           adminRoleArn,
-          signerRoleArns: list(need(CLI_OUTPUTS.SIGNER_ROLE_ARNS)),
-          readerRoleArns: list(outputs.get(CLI_OUTPUTS.READER_ROLE_ARNS)),
+          signerRoleArns: list(need(STACK_OUTPUTS.SIGNER_ROLE_ARNS)),
+          readerRoleArns: list(outputs.get(STACK_OUTPUTS.READER_ROLE_ARNS)),
         };
-        vault = new KmsKeyVault({ kms, tagging, deploymentName: need(OUTPUTS.DEPLOYMENT_NAME), keyPolicy });
+        vault = new KmsKeyVault({
+          kms,
+          tagging,
+          deploymentName: need(STACK_OUTPUTS.DEPLOYMENT_NAME),
+          keyPolicy,
+        });
       }
       return vault;
     },
@@ -118,10 +107,10 @@ export async function deployedContext(
       if (!policy) {
         let input: PolicyInput;
         try {
-          input = JSON.parse(need(CLI_OUTPUTS.POLICY_JSON)) as PolicyInput;
+          input = JSON.parse(need(STACK_OUTPUTS.POLICY_JSON)) as PolicyInput;
         } catch (err) {
           if (err instanceof StackNotFoundError) throw err;
-          throw new StackNotFoundError(`output ${CLI_OUTPUTS.POLICY_JSON} is not JSON`, { cause: err });
+          throw new StackNotFoundError(`output ${STACK_OUTPUTS.POLICY_JSON} is not JSON`, { cause: err });
         }
         policy = parsePolicy(input).policy;
       }

@@ -5,15 +5,13 @@
  * `UnknownVaultKeys` (a key tagged for this deployment that the registry does not know: never
  * deleted, only reported, design §3 invariant 7).
  */
+import { METRICS } from '../constants.ts';
 import type { Clock, Log } from '../ports.ts';
 import { silentLog } from '../ports.ts';
 import { type ReconcileDeps, type ReconcileResult, reconcile } from '../reconciler.ts';
 
-export const METRIC_NAMES = {
-  RECONCILE_SUCCEEDED: 'ReconcileSucceeded',
-  UNKNOWN_VAULT_KEYS: 'UnknownVaultKeys',
-  RECONCILE_CONFLICTS: 'ReconcileConflicts',
-} as const;
+/** The metric names, shared with the alarms through src/constants.ts. */
+export const METRIC_NAMES = METRICS;
 
 /** What the handler needs to report numbers; the Powertools Metrics instance satisfies it. */
 export interface MetricsSink {

@@ -14,7 +14,7 @@ import { DynamoDbRegistry } from '../adapters/aws/dynamodb-registry.ts';
 import { KmsKeyVault } from '../adapters/aws/kms.ts';
 import { S3ObjectStore } from '../adapters/aws/s3.ts';
 import { listEnv, requireEnv } from '../config.ts';
-import { ENV, METRICS_NAMESPACE } from '../constants.ts';
+import { ENV, METRIC_DIMENSIONS, METRICS_NAMESPACE, SERVICE_NAMES } from '../constants.ts';
 import { parsePolicy, policyInputFromEnv } from '../core/policy.ts';
 import { InvalidArgumentError } from '../errors.ts';
 import { createRotateHandler } from './rotate-handler.ts';
@@ -31,11 +31,13 @@ const { policy } = parsePolicy(policyInputFromEnv(env));
 const arn = /^arn:([^:]+):iam::(\d{12}):role\//.exec(adminRoleArn);
 if (!arn) throw new InvalidArgumentError(`${ENV.KEY_ADMIN_ROLE_ARN} is not an IAM role ARN`);
 
-const logger = new Logger({ serviceName: 'jwks-rotate' });
+// Names shared with the alarms (infra/jwks-alarms.ts): an alarm on a metric name or dimension set
+// the handler does not write would never fire.
+const logger = new Logger({ serviceName: SERVICE_NAMES.ROTATE });
 const metrics = new Metrics({
   namespace: METRICS_NAMESPACE,
-  serviceName: 'jwks-rotate',
-  defaultDimensions: { Deployment: deploymentName },
+  serviceName: SERVICE_NAMES.ROTATE,
+  defaultDimensions: { [METRIC_DIMENSIONS.DEPLOYMENT]: deploymentName },
 });
 
 export const handler = createRotateHandler({

@@ -3,9 +3,9 @@ import { DynamoDBClient, GetItemCommand } from '@aws-sdk/client-dynamodb';
 import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { OUTPUTS } from '../../infra/outputs.ts';
 import { KmsKeyVault } from '../../src/adapters/aws/kms.ts';
-import { CLI_OUTPUTS, deployedContext } from '../../src/cli/deployed-context.ts';
+import { deployedContext } from '../../src/cli/deployed-context.ts';
+import { STACK_OUTPUTS } from '../../src/constants.ts';
 import { parsePolicy } from '../../src/core/policy.ts';
 
 const cfn = mockClient(CloudFormationClient);
@@ -18,14 +18,14 @@ const POLICY = { rotationPeriod: '14d', prepublishLead: '2d', algorithm: 'ES256'
 
 function outputs(overrides: Record<string, string | undefined> = {}) {
   const all: Record<string, string | undefined> = {
-    [OUTPUTS.JWKS_URL]: 'https://d111.cloudfront.net/.well-known/jwks.json',
-    [OUTPUTS.TABLE_NAME]: 'jwks-registry-prod',
-    [OUTPUTS.BUCKET_NAME]: 'jwks-bucket-prod',
-    [OUTPUTS.DISTRIBUTION_ID]: 'E123',
-    [OUTPUTS.DEPLOYMENT_NAME]: 'prod',
-    [CLI_OUTPUTS.ROTATE_ROLE_ARN]: ROLE,
-    [CLI_OUTPUTS.SIGNER_ROLE_ARNS]: 'arn:aws:iam::123456789012:role/jwks-token',
-    [CLI_OUTPUTS.POLICY_JSON]: JSON.stringify(POLICY),
+    [STACK_OUTPUTS.JWKS_URL]: 'https://d111.cloudfront.net/.well-known/jwks.json',
+    [STACK_OUTPUTS.TABLE_NAME]: 'jwks-registry-prod',
+    [STACK_OUTPUTS.BUCKET_NAME]: 'jwks-bucket-prod',
+    [STACK_OUTPUTS.DISTRIBUTION_ID]: 'E123',
+    [STACK_OUTPUTS.DEPLOYMENT_NAME]: 'prod',
+    [STACK_OUTPUTS.ROTATE_ROLE_ARN]: ROLE,
+    [STACK_OUTPUTS.SIGNER_ROLE_ARNS]: 'arn:aws:iam::123456789012:role/jwks-token',
+    [STACK_OUTPUTS.POLICY_JSON]: JSON.stringify(POLICY),
     ...overrides,
   };
   return Object.entries(all).flatMap(([OutputKey, OutputValue]) =>
@@ -78,12 +78,12 @@ describe('deployedContext', () => {
   });
 
   it('fails with MISSING_CONFIG when a required output is missing', async () => {
-    stackOutputs(outputs({ [OUTPUTS.TABLE_NAME]: undefined }));
+    stackOutputs(outputs({ [STACK_OUTPUTS.TABLE_NAME]: undefined }));
     await expect(deployedContext('s', ENV)).rejects.toMatchObject({ code: 'MISSING_CONFIG' });
   });
 
   it('still reads the registry when the key-policy and policy outputs are missing, failing only where they are needed', async () => {
-    const missing = { [CLI_OUTPUTS.ROTATE_ROLE_ARN]: undefined, [CLI_OUTPUTS.POLICY_JSON]: undefined };
+    const missing = { [STACK_OUTPUTS.ROTATE_ROLE_ARN]: undefined, [STACK_OUTPUTS.POLICY_JSON]: undefined };
     stackOutputs(outputs(missing));
     ddb.on(GetItemCommand).resolves({});
     const ctx = await deployedContext('s', ENV);
@@ -94,7 +94,9 @@ describe('deployedContext', () => {
   });
 
   it('rejects a policy output that breaks a policy rule with INVALID_POLICY', async () => {
-    const bad = { [CLI_OUTPUTS.POLICY_JSON]: JSON.stringify({ rotationPeriod: '1d', prepublishLead: '2d' }) };
+    const bad = {
+      [STACK_OUTPUTS.POLICY_JSON]: JSON.stringify({ rotationPeriod: '1d', prepublishLead: '2d' }),
+    };
     stackOutputs(outputs(bad));
     const ctx = await deployedContext('s', ENV);
     expect(() => ctx.policy).toThrow(expect.objectContaining({ code: 'INVALID_POLICY' }));

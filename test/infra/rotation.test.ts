@@ -2,6 +2,7 @@ import { App, Duration, Stack } from 'aws-cdk-lib';
 import { Match } from 'aws-cdk-lib/assertions';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { describe, expect, it } from 'vitest';
+import { assertPolicyRoundTrip, policyEnvironment } from '../../infra/environment.ts';
 import { JwksPublisherStack } from '../../infra/jwks-publisher-stack.ts';
 import { KeyRegistry } from '../../infra/key-registry.ts';
 import { RotationSchedule } from '../../infra/rotation-schedule.ts';
@@ -195,15 +196,45 @@ describe('RotationSchedule', () => {
     expect(build).toThrow(expect.objectContaining({ code: 'INVALID_POLICY', setting: 'intentTimeout' }));
   });
 
-  it('refuses a policy setting the handlers environment cannot carry when given as a prop', () => {
+  it('carries intentTimeout to the handlers when it is given as context or as a prop', () => {
+    const custom = synth({ intentTimeout: '30m' });
+    const fnId = logicalId(custom.stack.publisher.rotation.handler.function);
+    const env = custom.template.toJSON().Resources[fnId].Properties.Environment.Variables;
+    expect(env[ENV.INTENT_TIMEOUT]).toBe('30m');
+    expect(parsePolicy(policyInputFromEnv(env)).policy.intentTimeout).toBe(30 * 60_000);
+
     const app = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
-    let error: unknown;
-    try {
-      new JwksPublisherStack(app, 'S', { publisher: { policy: { intentTimeout: '30m' } } });
-    } catch (err) {
-      error = err;
+    const fromProp = new JwksPublisherStack(app, 'S', { publisher: { policy: { intentTimeout: '45m' } } });
+    expect(fromProp.publisher.settings.policy.intentTimeout).toBe(45 * 60_000);
+  });
+
+  it('refuses an environment that would not carry a setting of the synth-time policy, naming it', () => {
+    const { policy } = parsePolicy({
+      intentTimeout: '30m',
+      rotationPeriod: '14d',
+      prepublishLead: '2d',
+      kmsDeletionWindow: '7',
+    });
+    const env = policyEnvironment(policy);
+    expect(() => assertPolicyRoundTrip(policy, env)).not.toThrow();
+    let checked = 0;
+    for (const [setting, variable] of Object.entries(POLICY_ENV)) {
+      const { [variable]: _dropped, ...without } = env;
+      const changed =
+        JSON.stringify(parsePolicy(policyInputFromEnv(without)).policy) !== JSON.stringify(policy);
+      if (!changed) continue; // the default happens to equal the setting
+      checked++;
+      let error: unknown;
+      try {
+        assertPolicyRoundTrip(policy, without);
+      } catch (err) {
+        error = err;
+      }
+      expect(hasCode(error, 'INVALID_POLICY'), setting).toBe(true);
+      expect(error).toMatchObject({
+        setting: setting === 'kmsDeletionWindow' ? 'kmsDeletionWindowDays' : setting,
+      });
     }
-    expect(hasCode(error, 'INVALID_POLICY')).toBe(true);
-    expect(error).toMatchObject({ setting: 'intentTimeout' });
+    expect(checked).toBe(4);
   });
 });

@@ -2,9 +2,8 @@ import { App } from 'aws-cdk-lib';
 import { Annotations, Match } from 'aws-cdk-lib/assertions';
 import { describe, expect, it } from 'vitest';
 import { stackInputFromContext } from '../../infra/context.ts';
-import { OUTPUTS } from '../../infra/outputs.ts';
 import { resolveSettings } from '../../infra/settings.ts';
-import { ENV, KEY_TAGS, PATHS } from '../../src/constants.ts';
+import { ENV, KEY_TAGS } from '../../src/constants.ts';
 import { parsePolicy } from '../../src/core/policy.ts';
 import { allowing, logicalId, roleStatements, synth } from './synth.ts';
 
@@ -117,25 +116,5 @@ describe('context overrides', () => {
     const { stack } = synth({ prepublishLead: '12h' });
     Annotations.fromStack(stack).hasWarning('*', Match.stringLikeRegexp('prepublishLead 12h is under 24h'));
     expect(Annotations.fromStack(synth().stack).findWarning('*', Match.anyValue())).toEqual([]);
-  });
-});
-
-describe('stack outputs', () => {
-  const { template } = synth({ envName: 'dev' });
-  const outputs = template.toJSON().Outputs as Record<string, { Value: unknown }>;
-
-  it('declares exactly the outputs the CLI reads, under their stable names', () => {
-    expect(Object.keys(outputs).sort()).toEqual(Object.values(OUTPUTS).sort());
-  });
-
-  it('points JwksUrl at CloudFront and ApiJwksUrl at the stage path', () => {
-    const jwks = JSON.stringify(outputs[OUTPUTS.JWKS_URL]?.Value);
-    expect(jwks).toContain('DomainName');
-    expect(jwks).toMatch(new RegExp(`${PATHS.JWKS.replaceAll('.', '\\.')}"\\]\\]}$`));
-    const api = JSON.stringify(outputs[OUTPUTS.API_JWKS_URL]?.Value);
-    expect(api).toContain('.execute-api.');
-    template.hasOutput(OUTPUTS.API_JWKS_URL, {
-      Value: { 'Fn::Join': ['', Match.arrayWith([{ Ref: Match.stringLikeRegexp('Stagedev') }, PATHS.JWKS])] },
-    });
   });
 });

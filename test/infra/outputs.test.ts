@@ -1,0 +1,166 @@
+/**
+ * The stack outputs are the CLI's view of a deployment (`--stack` mode). Beyond their names, these
+ * tests feed the synthesized values to the CLI's own reader (`deployedContext`, with CloudFormation
+ * and KMS mocked) and check it builds what the deployed functions build: the same key policy as the
+ * rotate function from its environment, and the synth-time lifecycle policy.
+ */
+import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
+import { CreateKeyCommand, KMSClient } from '@aws-sdk/client-kms';
+import { Match } from 'aws-cdk-lib/assertions';
+import { mockClient } from 'aws-sdk-client-mock';
+import { beforeEach, describe, expect, it } from 'vitest';
+import { deployedContext } from '../../src/cli/deployed-context.ts';
+import { listEnv } from '../../src/config.ts';
+import { EMPTY_LIST_OUTPUT, ENV, PATHS, STACK_OUTPUTS } from '../../src/constants.ts';
+import { buildKeyPolicy } from '../../src/core/key-policy.ts';
+import { logicalId, type Synthesized, synth } from './synth.ts';
+
+const cfn = mockClient(CloudFormationClient);
+const kms = mockClient(KMSClient);
+const AWS_ENV = { AWS_REGION: 'eu-central-1', AWS_ACCESS_KEY_ID: 'x', AWS_SECRET_ACCESS_KEY: 'y' };
+/** What CloudFormation would resolve the tokens to: only the rotate role's ARN has to be an ARN. */
+const ROTATE_ROLE = 'arn:aws:iam::123456789012:role/JwksPublisher-prod-Rotate';
+const SIGNERS = ['arn:aws:iam::123456789012:role/token', 'arn:aws:iam::123456789012:role/batch'];
+
+beforeEach(() => {
+  cfn.reset();
+  kms.reset();
+  kms.on(CreateKeyCommand).resolves({
+    KeyMetadata: { KeyId: 'k', Arn: 'arn:aws:kms:eu-central-1:123456789012:key/k' },
+  });
+});
+
+const outputsOf = (s: Synthesized) => s.template.toJSON().Outputs as Record<string, { Value: unknown }>;
+
+/** The outputs as DescribeStacks would return them once deployed: literals as they are, tokens faked. */
+function deployedOutputs(s: Synthesized) {
+  return Object.entries(outputsOf(s)).map(([OutputKey, { Value }]) => ({
+    OutputKey,
+    OutputValue:
+      typeof Value === 'string'
+        ? Value
+        : OutputKey === STACK_OUTPUTS.ROTATE_ROLE_ARN
+          ? ROTATE_ROLE
+          : OutputKey === STACK_OUTPUTS.JWKS_URL
+            ? `https://d111.cloudfront.net${PATHS.JWKS}`
+            : `resolved-${OutputKey}`,
+  }));
+}
+
+/** The key policy the CLI (`rotate`/`revoke` in --stack mode) creates a key with. */
+async function cliKeyPolicy(s: Synthesized): Promise<unknown> {
+  cfn.on(DescribeStacksCommand).resolves({
+    Stacks: [
+      {
+        StackName: 's',
+        CreationTime: new Date(),
+        StackStatus: 'CREATE_COMPLETE',
+        Outputs: deployedOutputs(s),
+      },
+    ],
+  });
+  const ctx = await deployedContext('s', AWS_ENV);
+  try {
+    await ctx.vault.createKey({ keyRef: 'r', alg: 'RS256' });
+  } finally {
+    ctx.close();
+  }
+  return JSON.parse(kms.commandCalls(CreateKeyCommand)[0]?.args[0].input.Policy ?? 'null');
+}
+
+/** The key policy the rotate function creates a key with, from its synthesized environment. */
+function rotateKeyPolicy(s: Synthesized): unknown {
+  const fn = s.template.toJSON().Resources[logicalId(s.stack.publisher.rotation.handler.function)];
+  const env = fn.Properties.Environment.Variables as Record<string, unknown>;
+  const text = (name: string) => (typeof env[name] === 'string' ? (env[name] as string) : '');
+  return buildKeyPolicy({
+    accountId: '123456789012',
+    adminRoleArn: ROTATE_ROLE,
+    signerRoleArns: listEnv(
+      { [ENV.KEY_SIGNER_ROLE_ARNS]: text(ENV.KEY_SIGNER_ROLE_ARNS) },
+      ENV.KEY_SIGNER_ROLE_ARNS,
+    ),
+    readerRoleArns: listEnv(
+      { [ENV.KEY_READER_ROLE_ARNS]: text(ENV.KEY_READER_ROLE_ARNS) },
+      ENV.KEY_READER_ROLE_ARNS,
+    ),
+  });
+}
+
+describe('stack outputs', () => {
+  const dev = synth({ envName: 'dev' });
+  const outputs = outputsOf(dev);
+
+  it('declares exactly the outputs of STACK_OUTPUTS, under their stable names', () => {
+    expect(Object.keys(outputs).sort()).toEqual(Object.values(STACK_OUTPUTS).sort());
+  });
+
+  it('points JwksUrl at CloudFront and ApiJwksUrl at the stage path', () => {
+    const jwks = JSON.stringify(outputs[STACK_OUTPUTS.JWKS_URL]?.Value);
+    expect(jwks).toContain('DomainName');
+    expect(jwks).toMatch(new RegExp(`${PATHS.JWKS.replaceAll('.', '\\.')}"\\]\\]}$`));
+    const api = JSON.stringify(outputs[STACK_OUTPUTS.API_JWKS_URL]?.Value);
+    expect(api).toContain('.execute-api.');
+    dev.template.hasOutput(STACK_OUTPUTS.API_JWKS_URL, {
+      Value: { 'Fn::Join': ['', Match.arrayWith([{ Ref: Match.stringLikeRegexp('Stagedev') }, PATHS.JWKS])] },
+    });
+  });
+
+  it('names the rotate role as RotateRoleArn', () => {
+    expect(outputs[STACK_OUTPUTS.ROTATE_ROLE_ARN]?.Value).toEqual({
+      'Fn::GetAtt': [logicalId(dev.stack.publisher.rotation.handler.role), 'Arn'],
+    });
+  });
+
+  it('writes an empty role list as the placeholder, never as an empty value', () => {
+    expect(outputs[STACK_OUTPUTS.SIGNER_ROLE_ARNS]?.Value).toBe(EMPTY_LIST_OUTPUT);
+    expect(outputs[STACK_OUTPUTS.READER_ROLE_ARNS]?.Value).toBe(EMPTY_LIST_OUTPUT);
+  });
+
+  it('lets the CLI create keys with the key policy the rotate function uses when no signer is named', async () => {
+    const policy = (await cliKeyPolicy(dev)) as { Statement: Array<{ Sid: string }> };
+    expect(policy).toEqual(rotateKeyPolicy(dev));
+    expect(policy.Statement.map((s) => s.Sid)).toEqual(['AccountAdministration', 'RotationRole']);
+  });
+
+  it('lets the CLI create keys with the key policy the rotate function uses when signers and readers are named', async () => {
+    const named = synth({
+      keySignerRoleArns: SIGNERS.join(','),
+      keyReaderRoleArns: 'arn:aws:iam::123456789012:role/audit',
+    });
+    expect(outputsOf(named)[STACK_OUTPUTS.SIGNER_ROLE_ARNS]?.Value).toBe(SIGNERS.join(','));
+    const policy = (await cliKeyPolicy(named)) as { Statement: Array<{ Sid: string; Principal: unknown }> };
+    expect(policy).toEqual(rotateKeyPolicy(named));
+    expect(policy.Statement.find((s) => s.Sid === 'Signers')?.Principal).toEqual({
+      AWS: [...SIGNERS].sort(),
+    });
+    expect(policy.Statement.map((s) => s.Sid)).toContain('Readers');
+  });
+
+  it('gives the CLI the synth-time lifecycle policy through PolicyJson, durations as strings', async () => {
+    const custom = synth({
+      rotationPeriod: '14d',
+      prepublishLead: '2d',
+      jwksMaxAge: '60s',
+      kmsDeletionWindow: '7',
+      intentTimeout: '20m',
+      algorithm: 'ES256',
+    });
+    const json = JSON.parse(outputsOf(custom)[STACK_OUTPUTS.POLICY_JSON]?.Value as string);
+    expect(json).toMatchObject({ rotationPeriod: '14d', kmsDeletionWindow: '7d', intentTimeout: '20m' });
+    for (const value of Object.values(json)) expect(typeof value).toBe('string');
+    cfn.on(DescribeStacksCommand).resolves({
+      Stacks: [
+        {
+          StackName: 's',
+          CreationTime: new Date(),
+          StackStatus: 'CREATE_COMPLETE',
+          Outputs: deployedOutputs(custom),
+        },
+      ],
+    });
+    const ctx = await deployedContext('s', AWS_ENV);
+    expect(ctx.policy).toEqual(custom.stack.publisher.settings.policy);
+    ctx.close();
+  });
+});
