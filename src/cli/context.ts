@@ -8,12 +8,18 @@ import { resolve } from 'node:path';
 import type { Policy } from '../core/types.ts';
 import { JwksError } from '../errors.ts';
 import type { Cdn, KeyVault, ObjectStore, Registry } from '../ports.ts';
+import type { ClientStore } from '../token/types.ts';
 
 export interface CliContext {
   readonly registry: Registry;
   readonly store: ObjectStore;
   readonly cdn: Cdn;
   readonly vault: KeyVault;
+  /**
+   * The token endpoint's OAuth clients (`jwks clients …`), in the registry table. Optional: a context
+   * that cannot reach them makes those commands fail with MISSING_CONFIG, and no other command needs it.
+   */
+  readonly clients?: ClientStore;
   /** The stack's validated lifecycle policy (a getter may throw ConfigError when the stack does not say). */
   readonly policy: Policy;
   /** Where verifiers fetch the JWKS (the edge, not the bucket). */

@@ -16,6 +16,7 @@ import {
   type Env,
 } from '../adapters/aws/clients.ts';
 import { CloudFrontCdn } from '../adapters/aws/cloudfront.ts';
+import { DynamoDbClientStore } from '../adapters/aws/dynamodb-clients.ts';
 import { DynamoDbRegistry } from '../adapters/aws/dynamodb-registry.ts';
 import { KmsKeyVault } from '../adapters/aws/kms.ts';
 import { S3ObjectStore } from '../adapters/aws/s3.ts';
@@ -82,6 +83,7 @@ export async function deployedContext(
   let identity: Promise<string> | undefined;
   return {
     registry: new DynamoDbRegistry({ client: dynamodb, tableName: need(STACK_OUTPUTS.TABLE_NAME) }),
+    clients: new DynamoDbClientStore({ client: dynamodb, tableName: need(STACK_OUTPUTS.TABLE_NAME) }),
     store: new S3ObjectStore({ client: s3, bucket: need(STACK_OUTPUTS.BUCKET_NAME) }),
     cdn: new CloudFrontCdn({ client: cloudfront, distributionId: need(STACK_OUTPUTS.DISTRIBUTION_ID) }),
     // Getters: `status` or `verify` must work on a stack whose key-policy or policy outputs are missing.

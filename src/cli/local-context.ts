@@ -10,6 +10,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { S3Client } from '@aws-sdk/client-s3';
 import { baseClientConfig } from '../adapters/aws/clients.ts';
 import { CloudFrontCdn } from '../adapters/aws/cloudfront.ts';
+import { DynamoDbClientStore } from '../adapters/aws/dynamodb-clients.ts';
 import { DynamoDbRegistry } from '../adapters/aws/dynamodb-registry.ts';
 import { S3ObjectStore } from '../adapters/aws/s3.ts';
 import { LocalKeyVault } from '../adapters/local/key-vault.ts';
@@ -44,6 +45,7 @@ export function localContext(dataDir: string, now: () => number = Date.now): Loc
   const jwksUrl = `${info.url.replace(/\/+$/, '')}${PATHS.JWKS}`;
   return {
     registry: new DynamoDbRegistry({ client: dynamodb, tableName: info.tableName }),
+    clients: new DynamoDbClientStore({ client: dynamodb, tableName: info.tableName }),
     store: new S3ObjectStore({ client: s3, bucket: info.bucket }),
     cdn: new CloudFrontCdn({ client: cloudfront, distributionId: info.distributionId }),
     // A getter: only `audit` needs it, and a stack.json from before events has no audit bucket.

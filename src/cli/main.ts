@@ -6,6 +6,7 @@
 import { parseArgs } from 'node:util';
 import { COMMON_HELP, COMMON_OPTIONS, type Command, stringFlag } from './command.ts';
 import { auditCommand } from './commands/audit.ts';
+import { CLIENTS_COMMANDS } from './commands/clients.ts';
 import { publishCommand } from './commands/publish.ts';
 import { revokeCommand } from './commands/revoke.ts';
 import { rotateCommand } from './commands/rotate.ts';
@@ -23,7 +24,28 @@ export const COMMANDS: readonly Command[] = [
   signCommand,
   verifyCommand,
   auditCommand,
+  ...CLIENTS_COMMANDS,
 ];
+
+/**
+ * The command `argv` names and the arguments after its name. A command may be named by two words
+ * (`clients create`): the first word alone then names the group, which is a usage error by itself.
+ */
+export function findCommand(argv: readonly string[]): { command: Command; args: string[] } | undefined {
+  const [first, second, ...rest] = argv;
+  const one = COMMANDS.find((c) => c.name === first);
+  if (one) return { command: one, args: argv.slice(1) };
+  const two = COMMANDS.find((c) => c.name === `${first} ${second}`);
+  return two ? { command: two, args: rest } : undefined;
+}
+
+/** `jwks clients` without a subcommand: which ones there are. */
+function groupUsage(group: string | undefined): string | undefined {
+  const subs = COMMANDS.filter((c) => c.name.startsWith(`${group} `)).map((c) =>
+    c.name.slice(`${group} `.length),
+  );
+  return subs.length > 0 ? `usage: jwks ${group} <${subs.join('|')}> (see jwks --help)` : undefined;
+}
 
 export interface CliIo {
   readonly stdout: TextSink;
@@ -89,12 +111,20 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
       return EXIT.USAGE;
     }
     if (name === '--help' || name === '-h' || name === 'help') {
-      io.stdout.write(`${helpText(COMMANDS.find((c) => c.name === rest[0]))}\n`);
+      io.stdout.write(`${helpText(findCommand(rest)?.command)}\n`);
       return EXIT.OK;
     }
-    const command = COMMANDS.find((c) => c.name === name);
-    if (!command) throw new UsageError(`unknown command ${JSON.stringify(name)} (see jwks --help)`);
-    const { values, positionals } = parse(command, rest);
+    const found = findCommand(argv);
+    if (!found) {
+      const group = groupUsage(name);
+      if (group && (rest[0] === '--help' || rest[0] === '-h')) {
+        io.stdout.write(`${group}\n`);
+        return EXIT.OK;
+      }
+      throw new UsageError(group ?? `unknown command ${JSON.stringify(name)} (see jwks --help)`);
+    }
+    const { command, args } = found;
+    const { values, positionals } = parse(command, args);
     json = values.json === true;
     if (values.help === true) {
       io.stdout.write(`${helpText(command)}\n`);
