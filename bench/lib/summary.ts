@@ -20,5 +20,6 @@ export function formatSummary(rows: readonly SummaryRow[]): string {
   return formatTable(
     ['benchmark', 'metric', 'ours', 'baseline', 'ratio', 'target', 'result'],
     rows.map((r) => [r.benchmark, r.metric, r.ours, r.baseline, r.ratio, r.target, r.verdict]),
+    2,
   );
 }

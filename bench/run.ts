@@ -1,0 +1,275 @@
+/**
+ * `npm run bench [-- <name>…]`: every benchmark in sequence, side by side with its baseline in this one
+ * run, on this machine. Prints one table per benchmark (stdout; progress on stderr), then a summary —
+ * metric, ours, baseline, ratio, target, PASS/FAIL — and saves it all to bench/results/latest.json
+ * (git-ignored).
+ *
+ * Names: jwks (JWKS serving vs oidc-provider), publish (registry change → JWKS served), signing (Signer
+ * vs node:crypto), bundles (Lambda bundle size and load time), token (client-credentials vs
+ * oidc-provider). bundles and token live in files other people own: they are imported dynamically and
+ * skipped with a note when the file is missing or does not load.
+ *
+ * Exit code: 0 when every selected benchmark ran, even if a target was missed (the summary says FAIL:
+ * a benchmark measures, it does not gate); 1 when a benchmark crashed; 2 for an unknown name.
+ */
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { availableParallelism, cpus, loadavg } from 'node:os';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { formatJwksServingTable, runJwksServingBench } from './jwks-serving.ts';
+import { formatSummary, type SummaryRow, verdict } from './lib/summary.ts';
+import { fmt } from './lib/table.ts';
+import { formatPublishLatencyTable, runPublishLatencyBench } from './publish-latency.ts';
+import { formatSigningTable, runSigningBench } from './signing.ts';
+
+const log = (line: string) => process.stderr.write(`${line}\n`);
+
+interface Outcome {
+  readonly table: string;
+  readonly summary: readonly SummaryRow[];
+  readonly result: unknown;
+}
+
+interface Bench {
+  readonly name: string;
+  readonly title: string;
+  /** undefined: skipped, with `note` saying why. */
+  readonly run: () => Promise<Outcome | { skipped: string }>;
+}
+
+const x = (ratio: number) => `${fmt(ratio, 2)}×`;
+
+/** A module someone else owns: undefined (with the reason) when it is missing or does not load. */
+async function optional<T>(file: string): Promise<T | string> {
+  const path = join(import.meta.dirname, file);
+  if (!existsSync(path)) return `bench/${file} does not exist`;
+  try {
+    return (await import(pathToFileURL(path).href)) as T;
+  } catch (err) {
+    return `bench/${file} did not load: ${err instanceof Error ? err.message.split('\n')[0] : String(err)}`;
+  }
+}
+
+const BENCHES: readonly Bench[] = [
+  {
+    name: 'jwks',
+    title: 'JWKS serving: local stack vs oidc-provider',
+    async run() {
+      const r = await runJwksServingBench({ log });
+      const b = 'jwks';
+      return {
+        result: r,
+        table: formatJwksServingTable(r),
+        summary: [
+          {
+            benchmark: b,
+            metric: 'GET jwks.json req/s',
+            ours: fmt(r.ours.reqPerSec),
+            baseline: `${fmt(r.baseline.reqPerSec)} (oidc-provider)`,
+            ratio: x(r.ratio),
+            target: `≥ ${r.target}×`,
+            verdict: verdict(r.ratio >= r.target),
+          },
+          {
+            benchmark: b,
+            metric: 'GET jwks.json p99 ms',
+            ours: fmt(r.ours.p99Ms, 2),
+            baseline: fmt(r.baseline.p99Ms, 2),
+            ratio: x(r.ours.p99Ms / r.baseline.p99Ms),
+            target: '—',
+            verdict: 'info',
+          },
+          {
+            benchmark: b,
+            metric: 'bare node:http req/s (ceiling)',
+            ours: fmt(r.reference.reqPerSec),
+            baseline: fmt(r.baseline.reqPerSec),
+            ratio: x(r.reference.reqPerSec / r.baseline.reqPerSec),
+            target: '—',
+            verdict: 'info',
+          },
+        ],
+      };
+    },
+  },
+  {
+    name: 'publish',
+    title: 'Publish latency: registry commit → JWKS served by the local edge',
+    async run() {
+      const r = await runPublishLatencyBench({ log });
+      const b = 'publish';
+      return {
+        result: r,
+        table: formatPublishLatencyTable(r),
+        summary: [
+          {
+            benchmark: b,
+            metric: `latency p95 ms (${r.all.count} changes)`,
+            ours: fmt(r.all.p95),
+            baseline: '—',
+            ratio: '—',
+            target: `≤ ${r.targetP95Ms} ms`,
+            verdict: verdict(r.all.p95 <= r.targetP95Ms),
+          },
+          {
+            benchmark: b,
+            metric: 'latency p50 / max ms',
+            ours: `${fmt(r.all.p50)} / ${fmt(r.all.max)}`,
+            baseline: '—',
+            ratio: '—',
+            target: '—',
+            verdict: 'info',
+          },
+        ],
+      };
+    },
+  },
+  {
+    name: 'signing',
+    title: 'Signing: Signer + LocalKeyVault vs bare node:crypto',
+    async run() {
+      const r = await runSigningBench({ log });
+      return {
+        result: r,
+        table: formatSigningTable(r),
+        summary: r.rows.map((row) => ({
+          benchmark: 'signing',
+          metric: `${row.alg} signatures/s`,
+          ours: fmt(row.opsPerSec.signer),
+          baseline: `${fmt(row.opsPerSec['crypto.sign async'])} (node:crypto)`,
+          ratio: x(row.overhead),
+          target: `≤ ${r.target}×`,
+          verdict: verdict(row.overhead <= r.target),
+        })),
+      };
+    },
+  },
+  {
+    name: 'bundles',
+    title: 'Lambda bundles: size and cold module-load time (bench/bundles.ts)',
+    async run() {
+      const mod = await optional<typeof import('./bundles.ts')>('bundles.ts');
+      if (typeof mod === 'string') return { skipped: mod };
+      const rows = await mod.runBundleBench({ log });
+      const failed = rows.filter((r) => r.status === 'error');
+      if (failed.length)
+        throw new Error(`bundles: ${failed.map((r) => `${r.handler}: ${r.error}`).join('; ')}`);
+      return {
+        result: rows,
+        table: mod.formatBundleTable(rows),
+        summary: rows
+          .filter((r) => r.status === 'ok')
+          .map((r) => ({
+            benchmark: 'bundles',
+            metric: `${r.handler}: load ms (${r.bundleKb} KiB, gzip ${r.gzipKb})`,
+            ours: `${r.bundledMs} bundled`,
+            baseline: `${r.unbundledMs} unbundled`,
+            ratio: r.bundledMs && r.unbundledMs ? x(r.unbundledMs / r.bundledMs) : '—',
+            target: '—',
+            verdict: 'info' as const,
+          })),
+      };
+    },
+  },
+  {
+    name: 'token',
+    title: 'Token endpoint: client credentials vs oidc-provider (bench/token.ts)',
+    async run() {
+      const mod = await optional<typeof import('./token.ts')>('token.ts');
+      if (typeof mod === 'string') return { skipped: mod };
+      const r = await mod.runTokenBench({ log });
+      const [ours, theirs] = r.rows;
+      const target = 1.5; // issue 5: ≥ 1.5× oidc-provider's tokens/s (bench/token.ts prints the same)
+      return {
+        result: r,
+        table: mod.formatTokenTable(r),
+        summary: [
+          {
+            benchmark: 'token',
+            metric: 'client_credentials tokens/s',
+            ours: fmt(ours.tokensPerSecond),
+            baseline: `${fmt(theirs.tokensPerSecond)} (oidc-provider)`,
+            ratio: x(r.ratio),
+            target: `≥ ${target}×`,
+            verdict: verdict(r.ratio >= target),
+          },
+          {
+            benchmark: 'token',
+            metric: 'client_credentials p99 ms',
+            ours: fmt(ours.p99Ms, 2),
+            baseline: fmt(theirs.p99Ms, 2),
+            ratio: x(ours.p99Ms / theirs.p99Ms),
+            target: '—',
+            verdict: 'info',
+          },
+        ],
+      };
+    },
+  },
+];
+
+async function main(): Promise<number> {
+  const wanted = process.argv.slice(2).filter((a) => a !== '--');
+  const unknown = wanted.filter((w) => !BENCHES.some((b) => b.name === w));
+  if (unknown.length) {
+    log(`unknown benchmark(s): ${unknown.join(', ')}; known: ${BENCHES.map((b) => b.name).join(', ')}`);
+    return 2;
+  }
+  const selected = wanted.length ? BENCHES.filter((b) => wanted.includes(b.name)) : BENCHES;
+  const machine = {
+    date: new Date().toISOString(),
+    node: process.version,
+    nproc: availableParallelism(),
+    cpu: cpus()[0]?.model ?? 'unknown',
+    loadavgAtStart: loadavg().map((l) => Math.round(l * 100) / 100),
+  };
+  console.log(
+    `jwks-publisher benchmarks — ${machine.date}, node ${machine.node}, ${machine.nproc} CPUs (${machine.cpu}), ` +
+      `load average ${machine.loadavgAtStart.join(' ')}`,
+  );
+  const summary: SummaryRow[] = [];
+  const results: Record<string, unknown> = {};
+  let crashed = 0;
+  for (const bench of selected) {
+    log(`\n== ${bench.name}: ${bench.title}`);
+    const started = performance.now();
+    let outcome: Awaited<ReturnType<Bench['run']>>;
+    try {
+      outcome = await bench.run();
+    } catch (err) {
+      crashed++;
+      const message = err instanceof Error ? (err.stack ?? err.message) : String(err);
+      console.log(`\n## ${bench.title}\nCRASHED: ${message}`);
+      results[bench.name] = { status: 'crashed', error: message };
+      continue;
+    }
+    const seconds = Math.round((performance.now() - started) / 100) / 10;
+    if ('skipped' in outcome) {
+      console.log(`\n## ${bench.title}\nskipped: ${outcome.skipped}`);
+      results[bench.name] = { status: 'skipped', note: outcome.skipped };
+      continue;
+    }
+    console.log(`\n## ${bench.title} (${seconds} s)\n${outcome.table}`);
+    summary.push(...outcome.summary);
+    results[bench.name] = { status: 'ok', seconds, result: outcome.result, summary: outcome.summary };
+  }
+  console.log(`\n## Summary\n${formatSummary(summary)}`);
+  const missed = summary.filter((r) => r.verdict === 'FAIL').length;
+  if (missed) console.log(`${missed} target(s) missed (FAIL): see the tables above.`);
+  if (crashed) console.log(`${crashed} benchmark(s) CRASHED.`);
+
+  const dir = join(import.meta.dirname, 'results');
+  mkdirSync(dir, { recursive: true });
+  const file = join(dir, 'latest.json');
+  writeFileSync(file, `${JSON.stringify({ machine, summary, results }, null, 2)}\n`);
+  // `npm run lint` (biome check .) does not skip git-ignored files, so leave the file in biome's own
+  // JSON format; best effort: the results are saved either way.
+  spawnSync(join(import.meta.dirname, '../node_modules/.bin/biome'), ['format', '--write', file], {
+    stdio: 'ignore',
+  });
+  log(`results saved to ${file}`);
+  return crashed ? 1 : 0;
+}
+
+process.exitCode = await main();
