@@ -34,9 +34,9 @@ import { fmt, formatTable } from './lib/table.ts';
 
 export interface SigningOptions {
   readonly algorithms?: readonly Algorithm[];
-  /** Signatures per variant per round, per algorithm. Defaults: RSA 400, EC 3000. */
+  /** Signatures per variant per round, per algorithm. Defaults: RSA 1000, EC 4000. */
   readonly iterations?: Partial<Record<Algorithm, number>>;
-  /** Default 5 (medians). */
+  /** Default 7 (medians). */
   readonly rounds?: number;
   readonly log?: (line: string) => void;
 }
@@ -63,7 +63,7 @@ export interface SigningResult {
 
 export const SIGNING_OVERHEAD_TARGET = 1.25;
 const VARIANTS: readonly SigningVariant[] = ['signer', 'vault.sign', 'crypto.sign async', 'crypto.sign sync'];
-const DEFAULT_ITERATIONS: Record<'RSA' | 'EC', number> = { RSA: 400, EC: 3_000 };
+const DEFAULT_ITERATIONS: Record<'RSA' | 'EC', number> = { RSA: 1_000, EC: 4_000 };
 
 /** A typical RFC 9068 access token's claims: what the token endpoint signs. */
 const CLAIMS = {
@@ -149,7 +149,7 @@ async function opsPerSec(run: () => Promise<unknown>, n: number): Promise<number
 
 export async function runSigningBench(options: SigningOptions = {}): Promise<SigningResult> {
   const algorithms = options.algorithms ?? (['RS256', 'ES256'] as const);
-  const rounds = Math.max(3, options.rounds ?? 5);
+  const rounds = Math.max(3, options.rounds ?? 7);
   const log = options.log ?? (() => {});
   const dir = mkdtempSync(join(tmpdir(), 'jwks-bench-signing-'));
   try {
