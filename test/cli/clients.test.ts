@@ -126,6 +126,13 @@ describe('jwks clients create', () => {
     ]);
   });
 
+  it('accepts --with-secret on a client without keys, which gets a secret anyway', async () => {
+    const r = await jwks([...create, '--with-secret', '--json']);
+    expect(r.code, r.stderr).toBe(0);
+    const secret = String(json(r).client_secret);
+    expect(await verifySecretHash(secret, String((await clients.get('svc'))?.secretHash))).toBe(true);
+  });
+
   it('accepts a --jwks-uri on https', async () => {
     const r = await jwks([
       'clients',
@@ -172,7 +179,6 @@ describe('jwks clients create', () => {
       'both --jwks-file and --jwks-uri',
       [...create, '--jwks-file', 'x.json', '--jwks-uri', 'https://svc.example/j'],
     ],
-    ['--with-secret without keys', [...create, '--with-secret']],
     ['an unreadable --jwks-file', [...create, '--jwks-file', join(dir, 'missing.json')]],
     ['no client id', ['clients', 'create', '--scope', 's', '--audience', API]],
   ])('exits 2 without contacting the stack when %s', async (_, argv) => {

@@ -105,7 +105,7 @@ export const clientsCreateCommand: Command = {
     '--audience <aud>    an audience (resource) it may get tokens for (repeatable, at least one; the first is the default)',
     '--jwks-file <path>  its public keys (JWK Set or one JWK) for private_key_jwt',
     '--jwks-uri <url>    or where to fetch them (https)',
-    '--with-secret       also generate a secret for a client with keys (default: only without keys)',
+    '--with-secret       also generate a secret for a client with keys (one without keys always gets one)',
     `${REASON_HELP} (default "operator create")`,
   ],
   async run({ values, positionals, out, context }) {
@@ -119,12 +119,8 @@ export const clientsCreateCommand: Command = {
     if (jwksFile !== undefined && jwksUri !== undefined) {
       throw new UsageError('--jwks-file and --jwks-uri are alternatives: give one of them');
     }
+    // Harmless without keys (such a client gets a secret anyway), so scripts may always pass it.
     const withSecret = boolFlag(values, 'with-secret');
-    if (withSecret && jwksFile === undefined && jwksUri === undefined) {
-      throw new UsageError(
-        '--with-secret is for a client with --jwks-file or --jwks-uri (others get a secret anyway)',
-      );
-    }
     const jwks = jwksFile === undefined ? undefined : readJwksFile(jwksFile);
     const reason = stringFlag(values, 'reason')?.trim() || 'operator create';
 
