@@ -1,5 +1,10 @@
 import { defineConfig } from 'vitest/config';
 
+// On CI, each run also writes a JSON report; .ci/run adds them up into one "N passed, N failed" line.
+const ciReport = process.env.CI
+  ? [['json', { outputFile: `.vitest-results/${Date.now()}-${process.pid}.json` }] as const]
+  : [];
+
 export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
@@ -7,5 +12,6 @@ export default defineConfig({
     testTimeout: 30_000,
     hookTimeout: 120_000,
     pool: 'forks',
+    reporters: ['default', ...ciReport],
   },
 });
