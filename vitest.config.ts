@@ -1,8 +1,9 @@
 import { defineConfig } from 'vitest/config';
 
+type JsonReporter = ['json', { outputFile: string }];
 // On CI, each run also writes a JSON report; .ci/run adds them up into one "N passed, N failed" line.
-const ciReport = process.env.CI
-  ? [['json', { outputFile: `.vitest-results/${Date.now()}-${process.pid}.json` }] as const]
+const ciReport: JsonReporter[] = process.env.CI
+  ? [['json', { outputFile: `.vitest-results/${Date.now()}-${process.pid}.json` }]]
   : [];
 
 export default defineConfig({
