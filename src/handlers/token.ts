@@ -64,9 +64,9 @@ const endpoint = createTokenEndpoint({
   issuer,
   log: logger,
 });
-// The dummy hash and dummy keys are computed in the init phase (top-level await: the bundle is ESM),
-// so the first failed request of a container is not slower than the others: timing must not tell
-// whether a client exists.
-await endpoint.warmUp();
+// The dummy hash and dummy keys (so an unknown client costs what a known one costs) are started now
+// but not awaited: generating them takes 0.4–1 s, which would lengthen every cold start, and would
+// buy no secrecy either, since a container's first request is told apart by its cold start anyway.
+void endpoint.warmUp().catch((err: unknown) => logger.error('token: warm-up failed', { error: err }));
 
 export const handler = createTokenHandler(endpoint);
