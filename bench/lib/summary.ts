@@ -1,7 +1,8 @@
 /** The summary table of `npm run bench`: one line per metric, ours vs the baseline, and the verdict. */
 import { formatTable } from './table.ts';
 
-export type Verdict = 'PASS' | 'FAIL' | 'info';
+/** ERROR: the measurement itself failed (counted as a crash). */
+export type Verdict = 'PASS' | 'FAIL' | 'info' | 'ERROR';
 
 export interface SummaryRow {
   readonly benchmark: string;
