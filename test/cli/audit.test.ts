@@ -19,7 +19,7 @@ import type { AuditVerification } from '../../src/events/audit-chain.ts';
 import { AuditLog } from '../../src/events/audit-log.ts';
 import { keyChangeFromRecord } from '../../src/events/stream-change.ts';
 import { writeStackInfo } from '../../src/local/data-dir.ts';
-import { historyRecords, keyHistory } from '../events/stream-fixtures.ts';
+import { historyRecords, keyHistory, keyStreamRecord } from '../events/stream-fixtures.ts';
 import { DAY, HOUR, T0 } from '../support/fixtures.ts';
 import { MemoryObjectStore } from '../support/memory.ts';
 import { json, type MemoryStack, memoryStack, type RunResult, run } from './harness.ts';
@@ -53,6 +53,7 @@ interface Listed {
     changedBy: string;
     reason: string;
     approximateCreationTime: string;
+    registryVersion: number | null;
   }>;
   unreadable: string[];
 }
@@ -103,6 +104,38 @@ describe('jwks audit', () => {
       expect(new Set(ofA.map((x) => x.changedBy))).toEqual(new Set(['schedule']));
       const revoked = records.find((x) => x.event?.type === 'key.revoked');
       expect(revoked).toMatchObject({ kid: kidOf('key-b'), ...OPERATOR, event: OPERATOR });
+    });
+
+    it('orders records of the same stream second by registry commit, across keys', async () => {
+      auditStore = new MemoryObjectStore();
+      const log = new AuditLog({ store: auditStore });
+      const [c, d] = [keyHistory('key-c'), keyHistory('key-d')];
+      // Commits c1, d1, c2, d2 (registry versions 1–4), all within one second of the stream.
+      const written: Array<[KeyRecord[], number]> = [
+        [c, 0],
+        [d, 0],
+        [c, 1],
+        [d, 1],
+      ];
+      for (const [rv, [life, i]] of written.entries()) {
+        const old = life[i - 1];
+        const change = keyChangeFromRecord(
+          keyStreamRecord({
+            ...(old && { old }),
+            new: life[i] as KeyRecord,
+            registryVersion: rv + 1,
+            at: T0,
+          }),
+        ) as KeyChange;
+        await log.append(change, lifecycleEventOf(change, JWKS_URI));
+      }
+      const { records } = json<Listed>(await audit(['--json']));
+      expect(records.map((x) => [x.keyRef, x.registryVersion])).toEqual([
+        ['key-c', 1],
+        ['key-d', 2],
+        ['key-c', 3],
+        ['key-d', 4],
+      ]);
     });
 
     it('prints a table of time, kid, event, status change, changedBy and reason', async () => {

@@ -143,10 +143,17 @@ export const auditCommand: Command = {
       return EXIT.FAILURE;
     }
 
-    // Chronological across keys; the sort is stable, so one key's records keep their stream order.
+    // Chronological across keys. Stream times are coarse (whole seconds; DynamoDB Local: minutes), so
+    // ties go by registryVersion, the global commit order, which never decreases along one key's
+    // records (none: written before the registry recorded it, so earlier). The sort is stable, so one
+    // key's records keep their stream order.
     const records = entries
       .flatMap((e): ListedRecord[] => (e.record ? [{ ...e.record, objectKey: e.key }] : []))
-      .sort((a, b) => Date.parse(a.approximateCreationTime) - Date.parse(b.approximateCreationTime));
+      .sort(
+        (a, b) =>
+          Date.parse(a.approximateCreationTime) - Date.parse(b.approximateCreationTime) ||
+          (a.registryVersion ?? 0) - (b.registryVersion ?? 0),
+      );
     const unreadable = entries.filter((e) => !e.record).map((e) => e.key);
     if (unreadable.length > 0) {
       out.warn(`${unreadable.length} objects under audit/ are not audit records: run jwks audit --verify`);
