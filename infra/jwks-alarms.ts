@@ -1,7 +1,7 @@
 /**
  * What pages an operator (design §3, issue 4 §8): the reconciler failing or not running, publication
- * lagging or dropping records, a signing key the registry does not know, and any KMS tagging of this
- * deployment's tag outside key creation. Everything goes to one encrypted SNS topic.
+ * or the events consumer lagging or dropping records, a signing key the registry does not know, and
+ * any KMS tagging of this deployment's tag outside key creation. Everything goes to one encrypted SNS topic.
  *
  * The tagging alarm is an EventBridge rule on CloudTrail management events: it needs a CloudTrail
  * trail recording management (write) events in the region (docs/deploy.md).
@@ -27,8 +27,11 @@ export interface JwksAlarmsProps {
   readonly rotationInterval: Duration;
   readonly publishFunction: lambda.IFunction;
   readonly failureQueue: sqs.IQueue;
+  /** The events consumer (audit trail and SNS events) and its on-failure queue. */
+  readonly eventsFunction: lambda.IFunction;
+  readonly eventsFailureQueue: sqs.IQueue;
   /**
-   * Publication lag (stream IteratorAge) that alarms.
+   * Publication lag (stream IteratorAge) that alarms; the events consumer's lag alarms at the same age.
    * @default Duration.minutes(5)
    */
   readonly maxIteratorAge?: Duration;
@@ -134,6 +137,41 @@ export class JwksAlarms extends Construct {
       alarmDescription:
         'Registry stream records gave up after all retries (on-failure queue). Run `jwks publish` after fixing the cause.',
       metric: props.failureQueue.metricApproximateNumberOfMessagesVisible({
+        period: Duration.minutes(5),
+        statistic: 'Maximum',
+      }),
+      threshold: 1,
+      evaluationPeriods: 1,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+    });
+
+    this.add('EventsErrors', {
+      alarmDescription:
+        'The events function failed; the stream retries, but audit records and lifecycle events are late.',
+      metric: props.eventsFunction.metricErrors({ period: Duration.minutes(15), statistic: 'Sum' }),
+      threshold: 3,
+      evaluationPeriods: 1,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+    });
+    this.add('EventsLag', {
+      alarmDescription:
+        'The events function is behind the registry stream: subscribers hear of key changes late.',
+      metric: props.eventsFunction.metric('IteratorAge', {
+        statistic: 'Maximum',
+        period: Duration.minutes(5),
+      }),
+      threshold: (props.maxIteratorAge ?? Duration.minutes(5)).toMilliseconds(),
+      evaluationPeriods: 2,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+    });
+    this.add('UnauditedRecords', {
+      alarmDescription:
+        'Registry stream records gave up after all retries (events on-failure queue): their audit records and ' +
+        'events are missing. The stream keeps records for 24 h: fix the cause and replay them from the queued positions.',
+      metric: props.eventsFailureQueue.metricApproximateNumberOfMessagesVisible({
         period: Duration.minutes(5),
         statistic: 'Maximum',
       }),

@@ -28,7 +28,13 @@ export interface JwksBucketProps {
 }
 
 /** Prefixes inside the log bucket. */
-export const LOG_PREFIXES = { S3: 's3-access/', CLOUDFRONT: 'cloudfront/', API: 'api/' } as const;
+export const LOG_PREFIXES = {
+  S3: 's3-access/',
+  CLOUDFRONT: 'cloudfront/',
+  API: 'api/',
+  /** Server access logs of the audit bucket (jwks-events.ts). */
+  AUDIT: 's3-access-audit/',
+} as const;
 
 export class JwksBucket extends Construct {
   /** The content bucket (private; CloudFront reads it through OAC, API Gateway through a role). */

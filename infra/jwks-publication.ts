@@ -5,38 +5,32 @@
  * Because every invocation converges on the registry's current state, a failed record is retried
  * (bisected down to the failing one, reported per item) but never allowed to block the shard for
  * ever: after `retryAttempts` or `maxRecordAge` its metadata goes to an encrypted queue, whose depth
- * alarms. The next successful batch publishes everything the dropped record would have.
+ * alarms (stream-consumer.ts). The next successful batch publishes everything the dropped record would have.
  */
-import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
+import { Duration, Validations } from 'aws-cdk-lib';
 import type * as cloudfront from 'aws-cdk-lib/aws-cloudfront';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as iam from 'aws-cdk-lib/aws-iam';
-import * as lambda from 'aws-cdk-lib/aws-lambda';
-import { DynamoEventSource, SqsDlq } from 'aws-cdk-lib/aws-lambda-event-sources';
+import type { DynamoEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import type * as logs from 'aws-cdk-lib/aws-logs';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
-import * as sqs from 'aws-cdk-lib/aws-sqs';
+import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { OBJECT_KEYS } from '../src/constants.ts';
 import { HandlerFunction } from './handler-function.ts';
 import { logicalIdOf } from './logical-id.ts';
+import {
+  acknowledgeListStreams,
+  consumeRegistryStream,
+  type StreamConsumerOptions,
+} from './stream-consumer.ts';
 
-export interface JwksPublicationProps {
+export interface JwksPublicationProps extends StreamConsumerOptions {
   readonly table: dynamodb.ITable;
   readonly bucket: s3.IBucket;
   readonly distribution: cloudfront.IDistribution;
   /** Environment shared by all handlers plus BUCKET_NAME and DISTRIBUTION_ID. */
   readonly environment: Readonly<Record<string, string>>;
-  /**
-   * Retries of a failing batch (after bisection) before its records go to the on-failure queue.
-   * @default 10
-   */
-  readonly retryAttempts?: number;
-  /**
-   * Oldest record still retried (the stream keeps 24 h).
-   * @default Duration.hours(6)
-   */
-  readonly maxRecordAge?: Duration;
   /** @default Duration.seconds(60) */
   readonly timeout?: Duration;
   readonly logRetention?: logs.RetentionDays;
@@ -67,30 +61,9 @@ export class JwksPublication extends Construct {
     });
     const role = this.handler.role;
 
-    this.failureQueue = new sqs.Queue(this, 'FailedRecords', {
-      encryption: sqs.QueueEncryption.SQS_MANAGED,
-      enforceSSL: true,
-      retentionPeriod: Duration.days(14),
-      removalPolicy: RemovalPolicy.DESTROY,
-    });
-
-    this.eventSource = new DynamoEventSource(props.table, {
-      // From the oldest retained record: a new or re-created mapping must not skip a change.
-      startingPosition: lambda.StartingPosition.TRIM_HORIZON,
-      batchSize: 100,
-      reportBatchItemFailures: true,
-      bisectBatchOnError: true,
-      retryAttempts: props.retryAttempts ?? 10,
-      maxRecordAge: props.maxRecordAge ?? Duration.hours(6),
-      onFailure: new SqsDlq(this.failureQueue),
-    });
-    this.handler.function.addEventSource(this.eventSource);
-    Validations.of(this.failureQueue).acknowledge({
-      id: 'AwsSolutions-SQS3',
-      reason:
-        'This queue is itself the dead-letter destination (on-failure destination of the stream event source ' +
-        'mapping); it receives record metadata only and its depth alarms. A DLQ of a DLQ would add nothing.',
-    });
+    const consumer = consumeRegistryStream(this, props.table, this.handler.function, props);
+    this.failureQueue = consumer.failureQueue;
+    this.eventSource = consumer.eventSource;
 
     // Registry: read everything consistently, and UpdateItem for `publishedAt` only.
     props.table.grant(role, 'dynamodb:Query', 'dynamodb:GetItem', 'dynamodb:UpdateItem');
@@ -129,11 +102,6 @@ export class JwksPublication extends Construct {
         'The revocation list is one object per revoked kid under revocations/ (design §4): the names are not ' +
         'known in advance. Read-only; the bucket policy makes the prefix append-only for everyone.',
     });
-    Validations.of(role).acknowledge({
-      id: 'AwsSolutions-IAM5[Resource::*]',
-      reason:
-        'dynamodb:ListStreams, added by the DynamoDB event source, supports no resource-level permissions; ' +
-        "reading the stream itself is limited to this table's stream ARN.",
-    });
+    acknowledgeListStreams(role);
   }
 }

@@ -59,6 +59,16 @@ export class JwksPublisherStack extends Stack {
       'Publish function',
     );
     output(STACK_OUTPUTS.ALARM_TOPIC_ARN, p.alarms.topic.topicArn, 'SNS topic of the alarms');
+    output(
+      STACK_OUTPUTS.TOPIC_ARN,
+      p.events.topic.topicArn,
+      'SNS topic of the key lifecycle events (filter on the type attribute)',
+    );
+    output(
+      STACK_OUTPUTS.AUDIT_BUCKET_NAME,
+      p.events.auditBucket.bucketName,
+      'Audit trail bucket (Object Lock)',
+    );
 
     // What the CLI needs to create keys exactly as the rotate function does (same key policy) and to
     // apply the deployed lifecycle policy.

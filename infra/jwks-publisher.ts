@@ -4,10 +4,9 @@
  * the alarms. Every setting is validated at construction (so at `cdk synth`) with the code the
  * handlers run; a bad one throws an error naming it.
  *
- * Later issues plug in here: the token endpoint (a Lambda behind `api.restApi`, named a key signer
- * with `rotation.addKeySigner`, and a `/oauth2/token` behaviour on `distribution.distribution`), and
- * the events consumer (a second stream consumer of `registry.table`, its SNS topic and audit bucket
- * using `settings.auditRetention`).
+ * The events consumer (`events`: the second stream consumer, its SNS topic and Object Lock audit
+ * bucket) is part of it. The token endpoint plugs in here: a Lambda behind `api.restApi`, named a key
+ * signer with `rotation.addKeySigner`, and a `/oauth2/token` behaviour on `distribution.distribution`.
  */
 import { Annotations, Duration, Stack } from 'aws-cdk-lib';
 import type * as cloudfront from 'aws-cdk-lib/aws-cloudfront';
@@ -20,6 +19,7 @@ import { JwksAlarms } from './jwks-alarms.ts';
 import { JwksApi } from './jwks-api.ts';
 import { JwksBucket } from './jwks-bucket.ts';
 import { JwksDistribution } from './jwks-distribution.ts';
+import { JwksEvents } from './jwks-events.ts';
 import { JwksPublication } from './jwks-publication.ts';
 import { KeyRegistry } from './key-registry.ts';
 import { RotationSchedule } from './rotation-schedule.ts';
@@ -55,11 +55,18 @@ export interface JwksPublisherProps {
    */
   readonly certificateArn?: string;
   /**
-   * Retention of audit records (Object Lock; used by the events concern of a later issue).
-   * Whole days, at least `1d`.
+   * Retention of audit records: the audit bucket's Object Lock default retention.
+   * Whole days, `1d` to `36500d`.
    * @default '365d'
    */
   readonly auditRetention?: string | number;
+  /**
+   * Object Lock mode of the audit bucket: `governance` (retention cannot be bypassed: the bucket
+   * policy denies `s3:BypassGovernanceRetention` to everyone) or `compliance` (not even the root user
+   * can shorten or remove a retention, and the bucket policy cannot lift that).
+   * @default 'governance'
+   */
+  readonly auditLockMode?: string;
   /**
    * E-mail address subscribed to the alarm topic (confirm the subscription mail).
    * @default - no subscription
@@ -102,6 +109,7 @@ export class JwksPublisher extends Construct {
   readonly api: JwksApi;
   readonly rotation: RotationSchedule;
   readonly publication: JwksPublication;
+  readonly events: JwksEvents;
   readonly alarms: JwksAlarms;
   /** `https://<CloudFront or custom domain>`: issuer and base of every published URL. */
   readonly issuer: string;
@@ -165,12 +173,23 @@ export class JwksPublisher extends Construct {
       },
       ...logRetention,
     });
+    this.events = new JwksEvents(this, 'Events', {
+      table: this.registry.table,
+      issuer: this.issuer,
+      logBucket: this.storage.logBucket,
+      // Whole days by validation (settings.ts); Object Lock counts in days.
+      auditRetention: Duration.days(this.settings.auditRetention / 86_400_000),
+      auditLockMode: this.settings.auditLockMode,
+      ...logRetention,
+    });
     this.alarms = new JwksAlarms(this, 'Alarms', {
       deploymentName,
       rotateFunction: this.rotation.handler.function,
       rotationInterval: this.rotation.interval,
       publishFunction: this.publication.handler.function,
       failureQueue: this.publication.failureQueue,
+      eventsFunction: this.events.handler.function,
+      eventsFailureQueue: this.events.failureQueue,
       ...(this.settings.alarmEmail ? { alarmEmail: this.settings.alarmEmail } : {}),
     });
   }

@@ -35,11 +35,22 @@ const EMAIL_PATTERN = /^[^@\s]+@[^@\s]+\.[^@\s]+$/;
 /** An IAM role ARN (the key policy names roles only). */
 const ROLE_ARN_PATTERN = /^arn:aws[a-z-]*:iam::\d{12}:role\/[\w+=,.@/-]{1,512}$/;
 
-/** Object Lock retention is set in whole days, at least one. */
+/** Object Lock retention is set in whole days, at least one, at most 100 years (S3's limit). */
 const MIN_AUDIT_RETENTION_MS = 86_400_000;
+const MAX_AUDIT_RETENTION_DAYS = 36_500;
+
+/**
+ * S3 Object Lock modes for the audit bucket. Governance: nobody may shorten or remove a retention
+ * without `s3:BypassGovernanceRetention`, which the bucket policy denies to everyone (so lifting it
+ * takes a visible bucket-policy change first). Compliance: not even the root user, until it expires.
+ * @see https://docs.aws.amazon.com/AmazonS3/latest/userguide/object-lock.html#object-lock-retention-modes
+ */
+export const AUDIT_LOCK_MODES = ['governance', 'compliance'] as const;
+export type AuditLockMode = (typeof AUDIT_LOCK_MODES)[number];
 
 export const DEFAULT_ENV_NAME = 'prod';
 export const DEFAULT_AUDIT_RETENTION = '365d';
+export const DEFAULT_AUDIT_LOCK_MODE: AuditLockMode = 'governance';
 
 export interface SettingsInput {
   readonly envName?: string;
@@ -48,6 +59,7 @@ export interface SettingsInput {
   readonly customDomain?: string;
   readonly certificateArn?: string;
   readonly auditRetention?: string | number;
+  readonly auditLockMode?: string;
   readonly alarmEmail?: string;
   readonly keySignerRoleArns?: readonly string[];
   readonly keyReaderRoleArns?: readonly string[];
@@ -65,8 +77,9 @@ export interface ResolvedSettings {
   /** Warnings from `parsePolicy` (e.g. a prepublish lead under 24h); surfaced as CDK warnings. */
   readonly policyWarnings: readonly string[];
   readonly customDomain?: CustomDomain;
-  /** Audit record retention in milliseconds (for the audit bucket of a later issue). */
+  /** Audit record retention (the audit bucket's Object Lock default retention) in milliseconds. */
   readonly auditRetention: number;
+  readonly auditLockMode: AuditLockMode;
   readonly alarmEmail?: string;
   /** Roles named in every new key's policy as signers / public-key readers. */
   readonly keySignerRoleArns: readonly string[];
@@ -134,7 +147,21 @@ function checkAuditRetention(value: string | number | undefined): number {
   if (ms < MIN_AUDIT_RETENTION_MS || ms % MIN_AUDIT_RETENTION_MS !== 0) {
     throw invalid('auditRetention', 'must be a whole number of days, at least 1d (S3 Object Lock retention)');
   }
+  if (ms / MIN_AUDIT_RETENTION_MS > MAX_AUDIT_RETENTION_DAYS) {
+    throw invalid(
+      'auditRetention',
+      `must be at most ${MAX_AUDIT_RETENTION_DAYS}d (S3 Object Lock retention)`,
+    );
+  }
   return ms;
+}
+
+function checkAuditLockMode(value: string | undefined): AuditLockMode {
+  const mode = literal('auditLockMode', value)?.trim().toLowerCase() ?? DEFAULT_AUDIT_LOCK_MODE;
+  if (!(AUDIT_LOCK_MODES as readonly string[]).includes(mode)) {
+    throw invalid('auditLockMode', `${JSON.stringify(value)} is not one of ${AUDIT_LOCK_MODES.join(', ')}`);
+  }
+  return mode as AuditLockMode;
 }
 
 function checkEmail(value: string | undefined): string | undefined {
@@ -167,6 +194,7 @@ export function resolveSettings(input: SettingsInput): ResolvedSettings {
   const { policy, warnings } = parsePolicy(input.policy ?? {});
   const customDomain = checkCustomDomain(input.customDomain, input.certificateArn);
   const auditRetention = checkAuditRetention(input.auditRetention);
+  const auditLockMode = checkAuditLockMode(input.auditLockMode);
   const alarmEmail = checkEmail(input.alarmEmail);
   return {
     envName,
@@ -174,6 +202,7 @@ export function resolveSettings(input: SettingsInput): ResolvedSettings {
     policy,
     policyWarnings: warnings,
     auditRetention,
+    auditLockMode,
     keySignerRoleArns: checkRoleArns('keySignerRoleArns', input.keySignerRoleArns),
     keyReaderRoleArns: checkRoleArns('keyReaderRoleArns', input.keyReaderRoleArns),
     ...(customDomain ? { customDomain } : {}),

@@ -156,6 +156,10 @@ export const STACK_OUTPUTS = {
   READER_ROLE_ARNS: 'ReaderRoleArns',
   /** The validated lifecycle policy as PolicyInput JSON (durations as strings, e.g. `"30d"`). */
   POLICY_JSON: 'PolicyJson',
+  /** SNS topic of the key lifecycle events (design §6); subscribers filter on the `type` attribute. */
+  TOPIC_ARN: 'TopicArn',
+  /** S3 bucket of the audit trail (`audit/<keyRef>/…`, Object Lock). */
+  AUDIT_BUCKET_NAME: 'AuditBucketName',
 } as const;
 
 export type StackOutputName = (typeof STACK_OUTPUTS)[keyof typeof STACK_OUTPUTS];

@@ -36,17 +36,51 @@ describe('JwksAlarms', () => {
     expect(metric('Errors', 'AWS/Lambda').map((a) => a.Dimensions[0].Value)).toEqual(
       expect.arrayContaining([rotateFn, publishFn]),
     );
-    expect(metric('IteratorAge', 'AWS/Lambda')).toEqual([
+    expect(metric('IteratorAge', 'AWS/Lambda')).toContainEqual(
       expect.objectContaining({
         Statistic: 'Maximum',
         Dimensions: [{ Name: 'FunctionName', Value: publishFn }],
       }),
-    ]);
-    expect(metric('ApproximateNumberOfMessagesVisible', 'AWS/SQS')).toEqual([
-      expect.objectContaining({ Threshold: 1, ComparisonOperator: 'GreaterThanOrEqualToThreshold' }),
-    ]);
+    );
+    expect(metric('ApproximateNumberOfMessagesVisible', 'AWS/SQS')).toContainEqual(
+      expect.objectContaining({
+        Threshold: 1,
+        ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+        Dimensions: [
+          {
+            Name: 'QueueName',
+            Value: { 'Fn::GetAtt': [logicalId(stack.publisher.publication.failureQueue), 'QueueName'] },
+          },
+        ],
+      }),
+    );
     expect(metric('UnknownVaultKeys', METRICS_NAMESPACE)).toHaveLength(1);
     for (const a of alarms) expect(a.AlarmActions).toEqual([{ Ref: topicId }]);
+  });
+
+  it('alarms on events errors, events lag and records the events consumer gave up on', () => {
+    const alarms = Object.values(template.findResources('AWS::CloudWatch::Alarm')).map((a) => a.Properties);
+    const on = (metricName: string, dimension: unknown) =>
+      alarms.filter(
+        (a) =>
+          a.MetricName === metricName &&
+          JSON.stringify(a.Dimensions?.[0]?.Value) === JSON.stringify(dimension),
+      );
+    const eventsFn = { Ref: logicalId(stack.publisher.events.handler.function) };
+    const queue = { 'Fn::GetAtt': [logicalId(stack.publisher.events.failureQueue), 'QueueName'] };
+    expect(on('Errors', eventsFn)).toEqual([
+      expect.objectContaining({ Namespace: 'AWS/Lambda', Statistic: 'Sum', Threshold: 3 }),
+    ]);
+    expect(on('IteratorAge', eventsFn)).toEqual([
+      expect.objectContaining({
+        Statistic: 'Maximum',
+        Threshold: 5 * 60_000,
+        ComparisonOperator: 'GreaterThanThreshold',
+      }),
+    ]);
+    expect(on('ApproximateNumberOfMessagesVisible', queue)).toEqual([
+      expect.objectContaining({ Namespace: 'AWS/SQS', Threshold: 1, AlarmActions: [{ Ref: topicId }] }),
+    ]);
   });
 
   it('sends KMS tagging of the deployment tag outside key creation (CloudTrail) to the alarm topic', () => {

@@ -7,7 +7,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { PACKAGE_ROOT } from '../../infra/handler-bundling.ts';
+import { HANDLERS, PACKAGE_ROOT } from '../../infra/handler-bundling.ts';
 
 const outdir = mkdtempSync(join(tmpdir(), 'jwks-cdk-bundle-'));
 afterAll(() => rmSync(outdir, { recursive: true, force: true }));
@@ -38,7 +38,7 @@ describe('cdk synth with bundling', () => {
 
   it('bundles each handler into one minified ESM file with a source map', () => {
     const functions = Object.values(template.Resources).filter((r) => r.Type === 'AWS::Lambda::Function');
-    expect(functions).toHaveLength(2);
+    expect(functions).toHaveLength(HANDLERS.length);
     for (const fn of functions) {
       // The code's S3 key is `<asset hash>.zip`; the staged asset is the directory `asset.<hash>`.
       const key = (fn.Properties.Code as { S3Key: string }).S3Key;

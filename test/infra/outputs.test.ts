@@ -9,6 +9,7 @@ import { CreateKeyCommand, KMSClient } from '@aws-sdk/client-kms';
 import { Match } from 'aws-cdk-lib/assertions';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
+import { AUDIT_BUCKET_OUTPUT } from '../../src/cli/commands/audit.ts';
 import { deployedContext } from '../../src/cli/deployed-context.ts';
 import { listEnv } from '../../src/config.ts';
 import { EMPTY_LIST_OUTPUT, ENV, PATHS, STACK_OUTPUTS } from '../../src/constants.ts';
@@ -104,6 +105,16 @@ describe('stack outputs', () => {
     dev.template.hasOutput(STACK_OUTPUTS.API_JWKS_URL, {
       Value: { 'Fn::Join': ['', Match.arrayWith([{ Ref: Match.stringLikeRegexp('Stagedev') }, PATHS.JWKS])] },
     });
+  });
+
+  it('names the events topic and the audit bucket, under the name the audit command reads', () => {
+    expect(outputs[STACK_OUTPUTS.TOPIC_ARN]?.Value).toEqual({
+      Ref: logicalId(dev.stack.publisher.events.topic),
+    });
+    expect(outputs[STACK_OUTPUTS.AUDIT_BUCKET_NAME]?.Value).toEqual({
+      Ref: logicalId(dev.stack.publisher.events.auditBucket),
+    });
+    expect(STACK_OUTPUTS.AUDIT_BUCKET_NAME).toBe(AUDIT_BUCKET_OUTPUT);
   });
 
   it('names the rotate role as RotateRoleArn', () => {

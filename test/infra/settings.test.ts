@@ -70,6 +70,17 @@ describe('settings validation', () => {
     expect(props.publisher?.policy).toEqual({ jwksMaxAge: 60_000, rotationPeriod: '10d' });
   });
 
+  it('locks audit records in governance mode unless compliance is asked for, in any case', () => {
+    expect(resolveSettings({ deploymentName: 'd' }).auditLockMode).toBe('governance');
+    expect(resolveSettings({ deploymentName: 'd', auditLockMode: 'Compliance' }).auditLockMode).toBe(
+      'compliance',
+    );
+    expect(thrown(() => resolveSettings({ deploymentName: 'd', auditLockMode: 'none' }))).toMatchObject({
+      code: 'INVALID_CONFIG',
+      variable: 'auditLockMode',
+    });
+  });
+
   it('stores auditRetention in milliseconds for the audit concern, 365 days by default', () => {
     expect(resolveSettings({ deploymentName: 'd' }).auditRetention).toBe(365 * 86_400_000);
     expect(resolveSettings({ deploymentName: 'd', auditRetention: '30d' }).auditRetention).toBe(
