@@ -93,7 +93,7 @@ describe('lifecycle events and the audit trail on the local stack', () => {
   let sns: SNSClient;
   let sqs: SQSClient;
   let queueUrl: string;
-  let revokedKid: string;
+  let revokedKid: string | undefined;
   let rotateRun: CliRun;
   let revokeRun: CliRun;
   const queued: Message[] = [];
@@ -132,8 +132,13 @@ describe('lifecycle events and the audit trail on the local stack', () => {
     rotateRun = await cli(stack.dataDir, ['rotate', '--json']);
     await until('the requested rotation', () => activations() >= 3, 30_000);
 
-    const status = parseJson<{ pendingKid?: string }>(await cli(stack.dataDir, ['status', '--json']));
-    revokedKid = status.pendingKid as string;
+    // Right after an activation the next standby may still be CREATING (no kid yet): wait for it.
+    const deadline = Date.now() + 15_000;
+    while (!revokedKid && Date.now() < deadline) {
+      const status = parseJson<{ pendingKid?: string }>(await cli(stack.dataDir, ['status', '--json']));
+      if (status.pendingKid) revokedKid = status.pendingKid;
+    }
+    if (!revokedKid) throw new Error('no standby with a kid within 15 s');
     revokeRun = await cli(stack.dataDir, ['revoke', revokedKid, '--reason', REASON, '--json']);
     await until(
       'the revocation event',
