@@ -10,7 +10,7 @@
  * a cached view) the signer re-reads STATE at once and retries ONCE with the key it names; if STATE
  * still names the refused key, the refusal is the answer. Concurrent refusals share one re-read.
  */
-import { compactJws, jwsSigningInput } from './core/jws.ts';
+import { compactJws, encodeHeader, signingInputOf } from './core/jws.ts';
 import type { Algorithm, RegistryState } from './core/types.ts';
 import { KeyUnusableError, NoActiveKeyError } from './errors.ts';
 import type { Clock, KeyVault, Registry } from './ports.ts';
@@ -57,6 +57,8 @@ export class Signer {
   /** The re-read started because the vault refused `vaultKeyId`; shared by concurrent refusals. */
   #refresh: { readonly vaultKeyId: string; readonly key: Promise<ActiveKey | undefined> } | undefined;
   #seq = 0;
+  /** The encoded protected header of the last key and typ used: the same for every token of a key. */
+  #header: { readonly id: string; readonly encoded: string } | undefined;
 
   constructor(opts: SignerOptions) {
     this.#registry = opts.registry;
@@ -80,7 +82,11 @@ export class Signer {
   }
 
   async #signWith(key: ActiveKey, claims: Record<string, unknown>, typ: string): Promise<SignResult> {
-    const input = jwsSigningInput({ alg: key.alg, kid: key.kid, typ }, claims);
+    const id = `${key.alg} ${key.kid} ${typ}`;
+    if (this.#header?.id !== id) {
+      this.#header = { id, encoded: encodeHeader({ alg: key.alg, kid: key.kid, typ }) };
+    }
+    const input = signingInputOf(this.#header.encoded, claims);
     const signature = await this.#vault.sign(key.vaultKeyId, key.alg, input.bytes);
     return { token: compactJws(input, signature), kid: key.kid, alg: key.alg };
   }

@@ -10,7 +10,6 @@
  * @see https://www.rfc-editor.org/rfc/rfc7515#section-7.1
  * @see https://www.rfc-editor.org/rfc/rfc7519#section-7.1
  */
-import { base64url } from 'jose';
 import { InvalidArgumentError } from '../errors.ts';
 import { algorithmSpec } from './algorithms.ts';
 import type { Algorithm } from './types.ts';
@@ -30,9 +29,12 @@ export interface SigningInput {
   readonly bytes: Uint8Array;
 }
 
+/** RFC 7515 §2 base64url without padding; node's Buffer does it natively, several times faster than a JS codec. */
+const b64url = (text: string): string => Buffer.from(text, 'utf8').toString('base64url');
+
 const nonEmpty = (value: unknown): value is string => typeof value === 'string' && value.length > 0;
 
-function encodeHeader(header: JwsHeader): string {
+export function encodeHeader(header: JwsHeader): string {
   // Build the object member by member: a fixed order keeps tokens byte-stable, and no stray member
   // from the caller's object reaches the header.
   const spec = algorithmSpec(header.alg);
@@ -43,15 +45,15 @@ function encodeHeader(header: JwsHeader): string {
     header.typ === undefined
       ? { alg: spec.alg, kid: header.kid }
       : { alg: spec.alg, kid: header.kid, typ: header.typ };
-  return base64url.encode(JSON.stringify(ordered));
+  return b64url(JSON.stringify(ordered));
 }
 
 function encodePayload(payload: Uint8Array | Record<string, unknown>): string {
-  if (payload instanceof Uint8Array) return base64url.encode(payload);
+  if (payload instanceof Uint8Array) return Buffer.from(payload).toString('base64url');
   if (payload === null || typeof payload !== 'object' || Array.isArray(payload)) {
     throw new InvalidArgumentError('JWT claims must be a JSON object');
   }
-  return base64url.encode(JSON.stringify(payload));
+  return b64url(JSON.stringify(payload));
 }
 
 /**
@@ -62,13 +64,21 @@ export function jwsSigningInput(
   header: JwsHeader,
   payload: Uint8Array | Record<string, unknown>,
 ): SigningInput {
-  const text = `${encodeHeader(header)}.${encodePayload(payload)}`;
-  return { text, bytes: new TextEncoder().encode(text) };
+  return signingInputOf(encodeHeader(header), payload);
+}
+
+/** The signing input for an already encoded header (a signer reuses it for every token of one key). */
+export function signingInputOf(
+  encodedHeader: string,
+  payload: Uint8Array | Record<string, unknown>,
+): SigningInput {
+  const text = `${encodedHeader}.${encodePayload(payload)}`;
+  return { text, bytes: Buffer.from(text, 'utf8') };
 }
 
 /** The compact JWS: signing input, '.', BASE64URL(signature) (RSA raw; ECDSA JOSE R‖S). */
 export function compactJws(signingInput: SigningInput | string, signature: Uint8Array): string {
   if (signature.length === 0) throw new InvalidArgumentError('empty JWS signature');
   const text = typeof signingInput === 'string' ? signingInput : signingInput.text;
-  return `${text}.${base64url.encode(signature)}`;
+  return `${text}.${Buffer.from(signature.buffer, signature.byteOffset, signature.byteLength).toString('base64url')}`;
 }

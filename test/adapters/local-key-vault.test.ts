@@ -97,8 +97,19 @@ describe('LocalKeyVault', () => {
     expect(await codeOf(v.getPublicJwk(vaultKeyId, 'ES384'))).toBe('KEY_UNUSABLE');
   });
 
-  it('notices a key disabled by another instance even when its cache is warm', async () => {
+  it('notices a key disabled by another instance within the recheck interval when its cache is warm', async () => {
     const signer = vault();
+    const { vaultKeyId } = await signer.createKey({ keyRef: 'ref', alg: 'ES256' });
+    await signAndVerify(signer, vaultKeyId, 'ES256');
+    await vault().disableKey(vaultKeyId);
+    // Within the interval the cached state stands (the signer's STATE cache bounds revocation anyway).
+    expect(await signer.sign(vaultKeyId, 'ES256', new Uint8Array(1))).toHaveLength(64);
+    now += 1_000;
+    expect(await codeOf(signer.sign(vaultKeyId, 'ES256', new Uint8Array(1)))).toBe('KEY_UNUSABLE');
+  });
+
+  it('checks the key file on every signature when the recheck interval is 0', async () => {
+    const signer = new LocalKeyVault({ dir, deploymentName: 'test', clock: () => now, stateRecheckMs: 0 });
     const { vaultKeyId } = await signer.createKey({ keyRef: 'ref', alg: 'ES256' });
     await signAndVerify(signer, vaultKeyId, 'ES256');
     await vault().disableKey(vaultKeyId);

@@ -49,7 +49,17 @@ interface CacheEntry {
   readonly key: KeyObject;
   /** Identity of the file version this entry was parsed from (every write renames a new inode in). */
   readonly version: string;
+  /** When the file was last checked for a newer version. */
+  checkedAt: number;
 }
+
+/**
+ * How long a key's state may be taken from memory before the file is checked again. A revoke made by
+ * another process is noticed within this; invariant 4's bound does not depend on it, because the
+ * signer's view of the ACTIVE key already expires after `signerCacheTtl` and then names another key.
+ * Checking on every signature cost ~20 µs, more than building the JWS.
+ */
+const DEFAULT_STATE_RECHECK_MS = 1_000;
 
 const ID = /^local:([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$/;
 const DAY_MS = 86_400_000;
@@ -93,12 +103,14 @@ export class LocalKeyVault implements KeyVault {
   readonly #deploymentName: string;
   readonly #clock: Clock;
   readonly #cache = new Map<string, CacheEntry>();
+  readonly #recheckMs: number;
   #ready: Promise<void> | undefined;
 
-  constructor(opts: { dir: string; deploymentName: string; clock?: Clock }) {
+  constructor(opts: { dir: string; deploymentName: string; clock?: Clock; stateRecheckMs?: number }) {
     this.#dir = opts.dir;
     this.#deploymentName = opts.deploymentName;
     this.#clock = opts.clock ?? Date.now;
+    this.#recheckMs = opts.stateRecheckMs ?? DEFAULT_STATE_RECHECK_MS;
   }
 
   async createKey(input: { keyRef: string; alg: Algorithm }): Promise<{ vaultKeyId: string }> {
@@ -159,7 +171,9 @@ export class LocalKeyVault implements KeyVault {
   }
 
   async sign(vaultKeyId: string, alg: Algorithm, signingInput: Uint8Array): Promise<Uint8Array> {
-    const entry = await this.#load(vaultKeyId);
+    const cached = this.#cache.get(vaultKeyId);
+    const fresh = cached !== undefined && this.#clock() - cached.checkedAt < this.#recheckMs;
+    const entry = fresh ? cached : await this.#load(vaultKeyId);
     // KMS answers Sign on a missing key with NotFoundException, which the KMS adapter maps the same way.
     if (!entry) throw new KeyUnusableError(`no local key ${vaultKeyId}`);
     this.#assertUsable(entry, alg);
@@ -199,8 +213,9 @@ export class LocalKeyVault implements KeyVault {
   }
 
   /**
-   * The key, parsed once per file version. A `stat` per call (not a read) notices a state change
-   * written by another instance or process — `jwks revoke` disabling the key under a running signer.
+   * The key, parsed once per file version. A `stat` (not a read) notices a state change written by
+   * another instance or process — `jwks revoke` disabling the key under a running signer. Every port
+   * method but `sign` checks on each call; `sign` at most every `stateRecheckMs`.
    */
   async #load(vaultKeyId: string): Promise<CacheEntry | undefined> {
     const path = this.#path(vaultKeyId);
@@ -218,8 +233,10 @@ export class LocalKeyVault implements KeyVault {
     let entry = this.#cache.get(vaultKeyId);
     if (entry?.version !== version) {
       const { privateKeyPem, ...meta } = parseKeyFile(await readFile(path, 'utf8'), path);
-      entry = { meta, key: createPrivateKey(privateKeyPem), version };
+      entry = { meta, key: createPrivateKey(privateKeyPem), version, checkedAt: this.#clock() };
       this.#cache.set(vaultKeyId, entry);
+    } else {
+      entry.checkedAt = this.#clock();
     }
     if (entry.meta.deletionDate !== undefined && entry.meta.deletionDate <= this.#clock()) {
       // The waiting period is over: KMS deletes the key for good, so do we.
