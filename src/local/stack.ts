@@ -15,6 +15,7 @@ import {
   type Env,
 } from '../adapters/aws/clients.ts';
 import { CloudFrontCdn } from '../adapters/aws/cloudfront.ts';
+import { DynamoDbClientStore } from '../adapters/aws/dynamodb-clients.ts';
 import { DynamoDbRegistry } from '../adapters/aws/dynamodb-registry.ts';
 import { createRegistryTable } from '../adapters/aws/registry-table.ts';
 import { S3ObjectStore } from '../adapters/aws/s3.ts';
@@ -22,6 +23,7 @@ import { SnsEventBus } from '../adapters/aws/sns.ts';
 import { LocalKeyVault } from '../adapters/local/key-vault.ts';
 import { ConsoleEventBus, FanoutEventBus, WebhookEventBus } from '../adapters/local/webhook.ts';
 import { PATHS } from '../constants.ts';
+import { publishDiscovery } from '../discovery-publisher.ts';
 import { ConfigError, InvalidArgumentError } from '../errors.ts';
 import { AuditLog } from '../events/audit-log.ts';
 import type { EventBus } from '../events/ports.ts';
@@ -30,6 +32,9 @@ import { createPublishHandler } from '../handlers/publish-handler.ts';
 import { createRotateHandler } from '../handlers/rotate-handler.ts';
 import type { Log } from '../ports.ts';
 import { publishJwks } from '../publisher.ts';
+import { Signer } from '../signer.ts';
+import { createTokenEndpoint } from '../token/endpoint.ts';
+import { tokenRoute } from '../token/node-http.ts';
 import type { LocalConfig } from './config.ts';
 import { lockDataDir, removeStackInfo, type StackInfo, writeStackInfo } from './data-dir.ts';
 import { type DynamoDbLocal, startDynamoDbLocal } from './dynamodb-local.ts';
@@ -185,15 +190,33 @@ export async function startLocalStack(
       streamArn,
       checkpointDir: join(config.dataDir, 'checkpoints'),
       consumers: [
-        { name: 'publish', handler: createPublishHandler({ registry, store, cdn, policy, log }) },
+        {
+          name: 'publish',
+          handler: createPublishHandler({ registry, store, cdn, policy, log, issuer: url }),
+        },
         { name: 'events', handler: createEventsHandler({ bus, audit, jwksUri, log }) },
       ],
       log,
     });
     // A JWKS lost from the object store (or never written) is rebuilt even if no record is pending.
     await publishJwks({ registry, store, cdn, policy, log }, Date.now());
+    // The edge URL is the issuer (design §2): a restart on another port republishes the documents.
+    await publishDiscovery({ store, cdn, policy, issuer: url, log });
     poller.start();
     cleanups.push(() => poller.stop());
+
+    // The token endpoint on the edge's port, as CloudFront routes /oauth2/token (design §2). GET goes
+    // to the endpoint too, so it gets the OAuth-shaped 405.
+    const endpoint = createTokenEndpoint({
+      clients: new DynamoDbClientStore({ client: ddb, tableName: LOCAL.TABLE_NAME }),
+      signer: new Signer({ registry, vault, cacheTtlMs: policy.signerCacheTtl }),
+      policy,
+      issuer: url,
+      log,
+    });
+    await endpoint.warmUp();
+    const token = tokenRoute(endpoint);
+    edge.route('POST', PATHS.TOKEN, token).route('GET', PATHS.TOKEN, token);
 
     const rotate = createRotateHandler({ registry, vault, store, policy, log });
     const ticker = new Ticker(config.reconcileIntervalMs, () => rotate(), log);
