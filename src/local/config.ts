@@ -33,8 +33,11 @@ function parsePort(value: string | undefined): number {
 }
 
 /**
- * Often enough for compressed demo durations (a quarter of the shortest lifecycle duration), never
- * more than once a minute or faster than 4 times a second. `RECONCILE_INTERVAL` overrides it.
+ * Often enough for compressed demo durations (a quarter of the shortest of rotation period, lead and
+ * retention: the timings that gate activation and expiry), at least once a minute and at most 4 times
+ * a second. `signerCacheTtl` does not count: disabling a retired key later than that is still safe, and
+ * a 5 s default would make an idle stack reconcile (and burn CPU) every 1.25 s. `RECONCILE_INTERVAL`
+ * overrides it.
  */
 export function reconcileInterval(policy: Policy, override?: string): number {
   if (override?.trim()) {
@@ -46,12 +49,7 @@ export function reconcileInterval(policy: Policy, override?: string): number {
       });
     }
   }
-  const shortest = Math.min(
-    policy.rotationPeriod,
-    policy.prepublishLead,
-    policy.retention,
-    policy.signerCacheTtl,
-  );
+  const shortest = Math.min(policy.rotationPeriod, policy.prepublishLead, policy.retention);
   return Math.min(60_000, Math.max(250, Math.floor(shortest / 4)));
 }
 
