@@ -65,6 +65,8 @@ const HANDLER_ENV: Record<string, string> = {
   [ENV.KEY_ADMIN_ROLE_ARN]: 'arn:aws:iam::123456789012:role/bench-rotate',
   [ENV.KEY_SIGNER_ROLE_ARNS]: 'arn:aws:iam::123456789012:role/bench-token',
   [ENV.KEY_READER_ROLE_ARNS]: '',
+  [ENV.TOPIC_ARN]: 'arn:aws:sns:us-east-1:123456789012:bench-events',
+  [ENV.AUDIT_BUCKET_NAME]: 'bench-audit',
 };
 
 const KB = 1024;
