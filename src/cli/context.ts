@@ -24,6 +24,8 @@ export interface CliContext {
   readonly policy: Policy;
   /** Where verifiers fetch the JWKS (the edge, not the bucket). */
   readonly jwksUrl: string;
+  /** The canonical issuer (design §2), when known: `publish` then republishes the discovery documents too. */
+  readonly issuer?: string;
   /** `cli:<identity>`, recorded on every registry change this command makes. */
   changedBy(): Promise<string>;
   /** The JWKS exactly as verifiers are served it. */

@@ -78,6 +78,7 @@ export async function deployedContext(
   const kms = createKmsClient(env);
   const tagging = createTaggingClient(env);
   const jwksUrl = need(STACK_OUTPUTS.JWKS_URL);
+  const issuer = outputs.get(STACK_OUTPUTS.ISSUER_URL);
   let vault: KmsKeyVault | undefined;
   let policy: Policy | undefined;
   let identity: Promise<string> | undefined;
@@ -119,6 +120,7 @@ export async function deployedContext(
       return policy;
     },
     jwksUrl,
+    ...(issuer ? { issuer } : {}),
     changedBy() {
       identity ??= (async () => {
         const sts = createStsClient(env);

@@ -65,6 +65,7 @@ export function localContext(dataDir: string, now: () => number = Date.now): Loc
       return policy;
     },
     jwksUrl,
+    issuer: info.url.replace(/\/+$/, ''),
     changedBy: async () => `cli:${userInfo().username}`,
     fetchJwks: () => fetchJwksFrom(jwksUrl),
     now,

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { OBJECT_KEYS } from '../../src/constants.ts';
+import { OBJECT_KEYS, PATHS } from '../../src/constants.ts';
 import { appendRevocation } from '../../src/revocations.ts';
 import { MemoryKeyVault } from '../support/memory.ts';
 import { bootstrap, json, type MemoryStack, memoryStack, publish, run } from './harness.ts';
@@ -162,5 +162,17 @@ describe('jwks publish', () => {
       written: true,
       registryVersion: restorePoint.state.registryVersion,
     });
+  });
+
+  it('republishes the discovery documents for the stack issuer', async () => {
+    const stack = memoryStack();
+    await bootstrap(stack);
+    const withIssuer = { ...stack, ctx: { ...stack.ctx, issuer: 'https://auth.example.com' } };
+    const r = await run(['publish', '--json'], withIssuer);
+    expect(r.code).toBe(0);
+    expect(json(r).discoveryWritten).toEqual([PATHS.OAUTH_METADATA, PATHS.OPENID_CONFIGURATION]);
+    expect(JSON.parse(stack.store.text(OBJECT_KEYS.OPENID_CONFIGURATION) ?? '{}').issuer).toBe(
+      'https://auth.example.com',
+    );
   });
 });

@@ -2,6 +2,7 @@
  * `jwks publish`: run the publisher now (design §5). Safe at any time: it converges, and writes only
  * when the rendered JWKS differs from the stored one.
  */
+import { publishDiscovery } from '../../discovery-publisher.ts';
 import { publishJwks } from '../../publisher.ts';
 import { boolFlag, type Command } from '../command.ts';
 import { EXIT } from '../output.ts';
@@ -19,6 +20,7 @@ export const publishCommand: Command = {
     const ctx = await context();
     const deps = { registry: ctx.registry, store: ctx.store, cdn: ctx.cdn, policy: ctx.policy };
     const r = await publishJwks(deps, ctx.now(), { force: boolFlag(values, 'force') });
+    const discovery = ctx.issuer ? await publishDiscovery({ ...deps, issuer: ctx.issuer }) : undefined;
     const summary = {
       written: r.written,
       ...(r.skipped ? { skipped: r.skipped } : {}),
@@ -26,6 +28,7 @@ export const publishCommand: Command = {
       registryVersion: r.registryVersion,
       sha256: r.sha256,
       kids: r.kids,
+      ...(discovery ? { discoveryWritten: discovery.written } : {}),
     };
     const what = r.written
       ? 'wrote a new JWKS and invalidated the CDN'
