@@ -124,6 +124,7 @@ export const SERVICE_NAMES = {
   ROTATE: 'jwks-rotate',
   PUBLISH: 'jwks-publish',
   EVENTS: 'jwks-events',
+  TOKEN: 'jwks-token',
 } as const;
 
 /**

@@ -14,15 +14,12 @@ import { DynamoDbClientStore } from '../adapters/aws/dynamodb-clients.ts';
 import { DynamoDbRegistry } from '../adapters/aws/dynamodb-registry.ts';
 import { KmsKeyVault } from '../adapters/aws/kms.ts';
 import { requireEnv } from '../config.ts';
-import { ENV } from '../constants.ts';
+import { ENV, SERVICE_NAMES } from '../constants.ts';
 import type { KeyPolicyPrincipals } from '../core/key-policy.ts';
 import { parsePolicy, policyInputFromEnv } from '../core/policy.ts';
 import { Signer } from '../signer.ts';
 import { createTokenEndpoint } from '../token/endpoint.ts';
 import { createTokenHandler } from './token-handler.ts';
-
-/** Powertools `serviceName` (the other handlers take theirs from SERVICE_NAMES in constants.ts). */
-const SERVICE_NAME = 'jwks-token';
 
 /**
  * This function only signs. KmsKeyVault builds a key policy in `createKey` alone, so it gets no
@@ -42,7 +39,7 @@ const tableName = requireEnv(env, ENV.TABLE_NAME);
 const issuer = requireEnv(env, ENV.ISSUER);
 const { policy } = parsePolicy(policyInputFromEnv(env));
 
-const logger = new Logger({ serviceName: SERVICE_NAME });
+const logger = new Logger({ serviceName: SERVICE_NAMES.TOKEN });
 const dynamodb = createDynamoDbClient();
 
 const signer = new Signer({
@@ -51,7 +48,7 @@ const signer = new Signer({
     kms: createKmsClient(),
     tagging: createTaggingClient(),
     // Only tags and lists keys, which signing never does.
-    deploymentName: env[ENV.DEPLOYMENT_NAME]?.trim() || SERVICE_NAME,
+    deploymentName: env[ENV.DEPLOYMENT_NAME]?.trim() || SERVICE_NAMES.TOKEN,
     keyPolicy: SIGN_ONLY,
   }),
   cacheTtlMs: policy.signerCacheTtl,
