@@ -6,6 +6,7 @@
  * `--verify` always reads whole chains: a chain cut by `--since` would start mid-way and look broken,
  * so the two flags are refused together. Format and chain rules: docs/events.md.
  */
+import { STACK_OUTPUTS } from '../../constants.ts';
 import type { AuditRecord } from '../../core/audit.ts';
 import { parseDuration } from '../../core/duration.ts';
 import { type ErrorCode, KeyNotFoundError } from '../../errors.ts';
@@ -22,17 +23,15 @@ export interface AuditStoreContext {
   readonly auditStore: ObjectStore;
 }
 
-/**
- * The deployed stack's output naming the audit bucket.
- * TODO: use the shared STACK_OUTPUTS constant (src/constants.ts) once it declares this output.
- */
-export const AUDIT_BUCKET_OUTPUT = 'AuditBucketName';
+/** The deployed stack's output naming the audit bucket. */
+export const AUDIT_BUCKET_OUTPUT = STACK_OUTPUTS.AUDIT_BUCKET_NAME;
 
 const CHAIN_BROKEN: ErrorCode = 'AUDIT_CHAIN_BROKEN';
 
 /**
  * The audit bucket of the target stack. A context that names it is used; a deployed context that does
- * not (yet) is completed from the stack's `AuditBucketName` output with the operator's credentials.
+ * not is completed from the stack's `AuditBucketName` output with the operator's credentials (one more
+ * DescribeStacks; drop this once deployed-context.ts builds `auditStore` itself).
  */
 async function openAuditStore(
   ctx: CliContext,
