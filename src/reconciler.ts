@@ -19,7 +19,7 @@ import type { ChangeContext, Policy, RegistrySnapshot } from './core/types.ts';
 import { ConflictError, KeyUnusableError } from './errors.ts';
 import type { KeyVault, Log, ObjectStore, Registry } from './ports.ts';
 import { silentLog } from './ports.ts';
-import { listRevokedKids } from './revocations.ts';
+import { listRevokedKids, readRevocation } from './revocations.ts';
 
 export interface ReconcileDeps {
   readonly registry: Registry;
@@ -78,11 +78,13 @@ export async function reconcile(
   const revokedKids = deps.store ? await listRevokedKids(deps.store) : undefined;
   const planned = planRotation({ ...snapshot, vaultKeys, revokedKids }, deps.policy, now);
 
-  const commit = async (t: Transition, why: string): Promise<void> => {
-    const c = buildCommit(snapshot, t, now, {
-      changedBy: change.changedBy,
-      reason: `${change.reason}: ${why}`,
-    });
+  const commit = async (t: Transition, why: string, by?: ChangeContext): Promise<void> => {
+    const c = buildCommit(
+      snapshot,
+      t,
+      now,
+      by ?? { changedBy: change.changedBy, reason: `${change.reason}: ${why}` },
+    );
     await deps.registry.commit(c);
     snapshot = applyCommit(snapshot, c);
   };
@@ -118,7 +120,12 @@ export async function reconcile(
         break;
     }
     const t = transitionOf(action);
-    if (t) await commit(t, action.why);
+    // Finishing an operator's revoke from the list: the registry (and the audit trail) records who
+    // revoked and why, as the list entry says, not the scheduler that happened to get there first.
+    const revocation =
+      action.type === 'revoke' && deps.store ? await readRevocation(deps.store, action.kid) : null;
+    const by = revocation ? { changedBy: revocation.changedBy, reason: revocation.reason } : undefined;
+    if (t) await commit(t, action.why, by);
     const record = snapshot.keys.find((k) => k.keyRef === action.keyRef);
     return {
       type: action.type,

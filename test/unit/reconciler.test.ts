@@ -174,6 +174,24 @@ describe('reconcile', () => {
     expect(w.vault.stateOf(active?.vaultKeyId as string)).toBe('PendingDeletion');
   });
 
+  it('records the operator and reason from the revocation list, not the scheduler, when it finishes a revoke', async () => {
+    await bootstrap();
+    const active = keys().find((k) => k.status === 'ACTIVE');
+    await appendRevocation(w.store, {
+      kid: active?.kid as string,
+      revokedAt: T0,
+      reason: 'leak',
+      changedBy: 'cli:ops',
+    });
+    await reconcile(w.ops, T0 + MINUTE);
+    const revokeCommit = w.registry.commits.find((c) =>
+      c.keys.some((k) => k.record.keyRef === active?.keyRef && k.record.status === 'REVOKED'),
+    );
+    // The REVOKED transition (what the audit trail and the key.revoked event carry) names the operator;
+    // the scheduler's own follow-ups (disable, schedule deletion) are stamped as the scheduler's.
+    expect(revokeCommit?.change).toEqual({ changedBy: 'cli:ops', reason: 'leak' });
+  });
+
   it('stamps changedBy and a reason on every record it writes', async () => {
     await reconcile(w.ops, Date.now(), { changedBy: 'cli:alice', reason: 'manual run' });
     expect(keys()[0]).toMatchObject({
