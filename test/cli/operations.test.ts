@@ -56,6 +56,16 @@ describe('jwks rotate', () => {
     expect(r.stderr).toMatch(/cached JWKS/);
   });
 
+  it('records the operator and the given --reason on the activation', async () => {
+    const pending = keyOf(stack, 'PENDING');
+    const r = await run(['rotate', '--now', '--reason', 'CHG-42 key ceremony'], stack);
+    expect(r.code).toBe(0);
+    const activation = stack.registry.commits.find((c) =>
+      c.keys.some((k) => k.record.keyRef === pending?.keyRef && k.record.status === 'ACTIVE'),
+    );
+    expect(activation?.change).toEqual({ changedBy: 'cli:tester', reason: 'CHG-42 key ceremony' });
+  });
+
   it('finishes a revoke that only reached the revocation list', async () => {
     const pending = keyOf(stack, 'PENDING');
     await appendRevocation(stack.store, {

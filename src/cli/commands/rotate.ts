@@ -6,21 +6,25 @@
  */
 import { formatDuration } from '../../core/duration.ts';
 import { requestRotation } from '../../operations.ts';
-import { boolFlag, type Command } from '../command.ts';
+import { boolFlag, type Command, stringFlag } from '../command.ts';
 import { EXIT, iso } from '../output.ts';
 
 export const rotateCommand: Command = {
   name: 'rotate',
   summary: 'end the active key now; the standby activates once its prepublish lead is over (--now: at once)',
-  options: { now: { type: 'boolean' } },
+  options: { now: { type: 'boolean' }, reason: { type: 'string' } },
   positionals: [],
-  help: ['--now               activate the standby at once (verifiers with a cached JWKS may fail)'],
+  help: [
+    '--now               activate the standby at once (verifiers with a cached JWKS may fail)',
+    '--reason <text>     recorded with the change (default: "operator: rotate" / "operator: rotate --now")',
+  ],
   async run({ values, out, context }) {
     const ctx = await context();
     const immediate = boolFlag(values, 'now');
     const change = {
       changedBy: await ctx.changedBy(),
-      reason: immediate ? 'operator: rotate --now' : 'operator: rotate',
+      reason:
+        stringFlag(values, 'reason')?.trim() || (immediate ? 'operator: rotate --now' : 'operator: rotate'),
     };
     // With the store, the reconcile this runs also finishes any revoke the revocation list holds.
     const deps = { registry: ctx.registry, vault: ctx.vault, store: ctx.store, policy: ctx.policy };
