@@ -36,6 +36,9 @@ export const CONTEXT_KEYS = [
   'apiCloudWatchRole',
   'keySignerRoleArns',
   'keyReaderRoleArns',
+  'tokenRateLimit',
+  'tokenThrottleRate',
+  'tokenThrottleBurst',
   ...POLICY_CONTEXT_KEYS,
 ] as const;
 
@@ -120,6 +123,9 @@ export function stackInputFromContext(node: Node): StackInput {
         ...optional('apiCloudWatchRole', bool(get, 'apiCloudWatchRole')),
         ...optional('keySignerRoleArns', list(get, 'keySignerRoleArns')),
         ...optional('keyReaderRoleArns', list(get, 'keyReaderRoleArns')),
+        ...optional('tokenRateLimit', text(get, 'tokenRateLimit')),
+        ...optional('tokenThrottleRate', text(get, 'tokenThrottleRate')),
+        ...optional('tokenThrottleBurst', text(get, 'tokenThrottleBurst')),
       },
     },
   };

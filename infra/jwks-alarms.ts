@@ -1,7 +1,8 @@
 /**
  * What pages an operator (design §3, issue 4 §8): the reconciler failing or not running, publication
- * or the events consumer lagging or dropping records, a signing key the registry does not know, and
- * any KMS tagging of this deployment's tag outside key creation. Everything goes to one encrypted SNS topic.
+ * or the events consumer lagging or dropping records, a signing key the registry does not know, any
+ * KMS tagging of this deployment's tag outside key creation, and the token endpoint failing (function
+ * errors, throttles, 5xx answers). Everything goes to one encrypted SNS topic.
  *
  * The tagging alarm is an EventBridge rule on CloudTrail management events: it needs a CloudTrail
  * trail recording management (write) events in the region (docs/deploy.md).
@@ -37,6 +38,8 @@ export interface JwksAlarmsProps {
   readonly maxIteratorAge?: Duration;
   /** @default - no subscription; subscribe to the topic yourself */
   readonly alarmEmail?: string;
+  /** The token endpoint: its function and the 5xx answers of `POST /oauth2/token` at the stage. */
+  readonly token?: { readonly function: lambda.IFunction; readonly serverErrors: cloudwatch.IMetric };
 }
 
 export class JwksAlarms extends Construct {
@@ -181,6 +184,8 @@ export class JwksAlarms extends Construct {
       treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
     });
 
+    if (props.token) this.addTokenAlarms(props.token);
+
     // Tagging a key with this deployment's tag (or removing it) outside CreateKey could smuggle a
     // foreign key into the deployment or hide one of ours. CreateKey carries its tags in the
     // CreateKey event, so every TagResource/UntagResource mentioning the tag key is suspect.
@@ -210,6 +215,45 @@ export class JwksAlarms extends Construct {
           }),
         }),
       ],
+    });
+  }
+
+  /**
+   * The function's own Errors count only what escapes the handler (a cold start refusing a setting, a
+   * crash, a timeout): the endpoint answers its own failures with a 500/503 JSON body, which only the
+   * stage's 5XXError of the method sees — no ACTIVE key, KMS refusing Sign (a key policy without
+   * this role), DynamoDB failing.
+   */
+  private addTokenAlarms(token: NonNullable<JwksAlarmsProps['token']>): void {
+    const period = Duration.minutes(5);
+    this.add('TokenErrors', {
+      alarmDescription:
+        'The token function failed (cold start refused a setting, crash or timeout): clients got 5xx instead of tokens.',
+      metric: token.function.metricErrors({ period, statistic: 'Sum' }),
+      threshold: 1,
+      evaluationPeriods: 1,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+    });
+    this.add('TokenThrottles', {
+      alarmDescription:
+        "Lambda throttled the token function (the account's concurrency is exhausted): clients got 5xx.",
+      metric: token.function.metricThrottles({ period, statistic: 'Sum' }),
+      threshold: 1,
+      evaluationPeriods: 1,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+    });
+    this.add('TokenServerErrors', {
+      alarmDescription:
+        'POST /oauth2/token answered 5xx (server_error, or temporarily_unavailable: no ACTIVE key or KMS ' +
+        "refused to sign, e.g. a key policy without the token role). The function's log names the cause.",
+      metric: token.serverErrors,
+      // A single KMS or DynamoDB hiccup is retried by the client; five in five minutes is a pattern.
+      threshold: 5,
+      evaluationPeriods: 1,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
     });
   }
 

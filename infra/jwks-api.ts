@@ -1,6 +1,8 @@
 /**
  * API Gateway path to the same JWKS object (design §2, §5): `GET|HEAD /<envName>/.well-known/jwks.json`
- * as an AWS service integration to S3 `GetObject`/`HeadObject`, no Lambda in the path.
+ * as an AWS service integration to S3 `GetObject`/`HeadObject`, no Lambda in the path. The token
+ * endpoint (token-endpoint.ts) adds `POST /oauth2/token` to the same API and stage; its method
+ * settings come in through `methodOptions`, because a stage's method settings are fixed when it is defined.
  *
  * An S3 integration passes S3's status through only where an integration response says so: API
  * Gateway picks the integration response whose `selectionPattern` matches S3's status code and
@@ -8,7 +10,7 @@
  * (object missing, role wrong) would reach verifiers as a 200 with an XML error body, and a verifier
  * would cache that as "the JWKS".
  */
-import { RemovalPolicy, Validations } from 'aws-cdk-lib';
+import { RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import * as apigateway from 'aws-cdk-lib/aws-apigateway';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as logs from 'aws-cdk-lib/aws-logs';
@@ -35,6 +37,11 @@ export interface JwksApiProps {
   readonly cloudWatchRole?: boolean;
   /** @default logs.RetentionDays.ONE_YEAR */
   readonly logRetention?: logs.RetentionDays;
+  /**
+   * Per-method stage settings, keyed `/<resource path>/<HTTP method>` (the token method's throttling).
+   * @default - the stage settings for every method
+   */
+  readonly methodOptions?: Readonly<Record<string, apigateway.MethodDeploymentOptions>>;
 }
 
 /** Response headers every answer declares (method response parameters). */
@@ -66,7 +73,10 @@ export class JwksApi extends Construct {
     });
     const cloudWatchRole = props.cloudWatchRole ?? true;
     this.restApi = new apigateway.RestApi(this, 'Api', {
-      description: 'JWKS publisher: the JWKS at the stage path, straight from S3',
+      // Unique per stack: API Gateway's CloudWatch metrics are keyed by API name and stage, and the
+      // token endpoint's 5XX alarm must not count another deployment's requests.
+      restApiName: `${Stack.of(this).stackName}-${id}`,
+      description: 'JWKS publisher: the JWKS at the stage path (straight from S3) and the token endpoint',
       endpointConfiguration: { types: [apigateway.EndpointType.REGIONAL] },
       cloudWatchRole,
       deployOptions: {
@@ -79,6 +89,7 @@ export class JwksApi extends Construct {
         // Never log bodies: the integration only ever carries the public JWKS, but keep it that way.
         dataTraceEnabled: false,
         metricsEnabled: true,
+        ...(props.methodOptions ? { methodOptions: { ...props.methodOptions } } : {}),
       },
     });
     this.stage = this.restApi.deploymentStage;
@@ -100,7 +111,7 @@ export class JwksApi extends Construct {
 
     const resource = this.restApi.root.resourceForPath(PATHS.JWKS);
     for (const method of ['GET', 'HEAD'] as const) {
-      resource.addMethod(method, this.integration(props.bucket, method), {
+      const jwksMethod = resource.addMethod(method, this.integration(props.bucket, method), {
         authorizationType: apigateway.AuthorizationType.NONE,
         requestParameters: { 'method.request.header.If-None-Match': false },
         methodResponses: [
@@ -118,6 +129,17 @@ export class JwksApi extends Construct {
             responseParameters: declared(HEADER.CONTENT_TYPE, HEADER.CACHE_CONTROL, HEADER.CORS),
           },
         ],
+      });
+      // On the methods, not the API: the token method has its own reasons (token-endpoint.ts).
+      Validations.of(jwksMethod).acknowledge({
+        id: 'AwsSolutions-APIG4',
+        reason:
+          'The JWKS is a public document (RFC 7517, OIDC Discovery): verifiers fetch it without credentials.',
+      });
+      Validations.of(jwksMethod).acknowledge({
+        id: 'AwsSolutions-COG4',
+        reason:
+          'The JWKS is a public document: there are no users to authenticate with a Cognito authorizer.',
       });
     }
     this.jwksUrl = this.stage.urlForPath(PATHS.JWKS);
@@ -182,19 +204,10 @@ export class JwksApi extends Construct {
 
   private acknowledgeFindings(cloudWatchRole: boolean): void {
     Validations.of(this.restApi).acknowledge({
-      id: 'AwsSolutions-APIG4',
-      reason:
-        'The JWKS is a public document (RFC 7517, OIDC Discovery): verifiers fetch it without credentials.',
-    });
-    Validations.of(this.restApi).acknowledge({
-      id: 'AwsSolutions-COG4',
-      reason: 'The JWKS is a public document: there are no users to authenticate with a Cognito authorizer.',
-    });
-    Validations.of(this.restApi).acknowledge({
       id: 'AwsSolutions-APIG2',
       reason:
-        'No request body and no required parameter: the integration ignores everything but If-None-Match, ' +
-        'so a request validator would have nothing to validate.',
+        'The JWKS methods take no request body and no required parameter: their integration ignores ' +
+        'everything but If-None-Match, so a request validator would have nothing to validate.',
     });
     Validations.of(this.restApi).acknowledge({
       id: 'AwsSolutions-APIG3',

@@ -4,8 +4,8 @@
  * the origin's `Cache-Control` honoured up to `cdnMaxTtl`, and never a redirect (so HTTPS only:
  * `redirect-to-https` would answer plain HTTP with a 301).
  *
- * The token endpoint (a later issue) becomes a second behaviour here, `/oauth2/token` → the API
- * Gateway origin, all methods, caching disabled: see `distribution.addBehavior`.
+ * The token endpoint adds a second behaviour, `/oauth2/token` → the API Gateway origin, all methods,
+ * caching disabled (token-endpoint.ts).
  */
 import { Duration, Validations } from 'aws-cdk-lib';
 import * as acm from 'aws-cdk-lib/aws-certificatemanager';
@@ -95,7 +95,7 @@ export class JwksDistribution extends Construct {
       : undefined;
 
     this.distribution = new cloudfront.Distribution(this, 'Distribution', {
-      comment: 'JWKS publisher: JWKS and discovery documents',
+      comment: 'JWKS publisher: JWKS, discovery documents and the token endpoint',
       defaultBehavior: {
         // OAC: CloudFront signs its S3 requests; the bucket policy admits only this distribution.
         origin: origins.S3BucketOrigin.withOriginAccessControl(props.bucket),

@@ -65,6 +65,16 @@ export class JwksPublisherStack extends Stack {
       'SNS topic of the key lifecycle events (filter on the type attribute)',
     );
     output(
+      STACK_OUTPUTS.TOKEN_ENDPOINT_URL,
+      `${p.issuer}${PATHS.TOKEN}`,
+      'Token endpoint (OAuth 2.0 client credentials) under the issuer',
+    );
+    output(
+      STACK_OUTPUTS.TOKEN_FUNCTION_NAME,
+      p.token.handler.function.functionName,
+      'Token function (its role is a signer in every new key policy)',
+    );
+    output(
       STACK_OUTPUTS.AUDIT_BUCKET_NAME,
       p.events.auditBucket.bucketName,
       'Audit trail bucket (Object Lock)',

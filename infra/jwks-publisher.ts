@@ -1,12 +1,13 @@
 /**
  * `JwksPublisher`: the whole system of design §2 as one reusable construct — key registry, rotation
- * schedule, publication, the private bucket with its two serving paths (CloudFront, API Gateway) and
- * the alarms. Every setting is validated at construction (so at `cdk synth`) with the code the
- * handlers run; a bad one throws an error naming it.
+ * schedule, publication, the private bucket with its two serving paths (CloudFront, API Gateway), the
+ * events consumer (its SNS topic and Object Lock audit bucket), the token endpoint and the alarms.
+ * Every setting is validated at construction (so at `cdk synth`) with the code the handlers run; a
+ * bad one throws an error naming it.
  *
- * The events consumer (`events`: the second stream consumer, its SNS topic and Object Lock audit
- * bucket) is part of it. The token endpoint plugs in here: a Lambda behind `api.restApi`, named a key
- * signer with `rotation.addKeySigner`, and a `/oauth2/token` behaviour on `distribution.distribution`.
+ * The token endpoint (`token`) is a Lambda behind `api.restApi` (`POST /oauth2/token`, same stage), a
+ * `/oauth2/token` behaviour on the issuer's distribution, and a key signer: its role is passed to
+ * `rotation.addKeySigner`, so every key created from then on names it in its key policy (`kms:Sign`).
  */
 import { Annotations, Duration, Stack } from 'aws-cdk-lib';
 import type * as cloudfront from 'aws-cdk-lib/aws-cloudfront';
@@ -24,6 +25,8 @@ import { JwksPublication } from './jwks-publication.ts';
 import { KeyRegistry } from './key-registry.ts';
 import { RotationSchedule } from './rotation-schedule.ts';
 import { type ResolvedSettings, resolveSettings } from './settings.ts';
+import { TokenEndpoint, tokenMethodOptions } from './token-endpoint.ts';
+import { TokenRateLimit } from './token-rate-limit.ts';
 
 export interface JwksPublisherProps {
   /**
@@ -73,9 +76,8 @@ export interface JwksPublisherProps {
    */
   readonly alarmEmail?: string;
   /**
-   * IAM roles that may sign with this deployment's keys: named in the key policy of every key
-   * created from now on (`kms:Sign`). The key policy needs at least one; the token endpoint of a
-   * later issue adds its own role with `rotation.addKeySigner`.
+   * IAM roles that may sign with this deployment's keys besides the token function (whose role is
+   * always named): named in the key policy of every key created from now on (`kms:Sign`).
    * @default - none
    */
   readonly keySignerRoleArns?: readonly string[];
@@ -99,6 +101,25 @@ export interface JwksPublisherProps {
    * @default logs.RetentionDays.ONE_YEAR
    */
   readonly logRetention?: logs.RetentionDays;
+  /**
+   * Steady-state requests per second of `POST /oauth2/token` at the stage: the global guard (each
+   * token is one KMS Sign, and KMS request quotas are shared by the account). A number, or its
+   * decimal string (context).
+   * @default 100
+   */
+  readonly tokenThrottleRate?: number | string;
+  /**
+   * Burst (bucket size) of `POST /oauth2/token` at the stage, whole requests.
+   * @default 200
+   */
+  readonly tokenThrottleBurst?: number | string;
+  /**
+   * Per-client limit: token requests per `Authorization` header value per 5 minutes, enforced by a
+   * regional AWS WAF web ACL on the stage (token-rate-limit.ts; $5/month + $1 per rule + $0.60 per
+   * million requests). 10 to 2,000,000,000.
+   * @default - no web ACL; docs/deploy.md shows the CloudFront web ACL to use instead or as well
+   */
+  readonly tokenRateLimit?: number | string;
 }
 
 export class JwksPublisher extends Construct {
@@ -110,6 +131,9 @@ export class JwksPublisher extends Construct {
   readonly rotation: RotationSchedule;
   readonly publication: JwksPublication;
   readonly events: JwksEvents;
+  readonly token: TokenEndpoint;
+  /** The per-client WAF rule on the stage, when `tokenRateLimit` is set. */
+  readonly tokenRateLimit?: TokenRateLimit;
   readonly alarms: JwksAlarms;
   /** `https://<CloudFront or custom domain>`: issuer and base of every published URL. */
   readonly issuer: string;
@@ -143,6 +167,7 @@ export class JwksPublisher extends Construct {
       bucket: this.storage.bucket,
       envName,
       ...(props.apiCloudWatchRole === undefined ? {} : { cloudWatchRole: props.apiCloudWatchRole }),
+      methodOptions: tokenMethodOptions(this.settings.tokenThrottling),
       ...logRetention,
     });
 
@@ -182,6 +207,22 @@ export class JwksPublisher extends Construct {
       auditLockMode: this.settings.auditLockMode,
       ...logRetention,
     });
+    this.token = new TokenEndpoint(this, 'Token', {
+      table: this.registry.table,
+      restApi: this.api.restApi,
+      envName,
+      distribution: this.distribution.distribution,
+      environment,
+      ...logRetention,
+    });
+    // kms:Sign only through the key policy (design §3 invariant 7): no identity policy grants it.
+    this.rotation.addKeySigner(this.token.handler.role);
+    if (this.settings.tokenRateLimit !== undefined) {
+      this.tokenRateLimit = new TokenRateLimit(this, 'TokenRateLimit', {
+        stage: this.api.stage,
+        limit: this.settings.tokenRateLimit,
+      });
+    }
     this.alarms = new JwksAlarms(this, 'Alarms', {
       deploymentName,
       rotateFunction: this.rotation.handler.function,
@@ -190,6 +231,7 @@ export class JwksPublisher extends Construct {
       failureQueue: this.publication.failureQueue,
       eventsFunction: this.events.handler.function,
       eventsFailureQueue: this.events.failureQueue,
+      token: { function: this.token.handler.function, serverErrors: this.token.serverErrors },
       ...(this.settings.alarmEmail ? { alarmEmail: this.settings.alarmEmail } : {}),
     });
   }

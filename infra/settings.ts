@@ -10,6 +10,8 @@ import { parseDuration } from '../src/core/duration.ts';
 import { parsePolicy } from '../src/core/policy.ts';
 import type { Policy, PolicyInput } from '../src/core/types.ts';
 import { ConfigError } from '../src/errors.ts';
+import { DEFAULT_TOKEN_THROTTLING, type TokenThrottling } from './token-endpoint.ts';
+import { TOKEN_RATE_LIMIT_BOUNDS } from './token-rate-limit.ts';
 
 /**
  * API Gateway stage names: "alphanumeric characters, hyphens, and underscores. Maximum length is 128
@@ -63,6 +65,11 @@ export interface SettingsInput {
   readonly alarmEmail?: string;
   readonly keySignerRoleArns?: readonly string[];
   readonly keyReaderRoleArns?: readonly string[];
+  /** Per-client token requests per 5 minutes (a WAF rate-based rule on the stage); none when unset. */
+  readonly tokenRateLimit?: number | string;
+  /** Throttling of `POST /oauth2/token` at the stage: requests per second, and the burst. */
+  readonly tokenThrottleRate?: number | string;
+  readonly tokenThrottleBurst?: number | string;
 }
 
 export interface CustomDomain {
@@ -84,6 +91,8 @@ export interface ResolvedSettings {
   /** Roles named in every new key's policy as signers / public-key readers. */
   readonly keySignerRoleArns: readonly string[];
   readonly keyReaderRoleArns: readonly string[];
+  readonly tokenRateLimit?: number;
+  readonly tokenThrottling: Required<TokenThrottling>;
 }
 
 const invalid = (setting: string, message: string, cause?: unknown): ConfigError =>
@@ -184,6 +193,40 @@ function checkRoleArns(setting: string, arns: readonly string[] | undefined): st
   return out;
 }
 
+/** A number from a prop or from context (always a string there); undefined stays undefined. */
+function numeric(setting: string, value: number | string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  if (Token.isUnresolved(value)) {
+    throw invalid(setting, 'must be a literal value, not a token (it is validated at synth time)');
+  }
+  const n = typeof value === 'number' ? value : value.trim() === '' ? Number.NaN : Number(value);
+  if (!Number.isFinite(n)) throw invalid(setting, `${JSON.stringify(value)} is not a number`);
+  return n;
+}
+
+function checkTokenRateLimit(value: number | string | undefined): number | undefined {
+  const limit = numeric('tokenRateLimit', value);
+  if (limit === undefined) return undefined;
+  const { min, max } = TOKEN_RATE_LIMIT_BOUNDS;
+  if (!Number.isInteger(limit) || limit < min || limit > max) {
+    throw invalid('tokenRateLimit', `must be a whole number of requests from ${min} to ${max} (AWS WAF)`);
+  }
+  return limit;
+}
+
+/** API Gateway: a rate in requests per second (> 0), a burst as a whole number of requests (≥ 1). */
+function checkTokenThrottling(input: SettingsInput): Required<TokenThrottling> {
+  const rateLimit =
+    numeric('tokenThrottleRate', input.tokenThrottleRate) ?? DEFAULT_TOKEN_THROTTLING.rateLimit;
+  const burstLimit =
+    numeric('tokenThrottleBurst', input.tokenThrottleBurst) ?? DEFAULT_TOKEN_THROTTLING.burstLimit;
+  if (rateLimit <= 0) throw invalid('tokenThrottleRate', 'must be more than 0 requests per second');
+  if (!Number.isInteger(burstLimit) || burstLimit < 1) {
+    throw invalid('tokenThrottleBurst', 'must be a whole number of requests, at least 1');
+  }
+  return { rateLimit, burstLimit };
+}
+
 /**
  * Validates every setting. Throws ConfigError (`code` INVALID_CONFIG, `variable` = the setting) or,
  * for the lifecycle policy, the PolicyError of `parsePolicy` (`code` INVALID_POLICY, `setting`).
@@ -196,6 +239,7 @@ export function resolveSettings(input: SettingsInput): ResolvedSettings {
   const auditRetention = checkAuditRetention(input.auditRetention);
   const auditLockMode = checkAuditLockMode(input.auditLockMode);
   const alarmEmail = checkEmail(input.alarmEmail);
+  const tokenRateLimit = checkTokenRateLimit(input.tokenRateLimit);
   return {
     envName,
     deploymentName,
@@ -205,6 +249,8 @@ export function resolveSettings(input: SettingsInput): ResolvedSettings {
     auditLockMode,
     keySignerRoleArns: checkRoleArns('keySignerRoleArns', input.keySignerRoleArns),
     keyReaderRoleArns: checkRoleArns('keyReaderRoleArns', input.keyReaderRoleArns),
+    tokenThrottling: checkTokenThrottling(input),
+    ...(tokenRateLimit === undefined ? {} : { tokenRateLimit }),
     ...(customDomain ? { customDomain } : {}),
     ...(alarmEmail ? { alarmEmail } : {}),
   };

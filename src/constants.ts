@@ -161,6 +161,10 @@ export const STACK_OUTPUTS = {
   TOPIC_ARN: 'TopicArn',
   /** S3 bucket of the audit trail (`audit/<keyRef>/…`, Object Lock). */
   AUDIT_BUCKET_NAME: 'AuditBucketName',
+  /** `https://<CloudFront domain or custom domain>/oauth2/token`: the token endpoint under the one issuer. */
+  TOKEN_ENDPOINT_URL: 'TokenEndpointUrl',
+  /** The token function (`POST /oauth2/token`); its role is named as a signer in every new key policy. */
+  TOKEN_FUNCTION_NAME: 'TokenFunctionName',
 } as const;
 
 export type StackOutputName = (typeof STACK_OUTPUTS)[keyof typeof STACK_OUTPUTS];

@@ -14,12 +14,12 @@ describe('JwksApi', () => {
     return found.Properties;
   };
 
-  it('answers GET and HEAD on /.well-known/jwks.json and nothing else', () => {
+  it('answers GET and HEAD on /.well-known/jwks.json, POST on /oauth2/token and nothing else', () => {
     expect(
       Object.values(methods)
         .map((m) => m.Properties.HttpMethod)
         .sort(),
-    ).toEqual(['GET', 'HEAD']);
+    ).toEqual(['GET', 'HEAD', 'POST']);
     template.hasResourceProperties('AWS::ApiGateway::Resource', { PathPart: 'jwks.json' });
     template.hasResourceProperties('AWS::ApiGateway::Resource', { PathPart: '.well-known' });
   });
@@ -124,9 +124,15 @@ describe('JwksApi', () => {
         DestinationArn: Match.anyValue(),
         Format: Match.stringLikeRegexp('requestId'),
       }),
-      MethodSettings: [
-        Match.objectLike({ ThrottlingRateLimit: 250, ThrottlingBurstLimit: 500, DataTraceEnabled: false }),
-      ],
+      MethodSettings: Match.arrayWith([
+        Match.objectLike({
+          ResourcePath: '/*',
+          HttpMethod: '*',
+          ThrottlingRateLimit: 250,
+          ThrottlingBurstLimit: 500,
+          DataTraceEnabled: false,
+        }),
+      ]),
     });
   });
 

@@ -53,4 +53,15 @@ describe('cdk synth with bundling', () => {
       expect(code).toMatch(/export\s*\{[^}]*\bhandler\b/);
     }
   });
+
+  it('bundles the token handler, the RFC 9068 token type and all, for the token function', () => {
+    expect(HANDLERS).toContain('token');
+    const fn = Object.values(template.Resources).find(
+      (r) => r.Type === 'AWS::Lambda::Function' && String(r.Properties.Description).includes('/oauth2/token'),
+    );
+    const key = (fn?.Properties.Code as { S3Key: string } | undefined)?.S3Key ?? '';
+    const code = readFileSync(join(outdir, `asset.${key.replace(/\.zip$/, '')}`, 'index.mjs'), 'utf8');
+    expect(code).toContain('at+jwt');
+    expect(code).toContain('client_credentials');
+  });
 });

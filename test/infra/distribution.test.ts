@@ -86,8 +86,12 @@ describe('JwksDistribution', () => {
     template.hasResourceProperties('AWS::CloudFront::OriginAccessControl', {
       OriginAccessControlConfig: { OriginAccessControlOriginType: 's3', SigningBehavior: 'always' },
     });
-    const [origin, ...others] = config().Origins;
+    // The other origin is the token endpoint's API Gateway origin (token.test.ts).
+    const [origin, ...others] = config().Origins.filter(
+      (o: { S3OriginConfig?: unknown }) => o.S3OriginConfig,
+    );
     expect(others).toHaveLength(0);
+    expect(origin.Id).toBe(config().DefaultCacheBehavior.TargetOriginId);
     expect(origin.OriginAccessControlId).toBeDefined();
     expect(origin.S3OriginConfig.OriginAccessIdentity).toBe('');
   });

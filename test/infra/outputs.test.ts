@@ -19,9 +19,10 @@ import { logicalId, type Synthesized, synth } from './synth.ts';
 const cfn = mockClient(CloudFormationClient);
 const kms = mockClient(KMSClient);
 const AWS_ENV = { AWS_REGION: 'eu-central-1', AWS_ACCESS_KEY_ID: 'x', AWS_SECRET_ACCESS_KEY: 'y' };
-/** What CloudFormation would resolve the tokens to: only the rotate role's ARN has to be an ARN. */
+/** What CloudFormation would resolve the tokens to: only the rotate and token roles' ARNs have to be ARNs. */
 const ROTATE_ROLE = 'arn:aws:iam::123456789012:role/JwksPublisher-prod-Rotate';
-const SIGNERS = ['arn:aws:iam::123456789012:role/token', 'arn:aws:iam::123456789012:role/batch'];
+const TOKEN_ROLE = 'arn:aws:iam::123456789012:role/JwksPublisher-prod-Token';
+const SIGNERS = ['arn:aws:iam::123456789012:role/signer', 'arn:aws:iam::123456789012:role/batch'];
 
 beforeEach(() => {
   cfn.reset();
@@ -33,18 +34,32 @@ beforeEach(() => {
 
 const outputsOf = (s: Synthesized) => s.template.toJSON().Outputs as Record<string, { Value: unknown }>;
 
+/**
+ * A value as CloudFormation would resolve it, for the role ARNs only: the token role's `Arn` becomes
+ * TOKEN_ROLE (inside a `Fn::Join` too); anything else unresolvable is undefined.
+ */
+function resolveRoles(s: Synthesized, value: unknown): string | undefined {
+  if (typeof value === 'string') return value;
+  const v = value as { 'Fn::GetAtt'?: [string, string]; 'Fn::Join'?: [string, unknown[]] };
+  if (v['Fn::GetAtt']?.[0] === logicalId(s.stack.publisher.token.handler.role)) return TOKEN_ROLE;
+  if (v['Fn::Join']) {
+    const parts = v['Fn::Join'][1].map((part) => resolveRoles(s, part));
+    return parts.every((p) => p !== undefined) ? parts.join(v['Fn::Join'][0]) : undefined;
+  }
+  return undefined;
+}
+
 /** The outputs as DescribeStacks would return them once deployed: literals as they are, tokens faked. */
 function deployedOutputs(s: Synthesized) {
   return Object.entries(outputsOf(s)).map(([OutputKey, { Value }]) => ({
     OutputKey,
     OutputValue:
-      typeof Value === 'string'
-        ? Value
-        : OutputKey === STACK_OUTPUTS.ROTATE_ROLE_ARN
-          ? ROTATE_ROLE
-          : OutputKey === STACK_OUTPUTS.JWKS_URL
-            ? `https://d111.cloudfront.net${PATHS.JWKS}`
-            : `resolved-${OutputKey}`,
+      resolveRoles(s, Value) ??
+      (OutputKey === STACK_OUTPUTS.ROTATE_ROLE_ARN
+        ? ROTATE_ROLE
+        : OutputKey === STACK_OUTPUTS.JWKS_URL
+          ? `https://d111.cloudfront.net${PATHS.JWKS}`
+          : `resolved-${OutputKey}`),
   }));
 }
 
@@ -73,7 +88,7 @@ async function cliKeyPolicy(s: Synthesized): Promise<unknown> {
 function rotateKeyPolicy(s: Synthesized): unknown {
   const fn = s.template.toJSON().Resources[logicalId(s.stack.publisher.rotation.handler.function)];
   const env = fn.Properties.Environment.Variables as Record<string, unknown>;
-  const text = (name: string) => (typeof env[name] === 'string' ? (env[name] as string) : '');
+  const text = (name: string) => resolveRoles(s, env[name]) ?? '';
   return buildKeyPolicy({
     accountId: '123456789012',
     adminRoleArn: ROTATE_ROLE,
@@ -124,14 +139,36 @@ describe('stack outputs', () => {
   });
 
   it('writes an empty role list as the placeholder, never as an empty value', () => {
-    expect(outputs[STACK_OUTPUTS.SIGNER_ROLE_ARNS]?.Value).toBe(EMPTY_LIST_OUTPUT);
     expect(outputs[STACK_OUTPUTS.READER_ROLE_ARNS]?.Value).toBe(EMPTY_LIST_OUTPUT);
   });
 
-  it('lets the CLI create keys with the key policy the rotate function uses when no signer is named', async () => {
-    const policy = (await cliKeyPolicy(dev)) as { Statement: Array<{ Sid: string }> };
+  it('names the token role as the one signer when no other signer is named', () => {
+    expect(outputs[STACK_OUTPUTS.SIGNER_ROLE_ARNS]?.Value).toEqual({
+      'Fn::GetAtt': [logicalId(dev.stack.publisher.token.handler.role), 'Arn'],
+    });
+  });
+
+  it('points TokenEndpointUrl at /oauth2/token under the issuer and names the token function', () => {
+    expect(outputs[STACK_OUTPUTS.TOKEN_ENDPOINT_URL]?.Value).toEqual({
+      'Fn::Join': [
+        '',
+        [
+          'https://',
+          { 'Fn::GetAtt': [logicalId(dev.stack.publisher.distribution.distribution), 'DomainName'] },
+          PATHS.TOKEN,
+        ],
+      ],
+    });
+    expect(outputs[STACK_OUTPUTS.TOKEN_FUNCTION_NAME]?.Value).toEqual({
+      Ref: logicalId(dev.stack.publisher.token.handler.function),
+    });
+  });
+
+  it('lets the CLI create keys with the key policy the rotate function uses when only the token role signs', async () => {
+    const policy = (await cliKeyPolicy(dev)) as { Statement: Array<{ Sid: string; Principal: unknown }> };
     expect(policy).toEqual(rotateKeyPolicy(dev));
-    expect(policy.Statement.map((s) => s.Sid)).toEqual(['AccountAdministration', 'RotationRole']);
+    expect(policy.Statement.map((s) => s.Sid)).toEqual(['AccountAdministration', 'RotationRole', 'Signers']);
+    expect(policy.Statement.find((s) => s.Sid === 'Signers')?.Principal).toEqual({ AWS: TOKEN_ROLE });
   });
 
   it('lets the CLI create keys with the key policy the rotate function uses when signers and readers are named', async () => {
@@ -139,11 +176,13 @@ describe('stack outputs', () => {
       keySignerRoleArns: SIGNERS.join(','),
       keyReaderRoleArns: 'arn:aws:iam::123456789012:role/audit',
     });
-    expect(outputsOf(named)[STACK_OUTPUTS.SIGNER_ROLE_ARNS]?.Value).toBe(SIGNERS.join(','));
+    expect(resolveRoles(named, outputsOf(named)[STACK_OUTPUTS.SIGNER_ROLE_ARNS]?.Value)).toBe(
+      [...SIGNERS, TOKEN_ROLE].join(','),
+    );
     const policy = (await cliKeyPolicy(named)) as { Statement: Array<{ Sid: string; Principal: unknown }> };
     expect(policy).toEqual(rotateKeyPolicy(named));
     expect(policy.Statement.find((s) => s.Sid === 'Signers')?.Principal).toEqual({
-      AWS: [...SIGNERS].sort(),
+      AWS: [...SIGNERS, TOKEN_ROLE].sort(),
     });
     expect(policy.Statement.map((s) => s.Sid)).toContain('Readers');
   });

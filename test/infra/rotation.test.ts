@@ -129,14 +129,16 @@ describe('RotationSchedule', () => {
     });
   });
 
-  it('names the rotator role as key administrator and leaves signers empty until a signer is added', () => {
+  it('names the rotator role as key administrator and the token role as the only signer by default', () => {
     template.hasResourceProperties('AWS::Lambda::Function', {
       Runtime: 'nodejs22.x',
       Architectures: ['arm64'],
       Environment: {
         Variables: Match.objectLike({
           [ENV.KEY_ADMIN_ROLE_ARN]: { 'Fn::GetAtt': [logicalId(rotation.handler.role), 'Arn'] },
-          [ENV.KEY_SIGNER_ROLE_ARNS]: '',
+          [ENV.KEY_SIGNER_ROLE_ARNS]: {
+            'Fn::GetAtt': [logicalId(stack.publisher.token.handler.role), 'Arn'],
+          },
           [ENV.KEY_READER_ROLE_ARNS]: '',
           [ENV.DEPLOYMENT_NAME]: deploymentName,
           [ENV.TABLE_NAME]: { Ref: logicalId(stack.publisher.registry.table) },
@@ -153,8 +155,16 @@ describe('RotationSchedule', () => {
     });
     const fnId = logicalId(custom.stack.publisher.rotation.handler.function);
     expect(custom.template.toJSON().Resources[fnId].Properties.Environment.Variables).toMatchObject({
-      [ENV.KEY_SIGNER_ROLE_ARNS]:
-        'arn:aws:iam::123456789012:role/token,arn:aws:iam::123456789012:role/batch-signer',
+      // Context signers first, then the token function's role (always a signer).
+      [ENV.KEY_SIGNER_ROLE_ARNS]: {
+        'Fn::Join': [
+          '',
+          [
+            'arn:aws:iam::123456789012:role/token,arn:aws:iam::123456789012:role/batch-signer,',
+            { 'Fn::GetAtt': [logicalId(custom.stack.publisher.token.handler.role), 'Arn'] },
+          ],
+        ],
+      },
       [ENV.KEY_READER_ROLE_ARNS]: 'arn:aws:iam::123456789012:role/audit',
     });
   });
