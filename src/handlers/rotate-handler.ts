@@ -23,14 +23,68 @@ export interface RotateHandlerDeps extends ReconcileDeps {
   readonly clock?: Clock;
   readonly log?: Log;
   readonly metrics?: MetricsSink;
+  /**
+   * A run that created the deployment's very first key waits up to this long for the publisher to
+   * publish it, then reconciles again to activate it (the lead is waived for the first key only). Without
+   * it a new deployment could not sign until the next schedule period — an hour on AWS. Stays below
+   * the rotate function's 60 s timeout. 0 disables it.
+   * @default 40 s
+   */
+  readonly bootstrapWaitMs?: number;
+  /** @default 500 ms */
+  readonly bootstrapPollMs?: number;
+  readonly sleep?: (ms: number) => Promise<void>;
+}
+
+const sleepFor = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+/** Whether the deployment has never had an ACTIVE key and its first key is still unpublished. */
+async function firstKeyUnpublished(deps: RotateHandlerDeps): Promise<'unpublished' | 'published' | 'no'> {
+  const { state, keys } = await deps.registry.read();
+  if (state.activeKid !== undefined || state.bootstrappedAt !== undefined) return 'no';
+  const standby = keys.find((k) => k.keyRef === state.pendingKeyRef);
+  if (standby?.status !== 'PENDING') return 'no';
+  return standby.publishedAt === undefined ? 'unpublished' : 'published';
+}
+
+function merge(a: ReconcileResult, b: ReconcileResult): ReconcileResult {
+  return {
+    actions: [...a.actions, ...b.actions],
+    planned: [...a.planned, ...b.planned],
+    unknownVaultKeys: b.unknownVaultKeys,
+    conflicts: Math.max(a.conflicts, b.conflicts),
+    registryVersion: b.registryVersion,
+  };
 }
 
 export function createRotateHandler(deps: RotateHandlerDeps): (event?: unknown) => Promise<ReconcileResult> {
   const clock = deps.clock ?? Date.now;
   const log = deps.log ?? silentLog;
+  const waitMs = deps.bootstrapWaitMs ?? 40_000;
+  const pollMs = deps.bootstrapPollMs ?? 500;
+  const sleep = deps.sleep ?? sleepFor;
+
+  const bootstrap = async (first: ReconcileResult): Promise<ReconcileResult> => {
+    const deadline = clock() + waitMs;
+    for (
+      let status = await firstKeyUnpublished(deps);
+      status !== 'no';
+      status = await firstKeyUnpublished(deps)
+    ) {
+      if (status === 'published') return merge(first, await reconcile({ ...deps, log }, clock()));
+      if (clock() >= deadline) {
+        log.warn('first key not published yet; it activates on a later run', { waitedMs: waitMs });
+        break;
+      }
+      await sleep(pollMs);
+    }
+    return first;
+  };
+
   return async () => {
     try {
-      const result = await reconcile({ ...deps, log }, clock());
+      let result = await reconcile({ ...deps, log }, clock());
+      if (waitMs > 0 && result.actions.some((a) => a.type === 'createKey')) result = await bootstrap(result);
       for (const key of result.unknownVaultKeys) {
         log.error('vault key tagged for this deployment is unknown to the registry; not deleting it', {
           vaultKeyId: key.vaultKeyId,

@@ -1,5 +1,6 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { createRotateHandler, METRIC_NAMES, type MetricsSink } from '../../src/handlers/rotate-handler.ts';
+import { publishJwks } from '../../src/publisher.ts';
 import { policyOf, T0 } from '../support/fixtures.ts';
 import { MemoryKeyVault } from '../support/memory.ts';
 import { makeWorld } from '../support/world.ts';
@@ -21,7 +22,7 @@ describe('createRotateHandler', () => {
   it('reconciles and reports success when the run completes', async () => {
     const world = makeWorld(policyOf());
     const metrics = new RecordingMetrics();
-    const handler = createRotateHandler({ ...world.ops, metrics, clock: () => T0 });
+    const handler = createRotateHandler({ ...world.ops, metrics, clock: () => T0, bootstrapWaitMs: 0 });
     const result = await handler();
     expect(result.actions.map((a) => a.type)).toContain('createKey');
     expect(metrics.values).toContainEqual([METRIC_NAMES.RECONCILE_SUCCEEDED, 1]);
@@ -32,7 +33,7 @@ describe('createRotateHandler', () => {
     const world = makeWorld(policyOf());
     world.faults.crash('registry.read');
     const metrics = new RecordingMetrics();
-    const handler = createRotateHandler({ ...world.ops, metrics, clock: () => T0 });
+    const handler = createRotateHandler({ ...world.ops, metrics, clock: () => T0, bootstrapWaitMs: 0 });
     await expect(handler()).rejects.toBeDefined();
     expect(metrics.values.find(([name]) => name === METRIC_NAMES.RECONCILE_SUCCEEDED)).toBeUndefined();
     expect(metrics.published).toBe(1);
@@ -42,9 +43,63 @@ describe('createRotateHandler', () => {
     const world = makeWorld(policyOf());
     const { vaultKeyId } = await world.vault.createKey({ keyRef: 'foreign-ref', alg: 'RS256' });
     const metrics = new RecordingMetrics();
-    const handler = createRotateHandler({ ...world.ops, metrics, clock: () => T0 });
+    const handler = createRotateHandler({ ...world.ops, metrics, clock: () => T0, bootstrapWaitMs: 0 });
     await handler();
     expect(metrics.values).toContainEqual([METRIC_NAMES.UNKNOWN_VAULT_KEYS, 1]);
     expect(world.vault.stateOf(vaultKeyId)).toBe('Enabled');
+  });
+
+  it('activates the first key in the same run once the publisher has published it', async () => {
+    const world = makeWorld(policyOf());
+    let now = T0;
+    const handler = createRotateHandler({
+      ...world.ops,
+      clock: () => now,
+      // While the handler waits, the stream-driven publisher publishes the new key.
+      sleep: async (ms) => {
+        now += ms;
+        await publishJwks(world.publish, now);
+      },
+    });
+    const result = await handler();
+    expect(result.actions.map((a) => a.type)).toEqual(['createKey', 'activate', 'createKey']);
+    expect(world.registry.snapshot().state.activeKid).toBeDefined();
+  });
+
+  it('gives up waiting for the first publication after bootstrapWaitMs and leaves activation to a later run', async () => {
+    const world = makeWorld(policyOf());
+    let now = T0;
+    let waited = 0;
+    const handler = createRotateHandler({
+      ...world.ops,
+      clock: () => now,
+      bootstrapWaitMs: 5_000,
+      sleep: async (ms) => {
+        waited += ms;
+        now += ms;
+      },
+    });
+    const result = await handler();
+    expect(result.actions.map((a) => a.type)).toEqual(['createKey']);
+    expect(world.registry.snapshot().state.activeKid).toBeUndefined();
+    expect(waited).toBeGreaterThanOrEqual(5_000);
+    expect(waited).toBeLessThan(6_000);
+  });
+
+  it('does not wait when the run created no first key', async () => {
+    const world = makeWorld(policyOf());
+    let slept = 0;
+    const quick = createRotateHandler({ ...world.ops, clock: () => T0, bootstrapWaitMs: 0 });
+    await quick();
+    await publishJwks(world.publish, T0);
+    const handler = createRotateHandler({
+      ...world.ops,
+      clock: () => T0 + 1,
+      sleep: async () => {
+        slept += 1;
+      },
+    });
+    await handler(); // activates the published first key and creates the standby: not a first key
+    expect(slept).toBe(0);
   });
 });
