@@ -9,10 +9,15 @@
  * - then its metadata (shard, sequence numbers — not the record) goes to an encrypted SQS queue whose
  *   depth alarms; the stream keeps the record itself for 24 h for a replay;
  * - one batch per shard at a time (parallelization factor 1): the events consumer's per-key order and
- *   audit chain depend on it, and the publisher gains nothing from concurrency.
+ *   audit chain depend on it, and the publisher gains nothing from concurrency;
+ * - only records of the registry partition (`pk = REGISTRY`: keys and STATE) reach the function. Both
+ *   consumers ignore every other item, and the token endpoint writes one `JTI#…` item per
+ *   `private_key_jwt` token (and DynamoDB TTL deletes it later): without the filter each of those would
+ *   invoke both functions. Lambda drops non-matching records before invoking, at no charge.
  *
  * A function (not a construct) so each consumer keeps its queue's construct id under its own scope.
  * @see https://docs.aws.amazon.com/lambda/latest/dg/services-dynamodb-errors.html
+ * @see https://docs.aws.amazon.com/lambda/latest/dg/with-ddb-filtering.html
  */
 import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
@@ -20,6 +25,12 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { DynamoEventSource, SqsDlq } from 'aws-cdk-lib/aws-lambda-event-sources';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
+import { TABLE } from '../src/constants.ts';
+
+/** The event filter pattern: registry-partition records only (matched on the stream record's Keys). */
+export const REGISTRY_RECORDS_FILTER = lambda.FilterCriteria.filter({
+  dynamodb: { Keys: { [TABLE.PARTITION_KEY]: { S: lambda.FilterRule.isEqual(TABLE.REGISTRY_PARTITION) } } },
+});
 
 export interface StreamConsumerOptions {
   /**
@@ -69,6 +80,7 @@ export function consumeRegistryStream(
     retryAttempts: options.retryAttempts ?? 10,
     maxRecordAge: options.maxRecordAge ?? Duration.hours(6),
     parallelizationFactor: 1,
+    filters: [REGISTRY_RECORDS_FILTER],
     onFailure: new SqsDlq(failureQueue),
   });
   fn.addEventSource(eventSource);

@@ -289,6 +289,24 @@ describe('TokenEndpoint', () => {
     });
   });
 
+  describe('stream consumers', () => {
+    it('are not invoked for client and jti writes: only registry-partition records pass the filter', () => {
+      const mappings = Object.values(template.findResources('AWS::Lambda::EventSourceMapping'));
+      expect(mappings).toHaveLength(2);
+      for (const mapping of mappings) {
+        const filters = mapping.Properties.FilterCriteria.Filters as Array<{ Pattern: string }>;
+        expect(filters).toHaveLength(1);
+        const pattern = JSON.parse(filters[0]?.Pattern ?? '{}');
+        const allowed: string[] = pattern.dynamodb.Keys[TABLE.PARTITION_KEY].S;
+        expect(allowed).toEqual([TABLE.REGISTRY_PARTITION]);
+        expect(allowed).toContain(STATE_KEY.pk);
+        expect(allowed).toContain(keyItemKey('ref').pk);
+        expect(allowed).not.toContain(clientItemKey('orders-service').pk);
+        expect(allowed).not.toContain(jtiItemKey('orders-service', 'j').pk);
+      }
+    });
+  });
+
   describe('per-client rate limit (tokenRateLimit)', () => {
     it('adds no web ACL unless tokenRateLimit is set', () => {
       template.resourceCountIs('AWS::WAFv2::WebACL', 0);
