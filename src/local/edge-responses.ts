@@ -36,12 +36,38 @@ export function sendJson(
   res.end(req.method === 'HEAD' ? undefined : bytes);
 }
 
+/** The headers of one stored object that do not change between requests, computed once per object. */
+interface ObjectHeaders {
+  readonly validators: Readonly<Record<string, string>>;
+  readonly contentType: string;
+  readonly contentLength: string;
+}
+
+// The cache hands out the same StoredObject for every hit, so this is computed once per cached copy
+// (the hot path of a JWKS fetch: formatting a date and quoting an ETag per request cost ~10%).
+const objectHeaders = new WeakMap<object, ObjectHeaders>();
+
+function headersOf(object: CacheResult['object']): ObjectHeaders {
+  let headers = objectHeaders.get(object);
+  if (!headers) {
+    const validators: Record<string, string> = { ETag: quotedEtag(object.etag) };
+    if (object.cacheControl !== undefined) validators['Cache-Control'] = object.cacheControl;
+    if (object.lastModified !== undefined) validators['Last-Modified'] = object.lastModified.toUTCString();
+    headers = {
+      validators,
+      contentType: object.contentType ?? 'application/octet-stream',
+      contentLength: String(object.body.byteLength),
+    };
+    objectHeaders.set(object, headers);
+  }
+  return headers;
+}
+
 /** 200 with the object, or 304 when the request's precondition says the client already has it. */
 export function sendObject(req: IncomingMessage, res: ServerResponse, result: CacheResult): void {
   const { object } = result;
-  const validators: Record<string, string> = { ETag: quotedEtag(object.etag) };
-  if (object.cacheControl !== undefined) validators['Cache-Control'] = object.cacheControl;
-  if (object.lastModified !== undefined) validators['Last-Modified'] = object.lastModified.toUTCString();
+  const base = headersOf(object);
+  const validators: Record<string, string> = { ...base.validators };
   if (result.status !== 'Miss') validators.Age = String(Math.floor(result.ageMs / 1000));
   validators['X-Cache'] = `${result.status} from ${EDGE_NAME}`;
 
@@ -57,11 +83,9 @@ export function sendObject(req: IncomingMessage, res: ServerResponse, result: Ca
     res.end();
     return;
   }
-  res.writeHead(200, {
-    ...validators,
-    'Content-Type': object.contentType ?? 'application/octet-stream',
-    'Content-Length': String(object.body.byteLength),
-  });
+  validators['Content-Type'] = base.contentType;
+  validators['Content-Length'] = base.contentLength;
+  res.writeHead(200, validators);
   res.end(req.method === 'HEAD' ? undefined : object.body);
 }
 

@@ -14,6 +14,8 @@ import { type Cdn, type Clock, type Log, type ObjectStore, silentLog } from '../
 import { EdgeCache } from './edge-cache.ts';
 import { COMMON_HEADERS, rawClientErrorResponse, sendJson, sendObject } from './edge-responses.ts';
 
+const COMMON_HEADER_ENTRIES = Object.entries(COMMON_HEADERS);
+
 export type RouteHandler = (req: IncomingMessage, res: ServerResponse) => void | Promise<void>;
 
 export interface EdgeServerOptions {
@@ -39,11 +41,16 @@ const OBJECT_PATHS: ReadonlyMap<string, string> = new Map([
   [PATHS.OPENID_CONFIGURATION, OBJECT_KEYS.OPENID_CONFIGURATION],
 ]);
 
+/** `/segment/segment…` with no query, fragment, percent-escape, dot-segment or empty segment. */
+const PLAIN_PATH = /^(?:\/(?!\.{1,2}(?:\/|$))[A-Za-z0-9._~!$&'()*+,;=:@-]+)+$/;
+
 /**
  * The pathname of the request target, dot-segments resolved: origin-form (`/path?q`), or absolute-form
  * (`http://host/path`), which RFC 9112 §3.2.2 says a server must accept too. Anything else is undefined.
  */
 function pathnameOf(target: string | undefined): string | undefined {
+  // Fast path for the common case, a plain origin-form path: nothing to decode or resolve.
+  if (target !== undefined && PLAIN_PATH.test(target)) return target;
   try {
     if (target?.startsWith('/')) return new URL(`http://edge.invalid${target}`).pathname;
     if (target && /^https?:\/\//i.test(target)) return new URL(target).pathname;
@@ -145,7 +152,7 @@ export class EdgeServer {
   }
 
   async #handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    for (const [name, value] of Object.entries(COMMON_HEADERS)) res.setHeader(name, value);
+    for (const [name, value] of COMMON_HEADER_ENTRIES) res.setHeader(name, value);
     try {
       const path = pathnameOf(req.url);
       if (path === undefined) return sendJson(req, res, 400, { error: 'bad_request' });
