@@ -246,8 +246,8 @@ export class JwksAlarms extends Construct {
     });
     this.add('TokenServerErrors', {
       alarmDescription:
-        'POST /oauth2/token answered 5xx (server_error, or temporarily_unavailable: no ACTIVE key or KMS ' +
-        "refused to sign, e.g. a key policy without the token role). The function's log names the cause.",
+        'POST /oauth2/token answered 5xx: server_error (e.g. KMS refused Sign because a key policy lacks the ' +
+        "token role) or temporarily_unavailable (no ACTIVE key). The function's log names the cause.",
       metric: token.serverErrors,
       // A single KMS or DynamoDB hiccup is retried by the client; five in five minutes is a pattern.
       threshold: 5,
