@@ -6,7 +6,8 @@
  * - Audit bucket: versioned with Object Lock and a default retention (`auditRetention`, governance
  *   mode unless `compliance` is chosen); its policy denies `s3:BypassGovernanceRetention`, deletes and
  *   overwrites under `audit/` to every principal, so governance mode cannot be lifted quietly.
- * - The function may publish to this topic, and create and read `audit/*` objects in this bucket
+ * - The function may publish to this topic (`grantPublish`, also given to the publish function for
+ *   `jwks.published`), and create and read `audit/*` objects in this bucket
  *   (the writer HEADs, lists `audit/<keyRef>/` for the previous link, reads it, PUTs with
  *   `If-None-Match: *`): no delete, no retention change, no bypass.
  * - Stream failure handling is the publisher's (stream-consumer.ts).
@@ -162,21 +163,7 @@ export class JwksEvents extends Construct {
     this.eventSource = consumer.eventSource;
 
     const role = this.handler.role;
-    role.addToPolicy(
-      new iam.PolicyStatement({
-        sid: 'PublishLifecycleEvents',
-        actions: ['sns:Publish'],
-        resources: [this.topic.topicArn],
-      }),
-    );
-    role.addToPolicy(
-      new iam.PolicyStatement({
-        // Publishing to an encrypted topic: SNS generates a data key (and decrypts it) as the publisher.
-        sid: 'EncryptEventsWithTheTopicKey',
-        actions: ['kms:GenerateDataKey*', 'kms:Decrypt'],
-        resources: [this.topicKey.keyArn],
-      }),
-    );
+    this.grantPublish(role);
     role.addToPolicy(
       new iam.PolicyStatement({
         // GetObject also authorises HeadObject (the writer checks whether the record is there).
@@ -203,6 +190,31 @@ export class JwksEvents extends Construct {
         'One audit object per stream record under audit/<keyRef>/ (design §6): the names are not known in ' +
         'advance. Create and read only; the bucket policy denies deletes, overwrites and retention bypass to everyone.',
     });
+  }
+
+  /**
+   * Lets `role` publish to the events topic and nothing more: `sns:Publish` on this topic, and the
+   * topic key's data-key actions SNS performs as the publisher of an encrypted topic. Used for the
+   * events function and the publish function (`jwks.published`, issue 6); the one cdk-nag finding
+   * this brings (`kms:GenerateDataKey*` is a wildcard action) is acknowledged on the role here.
+   * @see https://docs.aws.amazon.com/sns/latest/dg/sns-key-management.html
+   */
+  grantPublish(role: iam.Role): void {
+    role.addToPolicy(
+      new iam.PolicyStatement({
+        sid: 'PublishLifecycleEvents',
+        actions: ['sns:Publish'],
+        resources: [this.topic.topicArn],
+      }),
+    );
+    role.addToPolicy(
+      new iam.PolicyStatement({
+        // Publishing to an encrypted topic: SNS generates a data key (and decrypts it) as the publisher.
+        sid: 'EncryptEventsWithTheTopicKey',
+        actions: ['kms:GenerateDataKey*', 'kms:Decrypt'],
+        resources: [this.topicKey.keyArn],
+      }),
+    );
     Validations.of(role).acknowledge({
       id: 'AwsSolutions-IAM5[Action::kms:GenerateDataKey*]',
       reason:

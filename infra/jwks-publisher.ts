@@ -207,6 +207,10 @@ export class JwksPublisher extends Construct {
       auditLockMode: this.settings.auditLockMode,
       ...logRetention,
     });
+    // The publish function announces `jwks.published` after a changed write (issue 6) on the events
+    // topic; the events construct comes second (it needs nothing of the publication), so wire it here.
+    this.publication.handler.function.addEnvironment(ENV.TOPIC_ARN, this.events.topic.topicArn);
+    this.events.grantPublish(this.publication.handler.role);
     this.token = new TokenEndpoint(this, 'Token', {
       table: this.registry.table,
       restApi: this.api.restApi,

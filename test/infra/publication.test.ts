@@ -93,6 +93,7 @@ describe('JwksPublication', () => {
       [ENV.BUCKET_NAME]: { Ref: bucketId },
       [ENV.DISTRIBUTION_ID]: { Ref: logicalId(stack.publisher.distribution.distribution) },
       [ENV.TABLE_NAME]: { Ref: tableId },
+      [ENV.TOPIC_ARN]: { Ref: logicalId(stack.publisher.events.topic) },
       [ENV.ISSUER]: {
         'Fn::Join': [
           '',
@@ -104,5 +105,50 @@ describe('JwksPublication', () => {
       },
     });
     expect(fn).toMatchObject({ Runtime: 'nodejs22.x', Architectures: ['arm64'], Handler: 'index.handler' });
+  });
+
+  it('may publish jwks.published to the events topic only, with its key and no other SNS or KMS action', () => {
+    const topicId = logicalId(stack.publisher.events.topic);
+    const publish = allowing(statements, 'sns:Publish');
+    expect(publish.flatMap((s) => asArray(s.Resource))).toEqual([{ Ref: topicId }]);
+    expect(JSON.stringify(publish)).not.toContain(logicalId(stack.publisher.alarms.topic));
+    expect(allowedActions(statements).filter((a) => a.startsWith('sns:'))).toEqual(['sns:Publish']);
+    const kms = statements.filter((s) => allowedActions([s]).some((a) => a.startsWith('kms:')));
+    expect(kms.flatMap((s) => asArray(s.Resource))).toEqual([
+      { 'Fn::GetAtt': [logicalId(stack.publisher.events.topicKey), 'Arn'] },
+    ]);
+    expect(allowedActions(kms).sort()).toEqual(['kms:Decrypt', 'kms:GenerateDataKey*']);
+  });
+
+  it('grants S3 and DynamoDB exactly the publication needs (the event grant adds none)', () => {
+    const granted = (prefix: string) =>
+      statements
+        .filter((s) => allowedActions([s]).some((a) => a.startsWith(prefix)))
+        .map((s) => [asArray(s.Action).sort(), s.Resource]);
+    expect(granted('s3:')).toEqual([
+      [
+        ['s3:GetObject', 's3:PutObject'],
+        [
+          objectArn(OBJECT_KEYS.JWKS),
+          objectArn(OBJECT_KEYS.OAUTH_METADATA),
+          objectArn(OBJECT_KEYS.OPENID_CONFIGURATION),
+        ],
+      ],
+      [['s3:GetObject'], objectArn(`${OBJECT_KEYS.REVOCATIONS_PREFIX}*`)],
+      [['s3:ListBucket'], { 'Fn::GetAtt': [bucketId, 'Arn'] }],
+    ]);
+    expect(
+      allowedActions(statements)
+        .filter((a) => a.startsWith('dynamodb:'))
+        .sort(),
+    ).toEqual([
+      'dynamodb:DescribeStream',
+      'dynamodb:GetItem',
+      'dynamodb:GetRecords',
+      'dynamodb:GetShardIterator',
+      'dynamodb:ListStreams',
+      'dynamodb:Query',
+      'dynamodb:UpdateItem',
+    ]);
   });
 });
