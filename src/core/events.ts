@@ -120,3 +120,39 @@ export function lifecycleEventOf(change: KeyChange, jwksUri: string): KeyLifecyc
     reason: next.reason,
   };
 }
+
+/**
+ * `jwks.published`: the publisher wrote a JWKS with different bytes (design §6). Its id names the
+ * content (`<registryVersion>-<sha256>`), so a repeated notification of the same document carries the
+ * same id and subscribers de-duplicate it like any other event.
+ */
+export interface JwksPublishedEvent extends BusEvent {
+  readonly type: 'jwks.published';
+  readonly at: string;
+  readonly jwksUri: string;
+  readonly registryVersion: number;
+  readonly sha256: string;
+  readonly kids: readonly string[];
+  readonly changedBy: 'publisher';
+  readonly reason: string;
+}
+
+export function jwksPublishedEvent(input: {
+  readonly registryVersion: number;
+  readonly sha256: string;
+  readonly kids: readonly string[];
+  readonly at: number;
+  readonly jwksUri: string;
+}): JwksPublishedEvent {
+  return {
+    id: `jwks-${input.registryVersion}-${input.sha256}`,
+    type: 'jwks.published',
+    at: new Date(input.at).toISOString(),
+    jwksUri: input.jwksUri,
+    registryVersion: input.registryVersion,
+    sha256: input.sha256,
+    kids: [...input.kids],
+    changedBy: 'publisher',
+    reason: 'the JWKS changed and the CDN was invalidated',
+  };
+}

@@ -10,8 +10,10 @@
 import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
 import type { DynamoDBBatchResponse, DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
 import { TABLE } from '../constants.ts';
+import { jwksPublishedEvent } from '../core/events.ts';
 import { publishDiscovery } from '../discovery-publisher.ts';
 import { MalformedRecordError } from '../errors.ts';
+import type { EventBus } from '../events/ports.ts';
 import type { Clock, Log } from '../ports.ts';
 import { silentLog } from '../ports.ts';
 import { type PublishDeps, publishJwks } from '../publisher.ts';
@@ -45,6 +47,8 @@ export interface PublishHandlerDeps extends PublishDeps {
   readonly log?: Log;
   /** When set, the discovery documents for this issuer are published next to the JWKS. */
   readonly issuer?: string;
+  /** When set, a `jwks.published` event goes to this bus after every changed write (design §6). */
+  readonly events?: { readonly bus: EventBus; readonly jwksUri: string };
 }
 
 export type PublishHandler = (event: DynamoDBStreamEvent) => Promise<DynamoDBBatchResponse>;
@@ -72,6 +76,16 @@ export function createPublishHandler(deps: PublishHandlerDeps): PublishHandler {
       // A failure here throws: the whole batch is retried, because nothing was published.
       const result = await publishJwks({ ...deps, log }, clock());
       log.info('published', { ...result, records: event.Records.length });
+      if (result.written && deps.events) {
+        const published = jwksPublishedEvent({ ...result, at: clock(), jwksUri: deps.events.jwksUri });
+        try {
+          await deps.events.bus.publish(published);
+        } catch (err) {
+          // A notification, not the publication: the JWKS is out and the CDN invalidated, and retrying
+          // the batch would find the bytes unchanged. The per-key events carry every change anyway.
+          log.error('jwks.published event not delivered', { id: published.id, error: err });
+        }
+      }
       if (deps.issuer !== undefined) await publishDiscovery({ ...deps, issuer: deps.issuer, log });
     }
     return response;

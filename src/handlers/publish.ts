@@ -3,12 +3,18 @@
  * SDK clients are built once, at cold start; a missing variable fails the cold start with its name.
  */
 import { Logger } from '@aws-lambda-powertools/logger';
-import { createCloudFrontClient, createDynamoDbClient, createS3Client } from '../adapters/aws/clients.ts';
+import {
+  createCloudFrontClient,
+  createDynamoDbClient,
+  createS3Client,
+  createSnsClient,
+} from '../adapters/aws/clients.ts';
 import { CloudFrontCdn } from '../adapters/aws/cloudfront.ts';
 import { DynamoDbRegistry } from '../adapters/aws/dynamodb-registry.ts';
 import { S3ObjectStore } from '../adapters/aws/s3.ts';
+import { SnsEventBus } from '../adapters/aws/sns.ts';
 import { requireEnv } from '../config.ts';
-import { ENV, SERVICE_NAMES } from '../constants.ts';
+import { ENV, PATHS, SERVICE_NAMES } from '../constants.ts';
 import { parsePolicy, policyInputFromEnv } from '../core/policy.ts';
 import { createPublishHandler } from './publish-handler.ts';
 
@@ -18,6 +24,8 @@ const bucket = requireEnv(env, ENV.BUCKET_NAME);
 const distributionId = requireEnv(env, ENV.DISTRIBUTION_ID);
 const issuer = requireEnv(env, ENV.ISSUER);
 const { policy } = parsePolicy(policyInputFromEnv(env));
+/** Optional: with a topic, every changed write is announced as `jwks.published` (design §6). */
+const topicArn = env[ENV.TOPIC_ARN]?.trim();
 
 const logger = new Logger({ serviceName: SERVICE_NAMES.PUBLISH });
 
@@ -27,5 +35,13 @@ export const handler = createPublishHandler({
   cdn: new CloudFrontCdn({ client: createCloudFrontClient(), distributionId, log: logger }),
   policy,
   issuer,
+  ...(topicArn
+    ? {
+        events: {
+          bus: new SnsEventBus({ client: createSnsClient(), topicArn }),
+          jwksUri: `${issuer}${PATHS.JWKS}`,
+        },
+      }
+    : {}),
   log: logger,
 });

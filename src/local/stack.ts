@@ -192,7 +192,15 @@ export async function startLocalStack(
       consumers: [
         {
           name: 'publish',
-          handler: createPublishHandler({ registry, store, cdn, policy, log, issuer: url }),
+          handler: createPublishHandler({
+            registry,
+            store,
+            cdn,
+            policy,
+            log,
+            issuer: url,
+            events: { bus, jwksUri },
+          }),
         },
         { name: 'events', handler: createEventsHandler({ bus, audit, jwksUri, log }) },
       ],

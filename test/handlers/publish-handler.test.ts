@@ -101,6 +101,36 @@ describe('createPublishHandler', () => {
     expect(world.store.text(OBJECT_KEYS.OPENID_CONFIGURATION)).toBeDefined();
   });
 
+  it('announces a changed write as jwks.published once, and nothing when the bytes are unchanged', async () => {
+    const sent: Array<{ id: string; type: string }> = [];
+    const bus = { publish: async (e: { id: string; type: string }) => void sent.push(e) };
+    const jwksUri = 'https://auth.example.com/.well-known/jwks.json';
+    const announcing = createPublishHandler({
+      ...world.publish,
+      clock: () => T0 + 1000,
+      events: { bus, jwksUri },
+    });
+    await announcing(event(record()));
+    await announcing(event(record())); // replay: same bytes, nothing to announce
+    expect(sent).toHaveLength(1);
+    const put = world.store.puts.find((p) => p.key === OBJECT_KEYS.JWKS);
+    const kids = JSON.parse(put?.body ?? '{}').keys.map((k: { kid: string }) => k.kid);
+    expect(sent[0]).toMatchObject({ type: 'jwks.published', jwksUri, kids, changedBy: 'publisher' });
+    expect(sent[0]?.id).toMatch(/^jwks-\d+-[0-9a-f]{64}$/);
+  });
+
+  it('keeps the publication when the jwks.published notification cannot be delivered', async () => {
+    const bus = {
+      publish: async () => {
+        throw new Error('SNS down');
+      },
+    };
+    const announcing = createPublishHandler({ ...world.publish, events: { bus, jwksUri: 'https://x/j' } });
+    const response = await announcing(event(record()));
+    expect(response.batchItemFailures).toEqual([]);
+    expect(world.store.puts.filter((p) => p.key === OBJECT_KEYS.JWKS)).toHaveLength(1);
+  });
+
   it('fails the whole batch when the publication fails, so Lambda retries it', async () => {
     world.cdn.failures = Number.POSITIVE_INFINITY;
     await expect(handler(event(record()))).rejects.toMatchObject({ code: 'INVALIDATION_FAILED' });
