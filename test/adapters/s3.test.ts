@@ -2,10 +2,9 @@ import { createHash } from 'node:crypto';
 import { PutObjectCommand, S3Client, S3ServiceException } from '@aws-sdk/client-s3';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
-import { createS3Client } from '../../src/adapters/aws/clients.ts';
 import { S3ObjectStore } from '../../src/adapters/aws/s3.ts';
 import { hasCode, PreconditionFailedError } from '../../src/errors.ts';
-import { S3RVER_CREDENTIALS, startS3rver } from '../support/s3rver.ts';
+import { s3rverClient, startS3rver } from '../support/s3rver.ts';
 
 const BUCKET = 'jwks-test';
 const utf8 = (s: string) => new TextEncoder().encode(s);
@@ -19,11 +18,7 @@ describe('S3ObjectStore against s3rver', () => {
   beforeAll(async () => {
     server = await startS3rver({ buckets: [BUCKET] });
     // The real path: the factory plus the SDK's own endpoint variable, as the local stack does it.
-    vi.stubEnv('AWS_ENDPOINT_URL_S3', server.endpoint);
-    vi.stubEnv('AWS_ACCESS_KEY_ID', S3RVER_CREDENTIALS.accessKeyId);
-    vi.stubEnv('AWS_SECRET_ACCESS_KEY', S3RVER_CREDENTIALS.secretAccessKey);
-    vi.stubEnv('AWS_SESSION_TOKEN', '');
-    client = createS3Client();
+    client = s3rverClient(server.endpoint);
     store = new S3ObjectStore({ client, bucket: BUCKET });
   });
   afterAll(async () => {

@@ -10,7 +10,6 @@ import {
 import type { DynamoDBRecord } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
-import { createS3Client } from '../../src/adapters/aws/clients.ts';
 import { S3ObjectStore } from '../../src/adapters/aws/s3.ts';
 import { auditObjectKey } from '../../src/core/audit.ts';
 import type { KeyChange } from '../../src/core/events.ts';
@@ -20,7 +19,7 @@ import type { EventBus } from '../../src/events/ports.ts';
 import { keyChangeFromRecord } from '../../src/events/stream-change.ts';
 import { createEventsHandler } from '../../src/handlers/events-handler.ts';
 import type { ObjectStore, PutObjectInput } from '../../src/ports.ts';
-import { S3RVER_CREDENTIALS, startS3rver } from '../support/s3rver.ts';
+import { s3rverClient, startS3rver } from '../support/s3rver.ts';
 import { historyRecords, keyHistory } from './stream-fixtures.ts';
 
 const BUCKET = 'jwks-audit-test';
@@ -46,11 +45,7 @@ describe('AuditLog over S3ObjectStore against s3rver', () => {
 
   beforeAll(async () => {
     server = await startS3rver({ buckets: [BUCKET] });
-    vi.stubEnv('AWS_ENDPOINT_URL_S3', server.endpoint);
-    vi.stubEnv('AWS_ACCESS_KEY_ID', S3RVER_CREDENTIALS.accessKeyId);
-    vi.stubEnv('AWS_SECRET_ACCESS_KEY', S3RVER_CREDENTIALS.secretAccessKey);
-    vi.stubEnv('AWS_SESSION_TOKEN', '');
-    client = createS3Client();
+    client = s3rverClient(server.endpoint);
     store = new CountingStore(new S3ObjectStore({ client, bucket: BUCKET }));
   });
   afterAll(async () => {

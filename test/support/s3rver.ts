@@ -6,9 +6,12 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startS3Server } from '../../src/local/s3-server.ts';
+import type { S3Client } from '@aws-sdk/client-s3';
+import { vi } from 'vitest';
+import { createS3Client } from '../../src/adapters/aws/clients.ts';
+import { S3RVER_CREDENTIALS, startS3Server } from '../../src/local/s3-server.ts';
 
-export { S3RVER_CREDENTIALS } from '../../src/local/s3-server.ts';
+export { S3RVER_CREDENTIALS };
 
 export async function startS3rver(opts?: {
   dir?: string;
@@ -24,4 +27,16 @@ export async function startS3rver(opts?: {
       if (ownDir) await rm(dir, { recursive: true, force: true });
     },
   };
+}
+
+/**
+ * The real client path to s3rver, as the local stack takes it: the SDK's own endpoint variable and the
+ * one access key s3rver accepts (stubbed with vitest; undo with `vi.unstubAllEnvs()`), then the factory.
+ */
+export function s3rverClient(endpoint: string): S3Client {
+  vi.stubEnv('AWS_ENDPOINT_URL_S3', endpoint);
+  vi.stubEnv('AWS_ACCESS_KEY_ID', S3RVER_CREDENTIALS.accessKeyId);
+  vi.stubEnv('AWS_SECRET_ACCESS_KEY', S3RVER_CREDENTIALS.secretAccessKey);
+  vi.stubEnv('AWS_SESSION_TOKEN', '');
+  return createS3Client();
 }
