@@ -7,7 +7,7 @@
  * ever: after `retryAttempts` or `maxRecordAge` its metadata goes to an encrypted queue, whose depth
  * alarms (stream-consumer.ts). The next successful batch publishes everything the dropped record would have.
  */
-import { Duration, Validations } from 'aws-cdk-lib';
+import { Duration } from 'aws-cdk-lib';
 import type * as cloudfront from 'aws-cdk-lib/aws-cloudfront';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -18,7 +18,7 @@ import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { OBJECT_KEYS } from '../src/constants.ts';
 import { HandlerFunction } from './handler-function.ts';
-import { logicalIdOf } from './logical-id.ts';
+import { grantReadRevocationList } from './revocation-list-access.ts';
 import {
   acknowledgeListStreams,
   consumeRegistryStream,
@@ -76,32 +76,9 @@ export class JwksPublication extends Construct {
         resources: PUBLISHED_OBJECT_KEYS.map((key) => props.bucket.arnForObjects(key)),
       }),
     );
-    role.addToPolicy(
-      new iam.PolicyStatement({
-        sid: 'ReadRevocationList',
-        actions: ['s3:GetObject'],
-        resources: [props.bucket.arnForObjects(`${OBJECT_KEYS.REVOCATIONS_PREFIX}*`)],
-      }),
-    );
-    role.addToPolicy(
-      new iam.PolicyStatement({
-        // Unconditioned on purpose. Listing `revocations/` is needed; and without s3:ListBucket S3
-        // answers a HEAD of a missing object (the very first publication) with 403, not 404, which
-        // the write protocol cannot tell from a real access error. An `s3:prefix` condition does not
-        // help there: HeadObject carries no prefix. The bucket holds only public documents.
-        sid: 'ListForRevocationsAndHonest404s',
-        actions: ['s3:ListBucket'],
-        resources: [props.bucket.bucketArn],
-      }),
-    );
+    grantReadRevocationList(role, props.bucket);
     props.distribution.grantCreateInvalidation(role);
 
-    Validations.of(role).acknowledge({
-      id: `AwsSolutions-IAM5[Resource::<${logicalIdOf(props.bucket)}.Arn>/${OBJECT_KEYS.REVOCATIONS_PREFIX}*]`,
-      reason:
-        'The revocation list is one object per revoked kid under revocations/ (design §4): the names are not ' +
-        'known in advance. Read-only; the bucket policy makes the prefix append-only for everyone.',
-    });
     acknowledgeListStreams(role);
   }
 }

@@ -17,12 +17,12 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as logs from 'aws-cdk-lib/aws-logs';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
-import { ENV, KEY_TAGS, OBJECT_KEYS } from '../src/constants.ts';
+import { ENV, KEY_TAGS } from '../src/constants.ts';
 import { algorithmSpec } from '../src/core/algorithms.ts';
 import type { Policy } from '../src/core/types.ts';
 import { PolicyError } from '../src/errors.ts';
 import { HandlerFunction } from './handler-function.ts';
-import { logicalIdOf } from './logical-id.ts';
+import { grantReadRevocationList } from './revocation-list-access.ts';
 
 export interface RotationScheduleProps {
   readonly table: dynamodb.ITable;
@@ -120,24 +120,7 @@ export class RotationSchedule extends Construct {
       }),
     );
     props.table.grantReadWriteData(role);
-    role.addToPolicy(
-      new iam.PolicyStatement({
-        sid: 'ReadRevocationList',
-        actions: ['s3:GetObject'],
-        resources: [props.bucket.arnForObjects(`${OBJECT_KEYS.REVOCATIONS_PREFIX}*`)],
-      }),
-    );
-    role.addToPolicy(
-      new iam.PolicyStatement({
-        // Listing `revocations/` is how the reconciler learns every revoked kid. Unconditioned, as for
-        // the publisher: an `s3:prefix` condition would cover the listing but not a HEAD/GET of a
-        // missing entry, which without s3:ListBucket is a 403 instead of a 404 (HeadObject carries no
-        // prefix). The bucket holds only public documents.
-        sid: 'ListRevocationList',
-        actions: ['s3:ListBucket'],
-        resources: [props.bucket.bucketArn],
-      }),
-    );
+    grantReadRevocationList(role, props.bucket);
 
     this.rule = new events.Rule(this, 'Schedule', {
       description: 'JWKS publisher: run the key reconciler',
@@ -151,12 +134,6 @@ export class RotationSchedule extends Construct {
         'kms:CreateKey has no resource (the key does not exist yet): it is limited by conditions to SIGN_VERIFY ' +
         "keys of one key spec carrying exactly this deployment's tags. tag:GetResources supports no resource-level " +
         'permissions (it only lists tags).',
-    });
-    Validations.of(role).acknowledge({
-      id: `AwsSolutions-IAM5[Resource::<${logicalIdOf(props.bucket)}.Arn>/${OBJECT_KEYS.REVOCATIONS_PREFIX}*]`,
-      reason:
-        'The revocation list is one object per revoked kid under revocations/ (design §4): the names are not ' +
-        'known in advance. Read-only; the bucket policy makes the prefix append-only for everyone.',
     });
     Validations.of(role).acknowledge({
       id: 'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:kms:<AWS::Region>:<AWS::AccountId>:key/*]',

@@ -1,0 +1,37 @@
+/**
+ * Read access to the append-only revocation list (design §4), for the two functions that consult it:
+ * the publisher (it never publishes a listed kid) and the reconciler (it finishes a revoke the list
+ * holds). One place, so both get exactly the same rights and the same reasoning.
+ */
+import { Validations } from 'aws-cdk-lib';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import type * as s3 from 'aws-cdk-lib/aws-s3';
+import { OBJECT_KEYS } from '../src/constants.ts';
+import { logicalIdOf } from './logical-id.ts';
+
+export function grantReadRevocationList(role: iam.Role, bucket: s3.IBucket): void {
+  role.addToPolicy(
+    new iam.PolicyStatement({
+      sid: 'ReadRevocationList',
+      actions: ['s3:GetObject'],
+      resources: [bucket.arnForObjects(`${OBJECT_KEYS.REVOCATIONS_PREFIX}*`)],
+    }),
+  );
+  role.addToPolicy(
+    new iam.PolicyStatement({
+      // Unconditioned on purpose. Listing `revocations/` is how every revoked kid is learnt; and without
+      // s3:ListBucket S3 answers a HEAD/GET of a missing object (the very first publication, a missing
+      // entry) with 403, not 404, which cannot be told from a real access error. An `s3:prefix`
+      // condition does not help there: HeadObject carries no prefix. The bucket holds only public documents.
+      sid: 'ListRevocationsWithHonest404s',
+      actions: ['s3:ListBucket'],
+      resources: [bucket.bucketArn],
+    }),
+  );
+  Validations.of(role).acknowledge({
+    id: `AwsSolutions-IAM5[Resource::<${logicalIdOf(bucket)}.Arn>/${OBJECT_KEYS.REVOCATIONS_PREFIX}*]`,
+    reason:
+      'The revocation list is one object per revoked kid under revocations/ (design §4): the names are not ' +
+      'known in advance. Read-only; the bucket policy makes the prefix append-only for everyone.',
+  });
+}
