@@ -116,72 +116,40 @@ export class JwksAlarms extends Construct {
       comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
       treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
     });
-    this.add('PublicationLag', {
-      alarmDescription: 'The publisher is behind the registry stream: JWKS changes and revocations are late.',
-      metric: props.publishFunction.metric('IteratorAge', {
-        statistic: 'Maximum',
-        period: Duration.minutes(5),
-      }),
-      threshold: (props.maxIteratorAge ?? Duration.minutes(5)).toMilliseconds(),
-      evaluationPeriods: 2,
-      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
-      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
-    });
-    this.add('PublicationErrors', {
-      alarmDescription:
+    this.addStreamConsumerAlarms({
+      fn: props.publishFunction,
+      failureQueue: props.failureQueue,
+      maxIteratorAge: props.maxIteratorAge,
+      lag: [
+        'PublicationLag',
+        'The publisher is behind the registry stream: JWKS changes and revocations are late.',
+      ],
+      errors: [
+        'PublicationErrors',
         'The publish function failed; the stream retries, but repeated failures delay publication.',
-      metric: props.publishFunction.metricErrors({ period: Duration.minutes(15), statistic: 'Sum' }),
-      threshold: 3,
-      evaluationPeriods: 1,
-      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
-    });
-    this.add('UnpublishedRecords', {
-      alarmDescription:
+      ],
+      dropped: [
+        'UnpublishedRecords',
         'Registry stream records gave up after all retries (on-failure queue). Run `jwks publish` after fixing the cause.',
-      metric: props.failureQueue.metricApproximateNumberOfMessagesVisible({
-        period: Duration.minutes(5),
-        statistic: 'Maximum',
-      }),
-      threshold: 1,
-      evaluationPeriods: 1,
-      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+      ],
     });
-
-    this.add('EventsErrors', {
-      alarmDescription:
-        'The events function failed; the stream retries, but audit records and lifecycle events are late.',
-      metric: props.eventsFunction.metricErrors({ period: Duration.minutes(15), statistic: 'Sum' }),
-      threshold: 3,
-      evaluationPeriods: 1,
-      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
-    });
-    this.add('EventsLag', {
-      alarmDescription:
+    this.addStreamConsumerAlarms({
+      fn: props.eventsFunction,
+      failureQueue: props.eventsFailureQueue,
+      maxIteratorAge: props.maxIteratorAge,
+      lag: [
+        'EventsLag',
         'The events function is behind the registry stream: subscribers hear of key changes late.',
-      metric: props.eventsFunction.metric('IteratorAge', {
-        statistic: 'Maximum',
-        period: Duration.minutes(5),
-      }),
-      threshold: (props.maxIteratorAge ?? Duration.minutes(5)).toMilliseconds(),
-      evaluationPeriods: 2,
-      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
-      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
-    });
-    this.add('UnauditedRecords', {
-      alarmDescription:
+      ],
+      errors: [
+        'EventsErrors',
+        'The events function failed; the stream retries, but audit records and lifecycle events are late.',
+      ],
+      dropped: [
+        'UnauditedRecords',
         'Registry stream records gave up after all retries (events on-failure queue): their audit records and ' +
-        'events are missing. The stream keeps records for 24 h: fix the cause and replay them from the queued positions.',
-      metric: props.eventsFailureQueue.metricApproximateNumberOfMessagesVisible({
-        period: Duration.minutes(5),
-        statistic: 'Maximum',
-      }),
-      threshold: 1,
-      evaluationPeriods: 1,
-      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+          'events are missing. The stream keeps records for 24 h: fix the cause and replay them from the queued positions.',
+      ],
     });
 
     if (props.token) this.addTokenAlarms(props.token);
@@ -224,6 +192,47 @@ export class JwksAlarms extends Construct {
    * stage's 5XXError of the method sees — no ACTIVE key, KMS refusing Sign (a key policy without
    * this role), DynamoDB failing.
    */
+  /**
+   * The same three alarms for each consumer of the registry stream (publisher, events): falling behind
+   * (iterator age), failing (errors; the stream retries), and giving up (records in its on-failure queue).
+   */
+  private addStreamConsumerAlarms(c: {
+    readonly fn: lambda.IFunction;
+    readonly failureQueue: sqs.IQueue;
+    readonly maxIteratorAge: Duration | undefined;
+    readonly lag: readonly [string, string];
+    readonly errors: readonly [string, string];
+    readonly dropped: readonly [string, string];
+  }): void {
+    this.add(c.lag[0], {
+      alarmDescription: c.lag[1],
+      metric: c.fn.metric('IteratorAge', { statistic: 'Maximum', period: Duration.minutes(5) }),
+      threshold: (c.maxIteratorAge ?? Duration.minutes(5)).toMilliseconds(),
+      evaluationPeriods: 2,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+    });
+    this.add(c.errors[0], {
+      alarmDescription: c.errors[1],
+      metric: c.fn.metricErrors({ period: Duration.minutes(15), statistic: 'Sum' }),
+      threshold: 3,
+      evaluationPeriods: 1,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+    });
+    this.add(c.dropped[0], {
+      alarmDescription: c.dropped[1],
+      metric: c.failureQueue.metricApproximateNumberOfMessagesVisible({
+        period: Duration.minutes(5),
+        statistic: 'Maximum',
+      }),
+      threshold: 1,
+      evaluationPeriods: 1,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+    });
+  }
+
   private addTokenAlarms(token: NonNullable<JwksAlarmsProps['token']>): void {
     const period = Duration.minutes(5);
     this.add('TokenErrors', {
