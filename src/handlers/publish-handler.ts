@@ -56,6 +56,9 @@ export type PublishHandler = (event: DynamoDBStreamEvent) => Promise<DynamoDBBat
 export function createPublishHandler(deps: PublishHandlerDeps): PublishHandler {
   const clock = deps.clock ?? Date.now;
   const log = deps.log ?? silentLog;
+  // The discovery documents depend only on the issuer and the policy, fixed for this container: once
+  // they are published (or found current), later batches skip their two HEADs.
+  let discoveryCurrent = false;
   return async (event) => {
     const processor = new BatchProcessor(EventType.DynamoDBStreams);
     let registryChanges = 0;
@@ -86,7 +89,10 @@ export function createPublishHandler(deps: PublishHandlerDeps): PublishHandler {
           log.error('jwks.published event not delivered', { id: published.id, error: err });
         }
       }
-      if (deps.issuer !== undefined) await publishDiscovery({ ...deps, issuer: deps.issuer, log });
+      if (deps.issuer !== undefined && !discoveryCurrent) {
+        await publishDiscovery({ ...deps, issuer: deps.issuer, log });
+        discoveryCurrent = true;
+      }
     }
     return response;
   };

@@ -101,6 +101,20 @@ describe('createPublishHandler', () => {
     expect(world.store.text(OBJECT_KEYS.OPENID_CONFIGURATION)).toBeDefined();
   });
 
+  it('checks the discovery documents once per container, not on every batch', async () => {
+    const withIssuer = createPublishHandler({ ...world.publish, issuer: 'https://auth.example.com' });
+    await withIssuer(event(record()));
+    const heads: string[] = [];
+    const head = world.store.head.bind(world.store);
+    world.store.head = (key) => {
+      heads.push(key);
+      return head(key);
+    };
+    await withIssuer(event(record()));
+    expect(heads).not.toContain(OBJECT_KEYS.OAUTH_METADATA);
+    expect(heads).toContain(OBJECT_KEYS.JWKS);
+  });
+
   it('announces a changed write as jwks.published once, and nothing when the bytes are unchanged', async () => {
     const sent: Array<{ id: string; type: string }> = [];
     const bus = { publish: async (e: { id: string; type: string }) => void sent.push(e) };
