@@ -9,7 +9,7 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
 /** The Lambda handlers this package deploys, by name; each is `src/handlers/<name>.ts`. */
-export const HANDLERS = ['rotate', 'publish', 'events', 'token'] as const;
+export const HANDLERS = ['rotate', 'publish', 'events', 'token', 'canary'] as const;
 export type HandlerName = (typeof HANDLERS)[number];
 
 /** Root of this package (where package-lock.json lives), resolved from this file, not from cwd. */

@@ -19,6 +19,7 @@ import { assertPolicyRoundTrip, policyEnvironment } from './environment.ts';
 import { JwksAlarms } from './jwks-alarms.ts';
 import { JwksApi } from './jwks-api.ts';
 import { JwksBucket } from './jwks-bucket.ts';
+import { JwksCanary } from './jwks-canary.ts';
 import { JwksDistribution } from './jwks-distribution.ts';
 import { JwksEvents } from './jwks-events.ts';
 import { JwksPublication } from './jwks-publication.ts';
@@ -135,6 +136,8 @@ export class JwksPublisher extends Construct {
   /** The per-client WAF rule on the stage, when `tokenRateLimit` is set. */
   readonly tokenRateLimit?: TokenRateLimit;
   readonly alarms: JwksAlarms;
+  /** The verifier canary: probes discovery, both JWKS paths and a token every 5 minutes (jwks-canary.ts). */
+  readonly canary: JwksCanary;
   /** `https://<CloudFront or custom domain>`: issuer and base of every published URL. */
   readonly issuer: string;
 
@@ -237,6 +240,13 @@ export class JwksPublisher extends Construct {
       eventsFailureQueue: this.events.failureQueue,
       token: { function: this.token.handler.function, serverErrors: this.token.serverErrors },
       ...(this.settings.alarmEmail ? { alarmEmail: this.settings.alarmEmail } : {}),
+    });
+    this.canary = new JwksCanary(this, 'Canary', {
+      issuer: this.issuer,
+      apiJwksUrl: this.api.jwksUrl,
+      deploymentName,
+      alarmTopic: this.alarms.topic,
+      ...logRetention,
     });
   }
 }

@@ -38,6 +38,10 @@ export const ENV = {
   KMS_DELETION_WINDOW: 'KMS_DELETION_WINDOW',
   /** How old a CREATING intent must be before the reconciler abandons it (> the rotate timeout). */
   INTENT_TIMEOUT: 'INTENT_TIMEOUT',
+  /** The canary: the API Gateway JWKS URL it probes besides the issuer's (CloudFront) paths. */
+  CANARY_API_JWKS_URL: 'CANARY_API_JWKS_URL',
+  /** The canary: Secrets Manager secret holding its client's credential (`{"client_id","client_secret"}`). */
+  CANARY_SECRET_ARN: 'CANARY_SECRET_ARN',
 } as const;
 
 /** Maps each policy setting to the environment variable that carries it. */
@@ -125,6 +129,28 @@ export const SERVICE_NAMES = {
   PUBLISH: 'jwks-publish',
   EVENTS: 'jwks-events',
   TOKEN: 'jwks-token',
+  CANARY: 'jwks-canary',
+} as const;
+
+/**
+ * The verifier canary's metrics (src/handlers/canary-handler.ts): one data point per `Path` and run.
+ * The alarms and the dashboard read exactly these names.
+ */
+export const CANARY_METRICS = {
+  /** 1 when every check of the path passed, 0 otherwise (a skipped token check emits nothing). */
+  SUCCESS: 'CanarySuccess',
+  /** Milliseconds of the path's request. */
+  LATENCY: 'CanaryLatency',
+  /** The dimension naming the path. */
+  PATH_DIMENSION: 'Path',
+} as const;
+
+/** Values of the canary's `Path` dimension. */
+export const CANARY_PATHS = {
+  CLOUDFRONT_JWKS: 'cloudfront-jwks',
+  APIGW_JWKS: 'apigw-jwks',
+  DISCOVERY: 'discovery',
+  TOKEN: 'token',
 } as const;
 
 /**

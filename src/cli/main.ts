@@ -7,6 +7,7 @@ import { parseArgs } from 'node:util';
 import { COMMON_HELP, COMMON_OPTIONS, type Command, stringFlag } from './command.ts';
 import { auditCommand } from './commands/audit.ts';
 import { CLIENTS_COMMANDS } from './commands/clients.ts';
+import { probeCommand } from './commands/probe.ts';
 import { publishCommand } from './commands/publish.ts';
 import { revokeCommand } from './commands/revoke.ts';
 import { rotateCommand } from './commands/rotate.ts';
@@ -24,6 +25,7 @@ export const COMMANDS: readonly Command[] = [
   signCommand,
   verifyCommand,
   auditCommand,
+  probeCommand,
   ...CLIENTS_COMMANDS,
 ];
 

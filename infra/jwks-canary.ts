@@ -1,0 +1,139 @@
+/**
+ * The verifier canary (issue 10 §2): a function that, every `canarySchedule`, checks the product the way
+ * a verifier does — discovery, the JWKS through CloudFront and through the API Gateway stage, a token
+ * from `/oauth2/token` verified against that JWKS (src/probe/run.ts) — and publishes `CanarySuccess` and
+ * `CanaryLatency` per `Path`. One alarm per path pages on the alarm topic.
+ *
+ * Outside the trust boundary on purpose: its role reads one secret (its own client's credential) and
+ * writes its own logs; no grant on the registry, the bucket or the keys. The secret is created holding
+ * `{}`; until an operator registers the canary client and stores its credential there (docs/runbook.md),
+ * the token checks are skipped and emit no data point.
+ */
+import { Duration, SecretValue, Validations } from 'aws-cdk-lib';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import * as actions from 'aws-cdk-lib/aws-cloudwatch-actions';
+import * as events from 'aws-cdk-lib/aws-events';
+import * as targets from 'aws-cdk-lib/aws-events-targets';
+import type * as logs from 'aws-cdk-lib/aws-logs';
+import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import type * as sns from 'aws-cdk-lib/aws-sns';
+import { Construct } from 'constructs';
+import {
+  CANARY_METRICS,
+  CANARY_PATHS,
+  ENV,
+  METRIC_DIMENSIONS,
+  METRICS_NAMESPACE,
+  SERVICE_NAMES,
+} from '../src/constants.ts';
+import { HandlerFunction } from './handler-function.ts';
+
+export interface JwksCanaryProps {
+  /** The one issuer (`https://<CloudFront or custom domain>`): discovery, JWKS and token endpoint under it. */
+  readonly issuer: string;
+  /** The JWKS URL at the API Gateway stage. */
+  readonly apiJwksUrl: string;
+  /** The `Deployment` dimension of the metrics. */
+  readonly deploymentName: string;
+  /** Where the canary's alarms go (the alarm topic of JwksAlarms). */
+  readonly alarmTopic: sns.ITopic;
+  /**
+   * How often the canary runs; also the period of its alarms. 1 minute to 1 hour.
+   * @default Duration.minutes(5)
+   */
+  readonly canarySchedule?: Duration;
+  readonly logRetention?: logs.RetentionDays;
+}
+
+/** Paths whose checks always run: no data for them means the canary is not running (breaching). */
+const ALWAYS_RUN = [CANARY_PATHS.DISCOVERY, CANARY_PATHS.CLOUDFRONT_JWKS, CANARY_PATHS.APIGW_JWKS] as const;
+
+export class JwksCanary extends Construct {
+  readonly handler: HandlerFunction;
+  readonly secret: secretsmanager.Secret;
+  readonly rule: events.Rule;
+  readonly schedule: Duration;
+  /** One per `Path`, in the order of CANARY_PATHS. */
+  readonly alarms: cloudwatch.Alarm[] = [];
+
+  constructor(scope: Construct, id: string, props: JwksCanaryProps) {
+    super(scope, id);
+    this.schedule = props.canarySchedule ?? Duration.minutes(5);
+    const minutes = this.schedule.toMinutes({ integral: false });
+    if (!(minutes >= 1 && minutes <= 60 && Number.isInteger(minutes))) {
+      throw new RangeError(
+        `canarySchedule must be whole minutes from 1 to 60 (got ${this.schedule.toHumanString()})`,
+      );
+    }
+
+    this.secret = new secretsmanager.Secret(this, 'Credential', {
+      description:
+        'JWKS publisher canary client credential: {"client_id","client_secret"} or {"client_id","private_jwk"}; {} until registered',
+      // A placeholder, not a credential: the operator puts the client's credential here (docs/runbook.md).
+      secretStringValue: SecretValue.unsafePlainText('{}'),
+    });
+
+    this.handler = new HandlerFunction(this, 'Canary', {
+      handler: 'canary',
+      description:
+        'JWKS publisher: verifier canary (discovery, JWKS on both paths, a token verified with jose)',
+      // Every request has a 5 s timeout; at most seven of them per run.
+      timeout: Duration.seconds(45),
+      environment: {
+        [ENV.ISSUER]: props.issuer,
+        [ENV.CANARY_API_JWKS_URL]: props.apiJwksUrl,
+        [ENV.CANARY_SECRET_ARN]: this.secret.secretArn,
+        [ENV.DEPLOYMENT_NAME]: props.deploymentName,
+      },
+      ...(props.logRetention ? { logRetention: props.logRetention } : {}),
+    });
+    this.secret.grantRead(this.handler.role);
+
+    this.rule = new events.Rule(this, 'Schedule', {
+      description: 'JWKS publisher: run the verifier canary',
+      schedule: events.Schedule.rate(this.schedule),
+      // No retry: the next run is one period away, and a retried success would hide a flapping path.
+      targets: [new targets.LambdaFunction(this.handler.function, { retryAttempts: 0 })],
+    });
+
+    for (const path of Object.values(CANARY_PATHS)) {
+      const always = (ALWAYS_RUN as readonly string[]).includes(path);
+      const alarm = new cloudwatch.Alarm(this, `Failing-${path}`, {
+        alarmDescription: always
+          ? `Verifier canary: ${path} failed (or the canary did not run) in 2 of the last 3 runs. See docs/runbook.md "Canary".`
+          : `Verifier canary: a token from /oauth2/token could not be obtained or did not verify against the published JWKS in 2 of the last 3 runs. See docs/runbook.md "Canary".`,
+        metric: new cloudwatch.Metric({
+          namespace: METRICS_NAMESPACE,
+          metricName: CANARY_METRICS.SUCCESS,
+          dimensionsMap: {
+            [METRIC_DIMENSIONS.DEPLOYMENT]: props.deploymentName,
+            [METRIC_DIMENSIONS.SERVICE]: SERVICE_NAMES.CANARY,
+            [CANARY_METRICS.PATH_DIMENSION]: path,
+          },
+          statistic: 'Minimum',
+          period: this.schedule,
+        }),
+        threshold: 1,
+        comparisonOperator: cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
+        // 2 of 3: one lost run (a cold start timing out, a blip on the internet path) does not page.
+        evaluationPeriods: 3,
+        datapointsToAlarm: 2,
+        // The canary always reports these paths, so no data means it is not running: that pages. The
+        // token path reports nothing while no credential is stored, which is not a failure.
+        treatMissingData: always
+          ? cloudwatch.TreatMissingData.BREACHING
+          : cloudwatch.TreatMissingData.NOT_BREACHING,
+      });
+      alarm.addAlarmAction(new actions.SnsAction(props.alarmTopic));
+      this.alarms.push(alarm);
+    }
+
+    Validations.of(this.secret).acknowledge({
+      id: 'AwsSolutions-SMG4',
+      reason:
+        "The secret holds an OAuth client credential issued by this deployment's own token endpoint (jwks clients " +
+        'create), not a database password Secrets Manager could rotate: rotating it means registering a new canary ' +
+        'client and storing its credential (docs/runbook.md), which no rotation Lambda can do without admin rights on the registry.',
+    });
+  }
+}

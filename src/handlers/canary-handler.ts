@@ -1,0 +1,119 @@
+/**
+ * The verifier canary (issue 10 §2): on a schedule, from outside the trust boundary — plain HTTPS to the
+ * public URLs, no registry, no bucket — it runs the probe (src/probe/run.ts) and reports per path:
+ * `CanarySuccess` 1/0 and `CanaryLatency` in ms, dimension `Path` ∈ discovery, cloudfront-jwks,
+ * apigw-jwks, token. A token check skipped for want of a credential emits no token data point (it is
+ * neither a success nor a failure); a credential that cannot be read or parsed is a token failure.
+ *
+ * The credential lives in Secrets Manager and is read on every run (one GetSecretValue per 5 minutes),
+ * so registering the canary client after the deploy takes effect at the next run without a redeploy.
+ */
+import { CANARY_METRICS, CANARY_PATHS } from '../constants.ts';
+import type { Clock, Log } from '../ports.ts';
+import { silentLog } from '../ports.ts';
+import type { FetchLike } from '../probe/http.ts';
+import { allPassed, runProbe } from '../probe/run.ts';
+import { type CheckResult, fail, type ProbeCredential } from '../probe/types.ts';
+
+/** The Powertools Metrics calls the canary makes (a Metrics instance satisfies it). */
+export interface CanaryMetricsSink {
+  addDimension(name: string, value: string): void;
+  addMetric(name: string, unit: 'Count' | 'Milliseconds', value: number): void;
+  publishStoredMetrics(): void;
+}
+
+/** The secret's JSON: `{"client_id","client_secret"}` or `{"client_id","private_jwk"}`; `{}` until registered. */
+export type CredentialRead =
+  | { readonly credential: ProbeCredential }
+  | { readonly missing: string }
+  | { readonly error: string };
+
+export interface CanaryDeps {
+  readonly issuer: string;
+  readonly apiJwksUrl?: string;
+  readonly readCredential: () => Promise<CredentialRead>;
+  readonly metrics: CanaryMetricsSink;
+  readonly log?: Log;
+  readonly fetch?: FetchLike;
+  readonly clock?: Clock;
+  /** @default 5000 ms per request */
+  readonly timeoutMs?: number;
+}
+
+export interface CanaryResult {
+  readonly ok: boolean;
+  readonly checks: readonly CheckResult[];
+}
+
+/** The secret string as a credential; `{}` (the construct's placeholder) means "not registered yet". */
+export function parseCanarySecret(value: string | undefined): CredentialRead {
+  let doc: Record<string, unknown>;
+  try {
+    doc = JSON.parse(value ?? '{}') as Record<string, unknown>;
+    if (typeof doc !== 'object' || doc === null || Array.isArray(doc)) throw new TypeError('not an object');
+  } catch {
+    // Never the secret's content in a message.
+    return { error: 'the canary secret is not a JSON object' };
+  }
+  if (Object.keys(doc).length === 0)
+    return { missing: 'no credential in the canary secret yet (docs/runbook.md)' };
+  const clientId = doc.client_id;
+  if (typeof clientId !== 'string' || clientId === '') return { error: 'the canary secret has no client_id' };
+  if (typeof doc.client_secret === 'string' && doc.client_secret !== '') {
+    return { credential: { kind: 'secret', clientId, clientSecret: doc.client_secret } };
+  }
+  const jwk = doc.private_jwk;
+  if (typeof jwk === 'object' && jwk !== null && !Array.isArray(jwk)) {
+    return { credential: { kind: 'key', clientId, privateJwk: jwk as Record<string, unknown> } };
+  }
+  return { error: 'the canary secret has neither client_secret nor private_jwk' };
+}
+
+function publish(metrics: CanaryMetricsSink, results: readonly CheckResult[]): void {
+  for (const path of Object.values(CANARY_PATHS)) {
+    const ran = results.filter((r) => r.path === path && !r.skipped);
+    if (ran.length === 0) continue;
+    metrics.addDimension(CANARY_METRICS.PATH_DIMENSION, path);
+    metrics.addMetric(CANARY_METRICS.SUCCESS, 'Count', ran.every((r) => r.ok) ? 1 : 0);
+    metrics.addMetric(CANARY_METRICS.LATENCY, 'Milliseconds', Math.max(...ran.map((r) => r.ms)));
+    // One EMF document per path: Powertools applies a dimension to every metric stored with it.
+    metrics.publishStoredMetrics();
+  }
+}
+
+export function createCanaryHandler(deps: CanaryDeps): () => Promise<CanaryResult> {
+  const log = deps.log ?? silentLog;
+  return async () => {
+    let read: CredentialRead;
+    try {
+      read = await deps.readCredential();
+    } catch (err) {
+      log.error('canary: cannot read its credential', { error: err });
+      read = { error: `cannot read the canary secret (${(err as { name?: string }).name ?? 'error'})` };
+    }
+    const results = await runProbe({
+      issuer: deps.issuer,
+      ...(deps.apiJwksUrl ? { apiJwksUrl: deps.apiJwksUrl } : {}),
+      ...('credential' in read ? { credential: read.credential } : {}),
+      ...('missing' in read ? { noCredentialReason: read.missing } : {}),
+      ...(deps.fetch ? { fetch: deps.fetch } : {}),
+      ...(deps.clock ? { clock: deps.clock } : {}),
+      ...(deps.timeoutMs !== undefined ? { timeoutMs: deps.timeoutMs } : {}),
+    });
+    const checks =
+      'error' in read
+        ? results.map((r) =>
+            r.name === 'token' && r.skipped ? fail('token', CANARY_PATHS.TOKEN, read.error) : r,
+          )
+        : results;
+    publish(deps.metrics, checks);
+    const ok = allPassed(checks);
+    for (const c of checks.filter((r) => !r.ok))
+      log.error('canary: check failed', { check: c.name, path: c.path, detail: c.detail });
+    log.info('canary: probed', {
+      ok,
+      checks: checks.map((c) => ({ name: c.name, ok: c.ok, skipped: c.skipped ?? false, ms: c.ms })),
+    });
+    return { ok, checks };
+  };
+}
