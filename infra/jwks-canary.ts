@@ -45,6 +45,10 @@ export interface JwksCanaryProps {
   readonly logRetention?: logs.RetentionDays;
 }
 
+/** The name of the canary's secret: `aws secretsmanager put-secret-value --secret-id <this>`. */
+export const canarySecretName = (deploymentName: string): string =>
+  `jwks-publisher/${deploymentName}/canary-client`;
+
 /** Paths whose checks always run: no data for them means the canary is not running (breaching). */
 const ALWAYS_RUN = [CANARY_PATHS.DISCOVERY, CANARY_PATHS.CLOUDFRONT_JWKS, CANARY_PATHS.APIGW_JWKS] as const;
 
@@ -67,6 +71,8 @@ export class JwksCanary extends Construct {
     }
 
     this.secret = new secretsmanager.Secret(this, 'Credential', {
+      // A name the runbook can give (the deployment name is unique per account and Region).
+      secretName: canarySecretName(props.deploymentName),
       description:
         'JWKS publisher canary client credential: {"client_id","client_secret"} or {"client_id","private_jwk"}; {} until registered',
       // A placeholder, not a credential: the operator puts the client's credential here (docs/runbook.md).

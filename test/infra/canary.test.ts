@@ -61,7 +61,10 @@ describe('JwksCanary', () => {
   });
 
   it('creates the secret as an empty JSON object: no credential in the template', () => {
-    template.hasResourceProperties('AWS::SecretsManager::Secret', { SecretString: '{}' });
+    template.hasResourceProperties('AWS::SecretsManager::Secret', {
+      SecretString: '{}',
+      Name: `jwks-publisher/${deployment}/canary-client`,
+    });
   });
 
   it('alarms per path on CanarySuccess below 1 in 2 of 3 runs, on the alarm topic', () => {
