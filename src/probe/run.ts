@@ -15,7 +15,7 @@
  * What an outside observer cannot know is which kid the registry calls ACTIVE or PENDING: it learns the
  * signing kid from a fresh token, and that a standby exists from a second key (docs/runbook.md).
  */
-import { CANARY_PATHS, PATHS } from '../constants.ts';
+import { CANARY_PATHS, HEADERS, PATHS } from '../constants.ts';
 import {
   checkHttpContract,
   checkKeySet,
@@ -43,8 +43,7 @@ export interface ProbeOptions {
   readonly noCredentialReason?: string;
 }
 
-const JSON_TYPES = ['application/json'];
-const JWKS_TYPES = ['application/json', 'application/jwk-set+json'];
+const JWKS_TYPES = [HEADERS.JSON, HEADERS.JWK_SET];
 
 /** RFC 8414 §3.1: the well-known suffix goes between the host and the issuer's path. */
 function oauthMetadataUrl(issuer: string): string {
@@ -61,15 +60,11 @@ async function discover(
   const base = opts.issuer.replace(/\/$/, '');
   let res = await request(
     `${base}${PATHS.OPENID_CONFIGURATION}`,
-    { headers: { accept: JSON_TYPES[0] as string } },
+    { headers: { accept: HEADERS.JSON } },
     opts,
   );
   if (!isFailure(res) && res.status === 404) {
-    res = await request(
-      oauthMetadataUrl(opts.issuer),
-      { headers: { accept: JSON_TYPES[0] as string } },
-      opts,
-    );
+    res = await request(oauthMetadataUrl(opts.issuer), { headers: { accept: HEADERS.JSON } }, opts);
   }
   if (isFailure(res)) {
     out.push(fail('discovery', path, `${res.url}: no answer (${res.error})`, res.ms));

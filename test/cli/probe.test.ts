@@ -49,6 +49,18 @@ describe('jwks probe', () => {
     expect(r.stdout).toMatch(/^FAIL\s+jwks\.not-modified\s+If-None-Match "v1" got status 200, expected 304/m);
   });
 
+  it('exits 1 on a redirected JWKS and does not follow it', async () => {
+    const target = await startIssuer();
+    issuer = await startIssuer({ redirectJwksTo: `${target.url}/.well-known/jwks.json` });
+    const r = await run(['probe', issuer.url]);
+    await target.close();
+    expect(r.code).toBe(1);
+    expect(r.stdout).toMatch(
+      /^FAIL\s+jwks\.http\s+status 302 \(redirect to http:\/\/127\.0\.0\.1:\d+\/\.well-known\/jwks\.json;/m,
+    );
+    expect(r.stdout).not.toMatch(/jwks\.keys/);
+  });
+
   it('exits 1 naming the refused connection when nothing listens', async () => {
     issuer = await startIssuer();
     const url = issuer.url;

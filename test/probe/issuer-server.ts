@@ -13,6 +13,8 @@ export interface IssuerFaults {
   readonly jwksHeaders?: Record<string, string | undefined>;
   /** Answer 200 to If-None-Match instead of 304. */
   readonly no304?: boolean;
+  /** Redirect the JWKS here (302) instead of serving it. */
+  readonly redirectJwksTo?: string;
 }
 
 export interface IssuerServer {
@@ -67,6 +69,10 @@ export async function startIssuer(faults: IssuerFaults = {}): Promise<IssuerServ
       return send(req, res, JSON.stringify(doc), {});
     }
     if (req.url === '/.well-known/jwks.json') {
+      if (faults.redirectJwksTo) {
+        res.writeHead(302, { location: faults.redirectJwksTo });
+        return res.end();
+      }
       const body = faults.jwksBody ? faults.jwksBody(keys) : { keys };
       return send(req, res, JSON.stringify(body), faults.jwksHeaders ?? {});
     }
