@@ -2,24 +2,12 @@
  * What "loopback-only" means for the embedded stack (design §11): every server it starts listens on a
  * loopback address, and refuses a request whose `Host` is not a loopback name — a web page that points
  * its own DNS name at 127.0.0.1 (DNS rebinding) would otherwise reach the servers as same-origin.
- *
- * @see https://www.rfc-editor.org/rfc/rfc6761#section-6.3 (localhost and *.localhost)
- * @see https://www.rfc-editor.org/rfc/rfc1122#section-3.2.1.3 (127.0.0.0/8)
+ * The name rule is pure and lives in src/core/loopback.ts; this adds the socket-level checks.
  */
 import { readFile } from 'node:fs/promises';
 import { isIPv4, isIPv6 } from 'node:net';
 
-const OCTET = '(?:25[0-5]|2[0-4]\\d|1\\d\\d|[1-9]?\\d)';
-/** localhost, *.localhost, 127.0.0.0/8 or [::1], with an optional trailing dot and port. */
-const LOOPBACK_HOST = new RegExp(
-  `^(?:localhost|[a-z0-9.-]*\\.localhost|127(?:\\.${OCTET}){3}|\\[::1\\])\\.?(?::\\d{1,5})?$`,
-  'i',
-);
-
-/** Whether a `Host` header (or URL host) names this machine's loopback interface. */
-export function isLoopbackHost(host: string | undefined): boolean {
-  return host !== undefined && LOOPBACK_HOST.test(host);
-}
+export { isLoopbackHost } from '../core/loopback.ts';
 
 /** Whether an IP address (IPv4, IPv6, or IPv4-mapped IPv6) is a loopback address. */
 export function isLoopbackAddress(address: string): boolean {

@@ -32,7 +32,7 @@ import {
 } from 'jose';
 import { ALGORITHMS, type Algorithm } from '../core/types.ts';
 import type { Clock } from '../ports.ts';
-import { isClientId } from './client-validation.ts';
+import { isClientId, isLoopbackJwksUri } from './client-validation.ts';
 import type { Client, ClientJwks, ClientStore } from './types.ts';
 
 export const CLIENT_ASSERTION_TYPE = 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer';
@@ -57,6 +57,8 @@ export interface ClientAssertionOptions {
   readonly tokenEndpointUrl: string;
   readonly clockSkewMs: number;
   readonly clock: Clock;
+  /** Fetch client keys from a loopback jwks_uri: the local stack only, never in Lambda (design §11). */
+  readonly allowLoopbackJwksUri?: boolean;
 }
 
 let dummyKeys: Promise<Record<string, CryptoKey>> | undefined;
@@ -174,6 +176,8 @@ export class ClientAssertionVerifier {
       return keys;
     }
     if (client.jwksUri) {
+      // A record written around `clients create` must not make the endpoint fetch from its own machine.
+      if (!this.#opts.allowLoopbackJwksUri && isLoopbackJwksUri(client.jwksUri)) return undefined;
       let keys = this.#remote.get(client.jwksUri);
       if (!keys) {
         if (this.#remote.size >= REMOTE_JWKS_LIMIT) this.#remote.clear();
