@@ -216,7 +216,7 @@ export class EdgeServer {
     try {
       result = await this.#cache.lookup(path, () => this.#store.get(key));
     } catch (err) {
-      // The origin failed and no copy is within stale-if-error: what CloudFront answers then.
+      // The origin failed every attempt and the edge never had a good copy: what CloudFront answers then.
       this.#log.error('edge: origin read failed', { path, error: err });
       return sendJson(req, res, 502, { error: 'bad_gateway' });
     }
