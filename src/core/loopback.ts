@@ -7,8 +7,11 @@
  */
 
 const OCTET = '(?:25[0-5]|2[0-4]\\d|1\\d\\d|[1-9]?\\d)';
-/** localhost, *.localhost, 127.0.0.0/8 or [::1], with an optional trailing dot and port. */
-const LOOPBACK_HOST = new RegExp(
+/**
+ * localhost, *.localhost, 127.0.0.0/8 or [::1], with an optional trailing dot and port. Exported for
+ * the s3rver child process, which is plain JavaScript and gets it as `{ source, flags }`.
+ */
+export const LOOPBACK_HOST = new RegExp(
   `^(?:localhost|[a-z0-9.-]*\\.localhost|127(?:\\.${OCTET}){3}|\\[::1\\])\\.?(?::\\d{1,5})?$`,
   'i',
 );
