@@ -90,11 +90,16 @@ const LOOPBACK_REFUSED = 78;
 export const DYNAMODB_CORS_ALLOW_LIST = 'https://dynamodb-local.invalid';
 
 /**
- * Where the launcher keeps its compiled classes (per user, 0700, named by a hash of its source, so an
- * edited launcher is compiled afresh); undefined when that directory cannot be made.
+ * Where the launcher keeps its compiled classes (per user, 0700, named by a hash of its source and of
+ * the jar's version, so an edited launcher or a new jar is compiled afresh); undefined when that
+ * directory cannot be made.
  */
 function launcherCacheDir(): string | undefined {
-  const digest = createHash('sha256').update(readFileSync(LAUNCHER)).digest('hex').slice(0, 16);
+  const digest = createHash('sha256')
+    .update(readFileSync(LAUNCHER))
+    .update(JAR_DIR)
+    .digest('hex')
+    .slice(0, 16);
   const base = process.env.XDG_CACHE_HOME?.trim() || join(homedir(), '.cache');
   const dir = join(base, 'jwks-publisher', `dynamodb-launcher-${digest}`);
   try {
