@@ -19,6 +19,7 @@ export type ErrorCode =
   | 'INVALID_ARGUMENT'
   | 'DATA_DIR_LOCKED'
   | 'ADDRESS_IN_USE'
+  | 'NOT_LOOPBACK'
   | 'AUDIT_CHAIN_BROKEN'
   | 'UPSTREAM';
 
@@ -118,6 +119,13 @@ export class UnsupportedAlgorithmError extends JwksError {
 export class InvalidArgumentError extends JwksError {
   constructor(message: string, options?: { cause?: unknown }) {
     super('INVALID_ARGUMENT', message, options);
+  }
+}
+
+/** An embedded server would be reachable from beyond this machine's loopback interface (design §11). */
+export class NotLoopbackError extends JwksError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('NOT_LOOPBACK', message, options);
   }
 }
 

@@ -26,6 +26,8 @@ export interface CliContext {
   readonly jwksUrl: string;
   /** The canonical issuer (design §2), when known: `publish` then republishes the discovery documents too. */
   readonly issuer?: string;
+  /** Clients may get a jwks_uri on a loopback address: the local stack only (design §11). */
+  readonly allowLoopbackJwksUri?: boolean;
   /** `cli:<identity>`, recorded on every registry change this command makes. */
   changedBy(): Promise<string>;
   /** The JWKS exactly as verifiers are served it. */

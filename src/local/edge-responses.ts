@@ -7,10 +7,17 @@ import { type IncomingMessage, type ServerResponse, STATUS_CODES } from 'node:ht
 import type { CacheResult } from './edge-cache.ts';
 import { ifNoneMatchMatches, notModifiedSince } from './http-conditional.ts';
 
-/** Sent on every response, errors included (design §5: verifiers in browsers fetch the JWKS cross-origin). */
+/** Sent on every response, errors included. */
 export const COMMON_HEADERS: Readonly<Record<string, string>> = {
-  'Access-Control-Allow-Origin': '*',
   'X-Content-Type-Options': 'nosniff',
+};
+
+/**
+ * Added on the public documents only, errors there included (design §5: verifiers in browsers fetch
+ * the JWKS cross-origin). Nothing else on the edge grants CORS (design §11).
+ */
+export const PUBLIC_DOCUMENT_HEADERS: Readonly<Record<string, string>> = {
+  'Access-Control-Allow-Origin': '*',
 };
 
 const EDGE_NAME = 'local-edge';

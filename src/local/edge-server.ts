@@ -5,6 +5,11 @@
  * Cache-Control — and `cdn.invalidate` purges that cache like a CloudFront invalidation. More routes
  * (the token endpoint) are mounted with `route()`. It never redirects, and a malformed request gets a
  * 4xx without taking the server down.
+ *
+ * Loopback only (design §11): it listens on 127.0.0.1, answers 421 to a request whose Host is not a
+ * loopback name (a page that rebinds its own DNS name to 127.0.0.1 must not read or post here as
+ * same-origin), and grants CORS only on the public documents — the token endpoint and the
+ * invalidation route send no CORS headers, as on AWS.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
@@ -12,9 +17,17 @@ import { OBJECT_KEYS, PATHS } from '../constants.ts';
 import { InvalidationError, JwksError } from '../errors.ts';
 import { type Cdn, type Clock, type Log, type ObjectStore, silentLog } from '../ports.ts';
 import { EdgeCache } from './edge-cache.ts';
-import { COMMON_HEADERS, rawClientErrorResponse, sendJson, sendObject } from './edge-responses.ts';
+import {
+  COMMON_HEADERS,
+  PUBLIC_DOCUMENT_HEADERS,
+  rawClientErrorResponse,
+  sendJson,
+  sendObject,
+} from './edge-responses.ts';
+import { isLoopbackHost } from './loopback.ts';
 
 const COMMON_HEADER_ENTRIES = Object.entries(COMMON_HEADERS);
+const PUBLIC_HEADER_ENTRIES = Object.entries(PUBLIC_DOCUMENT_HEADERS);
 
 export type RouteHandler = (req: IncomingMessage, res: ServerResponse) => void | Promise<void>;
 
@@ -40,6 +53,17 @@ const OBJECT_PATHS: ReadonlyMap<string, string> = new Map([
   [PATHS.OAUTH_METADATA, OBJECT_KEYS.OAUTH_METADATA],
   [PATHS.OPENID_CONFIGURATION, OBJECT_KEYS.OPENID_CONFIGURATION],
 ]);
+
+/**
+ * Whether the request names a host other than this machine's loopback (DNS rebinding, or a request
+ * meant for someone else): its Host header, and the host of an absolute-form target when there is one.
+ */
+function misdirected(req: IncomingMessage): boolean {
+  if (!isLoopbackHost(req.headers.host)) return true;
+  const target = req.url;
+  if (target === undefined || target.startsWith('/')) return false;
+  return !URL.canParse(target) || !isLoopbackHost(new URL(target).host);
+}
 
 /** `/segment/segment…` with no query, fragment, percent-escape, dot-segment or empty segment. */
 const PLAIN_PATH = /^(?:\/(?!\.{1,2}(?:\/|$))[A-Za-z0-9._~!$&'()*+,;=:@-]+)+$/;
@@ -154,15 +178,18 @@ export class EdgeServer {
   async #handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     for (const [name, value] of COMMON_HEADER_ENTRIES) res.setHeader(name, value);
     try {
+      if (misdirected(req)) return sendJson(req, res, 421, { error: 'misdirected_request' });
       const path = pathnameOf(req.url);
       if (path === undefined) return sendJson(req, res, 400, { error: 'bad_request' });
       const methods = this.#routes.get(path);
       if (!methods) return sendJson(req, res, 404, { error: 'not_found' });
+      const isPublic = OBJECT_PATHS.has(path);
+      if (isPublic) for (const [name, value] of PUBLIC_HEADER_ENTRIES) res.setHeader(name, value);
       const method = req.method ?? '';
       const handler = methods.get(method) ?? (method === 'HEAD' ? methods.get('GET') : undefined);
       const allow = this.#allowed(methods).join(', ');
       if (handler) return await handler(req, res);
-      if (method === 'OPTIONS') return this.#preflight(req, res, allow);
+      if (method === 'OPTIONS' && isPublic) return this.#preflight(req, res, allow);
       return sendJson(req, res, 405, { error: 'method_not_allowed' }, { Allow: allow });
     } catch (err) {
       this.#log.error('edge: request failed', { method: req.method, url: req.url, error: err });
@@ -171,7 +198,7 @@ export class EdgeServer {
     }
   }
 
-  /** CORS preflight (Fetch standard §3.2.2): any origin, the route's methods, the headers asked for. */
+  /** CORS preflight on a public document (Fetch standard §3.2.2): any origin, its methods, the headers asked for. */
   #preflight(req: IncomingMessage, res: ServerResponse, allow: string): void {
     const requested = req.headers['access-control-request-headers'];
     res.writeHead(204, {
@@ -189,7 +216,7 @@ export class EdgeServer {
     try {
       result = await this.#cache.lookup(path, () => this.#store.get(key));
     } catch (err) {
-      // The origin failed and no copy is within stale-if-error: what CloudFront answers then.
+      // The origin failed every attempt and the edge never had a good copy: what CloudFront answers then.
       this.#log.error('edge: origin read failed', { path, error: err });
       return sendJson(req, res, 502, { error: 'bad_gateway' });
     }

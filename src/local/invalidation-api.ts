@@ -3,6 +3,10 @@
  * adapter (src/adapters/aws/cloudfront.ts) runs locally too, pointed at the edge through the SDK's
  * endpoint setting: the publisher in the stack and the `jwks publish` CLI purge the same cache through
  * the same code path as in AWS. Only what the SDK sends and parses is implemented.
+ *
+ * Not reachable from a browser (design §11): a request that names an Origin or a fetch context
+ * (`Sec-Fetch-*`), or lacks the SigV4 headers every SDK request carries (a plain form post), gets 403.
+ * A page cannot add those headers cross-origin without a preflight, and the edge grants none here.
  * @see https://docs.aws.amazon.com/cloudfront/latest/APIReference/API_CreateInvalidation.html
  */
 import { randomUUID } from 'node:crypto';
@@ -49,9 +53,23 @@ function errorXml(code: string, message: string): string {
   return `<ErrorResponse xmlns="http://cloudfront.amazonaws.com/doc/2020-05-31/"><Error><Type>Sender</Type><Code>${code}</Code><Message>${xmlEscape(message)}</Message></Error><RequestId>${randomUUID()}</RequestId></ErrorResponse>`;
 }
 
+/** Whether the request comes from a browser rather than an AWS SDK (see the header comment). */
+function fromBrowser(req: IncomingMessage): boolean {
+  const h = req.headers;
+  if (h.origin !== undefined || h['sec-fetch-mode'] !== undefined || h['sec-fetch-site'] !== undefined) {
+    return true;
+  }
+  return h['x-amz-date'] === undefined || !/^AWS4-HMAC-SHA256 /.test(h.authorization ?? '');
+}
+
 /** The route handler: parse the InvalidationBatch, purge through `cdn`, answer 201 like CloudFront. */
 export function createInvalidationRoute(cdn: Cdn) {
   return async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    if (fromBrowser(req)) {
+      req.resume();
+      sendXml(res, 403, errorXml('AccessDenied', 'invalidations are taken from an AWS SDK only'));
+      return;
+    }
     const xml = await readBody(req);
     const callerReference = xml?.match(/<CallerReference>([^<]*)<\/CallerReference>/)?.[1];
     const paths = [...(xml ?? '').matchAll(/<Path>([^<]*)<\/Path>/g)].map((m) => xmlUnescape(m[1] ?? ''));

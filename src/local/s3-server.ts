@@ -16,6 +16,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdir } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
+import { LOOPBACK_HOST } from '../core/loopback.ts';
 import { JwksError } from '../errors.ts';
 
 /** The only access key s3rver knows (the secret is not checked for SigV4 requests). */
@@ -79,7 +80,14 @@ function waitForReady(child: ChildProcess, stderr: () => string, timeoutMs: numb
 export async function startS3Server(opts: S3ServerOptions): Promise<RunningS3Server> {
   const host = opts.host ?? '127.0.0.1';
   await mkdir(opts.dir, { recursive: true, mode: 0o700 });
-  const childOptions = { host, port: opts.port ?? 0, dir: opts.dir, buckets: opts.buckets ?? [] };
+  const childOptions = {
+    host,
+    port: opts.port ?? 0,
+    dir: opts.dir,
+    buckets: opts.buckets ?? [],
+    // The child answers 421 unless the Host matches (DNS rebinding, design §11).
+    loopbackHost: { source: LOOPBACK_HOST.source, flags: LOOPBACK_HOST.flags },
+  };
   const child = spawn(process.execPath, ['--openssl-legacy-provider', CHILD, JSON.stringify(childOptions)], {
     stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
   });

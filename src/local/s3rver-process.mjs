@@ -20,6 +20,18 @@ const server = new S3rver({
   configureBuckets: (options.buckets ?? []).map((name) => ({ name })),
 });
 
+// First in the chain: a request whose Host is not a loopback name (a page that rebinds its DNS name to
+// 127.0.0.1) gets 421 before s3rver reads or writes anything. Koa composes `middleware` at run().
+const loopbackHost = new RegExp(options.loopbackHost.source, options.loopbackHost.flags);
+server.middleware.unshift(async (ctx, next) => {
+  if (!loopbackHost.test(ctx.get('host'))) {
+    ctx.status = 421;
+    ctx.body = { error: 'misdirected_request' };
+    return;
+  }
+  await next();
+});
+
 let closing = false;
 async function shutdown(code) {
   if (closing) return;

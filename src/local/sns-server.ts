@@ -4,7 +4,8 @@
  * (design §7) and a developer can subscribe an SQS queue exactly as in AWS.
  *
  * fauxqs's own `startFauxqs` listens on 0.0.0.0; this builds its app (`buildApp`) and listens on
- * loopback only. Its queue URLs name `sqs.<region>.localhost:<port>`, which many resolvers do not map
+ * loopback only, and answers 421 to a request whose Host is not a loopback name (DNS rebinding,
+ * design §11). Its queue URLs name `sqs.<region>.localhost:<port>`, which many resolvers do not map
  * to loopback, so a local SQS subscriber builds its SQSClient with `useQueueUrlAsEndpoint: false` (the
  * SDK then sends every call to `AWS_ENDPOINT_URL_SQS`; fauxqs finds the queue by the URL in the body).
  * State is in memory: topics and subscriptions are gone after a restart, hence `ensureTopic` at every
@@ -14,6 +15,7 @@
 import { CreateTopicCommand, type SNSClient } from '@aws-sdk/client-sns';
 import { buildApp } from 'fauxqs';
 import { JwksError } from '../errors.ts';
+import { isLoopbackHost } from './loopback.ts';
 
 export interface SnsServerOptions {
   readonly host?: string;
@@ -32,6 +34,11 @@ export interface RunningSnsServer {
 export async function startSnsServer(opts: SnsServerOptions = {}): Promise<RunningSnsServer> {
   const host = opts.host ?? '127.0.0.1';
   const app = buildApp({ logger: false, ...(opts.defaultRegion && { defaultRegion: opts.defaultRegion }) });
+  app.addHook('onRequest', async (request, reply) => {
+    if (!isLoopbackHost(request.headers.host)) {
+      await reply.code(421).send({ error: 'misdirected_request' });
+    }
+  });
   try {
     await app.listen({ host, port: opts.port ?? 0 });
   } catch (err) {

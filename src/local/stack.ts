@@ -221,6 +221,8 @@ export async function startLocalStack(
       policy,
       issuer: url,
       log,
+      // Local clients may serve their keys from this machine; the Lambda handler never sets this.
+      allowLoopbackJwksUri: true,
     });
     await endpoint.warmUp();
     const token = tokenRoute(endpoint);

@@ -13,8 +13,9 @@
  * - `exp` required and at most MAX_ASSERTION_LIFETIME_MS ahead; `jti` required and single use until
  *   `exp` + clock skew (ClientStore.useJti, a conditional write, so a concurrent replay loses too).
  *
- * Every failure is the same `invalid_client` (RFC 7521 §4.2.1). An unknown client's assertion is
- * still checked against a dummy key of the header's algorithm, so existence is not told by timing.
+ * Every failure is the same `invalid_client` (RFC 7521 §4.2.1), after the same work: one signature
+ * check. An unknown client's assertion, or one whose kid matches none of the client's keys, is checked
+ * against a dummy key of the header's algorithm, so neither existence nor keys are told by timing.
  *
  * @see https://www.rfc-editor.org/rfc/rfc7523#section-3
  * @see https://www.rfc-editor.org/rfc/rfc7521#section-4.2
@@ -31,7 +32,7 @@ import {
 } from 'jose';
 import { ALGORITHMS, type Algorithm } from '../core/types.ts';
 import type { Clock } from '../ports.ts';
-import { isClientId } from './client-validation.ts';
+import { isClientId, isLoopbackJwksUri } from './client-validation.ts';
 import type { Client, ClientJwks, ClientStore } from './types.ts';
 
 export const CLIENT_ASSERTION_TYPE = 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer';
@@ -56,6 +57,8 @@ export interface ClientAssertionOptions {
   readonly tokenEndpointUrl: string;
   readonly clockSkewMs: number;
   readonly clock: Clock;
+  /** Fetch client keys from a loopback jwks_uri: the local stack only, never in Lambda (design §11). */
+  readonly allowLoopbackJwksUri?: boolean;
 }
 
 let dummyKeys: Promise<Record<string, CryptoKey>> | undefined;
@@ -110,10 +113,27 @@ export class ClientAssertionVerifier {
 
     const client = await this.#opts.clients.get(clientId);
     const keys = client ? this.#keysOf(client) : undefined;
+    const dummy = await dummyKeySet();
+    // Exactly one signature check on every path: when the client is unknown, has no usable keys, or
+    // none of its keys matches the header's kid/alg, the check runs against a dummy key (and fails).
+    // Otherwise an unknown client and a known client with an unknown kid would differ in time, and
+    // client ids could be enumerated.
+    let usedDummy = false;
+    const getKey: JWTVerifyGetKey = async (header, token) => {
+      if (keys) {
+        try {
+          return await keys(header, token);
+        } catch {
+          // no matching key, several matching keys, or an unreachable jwks_uri: fall through.
+        }
+      }
+      usedDummy = true;
+      return dummy[header.alg] ?? reject('no dummy key');
+    };
     const now = this.#opts.clock();
     let payload: Awaited<ReturnType<typeof jwtVerify>>['payload'];
     try {
-      ({ payload } = await jwtVerify(assertion, keys ?? (await this.#dummy()), {
+      ({ payload } = await jwtVerify(assertion, getKey, {
         algorithms: [...ASSERTION_ALGORITHMS],
         issuer: clientId,
         subject: clientId,
@@ -125,9 +145,15 @@ export class ClientAssertionVerifier {
     } catch (err) {
       // jose's codes (ERR_JWT_EXPIRED, ERR_JWS_SIGNATURE_VERIFICATION_FAILED, …) help the operator's log.
       const code = (err as { code?: unknown }).code;
-      const why = client ? String(code ?? 'invalid') : 'unknown client';
+      const why = !client
+        ? 'unknown client'
+        : usedDummy
+          ? 'no matching client key'
+          : String(code ?? 'invalid');
       throw new AssertionRejected(`signature or claims invalid: ${why}`, { cause: err });
     }
+    // A dummy key's private half was never kept, so this cannot happen; checked all the same.
+    if (usedDummy) return reject('verified against a dummy key');
     if (!client || !keys) return reject('unknown client or no registered keys');
     if (client.status !== 'active') reject('client disabled');
     if (Array.isArray(payload.aud) && payload.aud.length !== 1) reject('aud has more than one value');
@@ -150,6 +176,8 @@ export class ClientAssertionVerifier {
       return keys;
     }
     if (client.jwksUri) {
+      // A record written around `clients create` must not make the endpoint fetch from its own machine.
+      if (!this.#opts.allowLoopbackJwksUri && isLoopbackJwksUri(client.jwksUri)) return undefined;
       let keys = this.#remote.get(client.jwksUri);
       if (!keys) {
         if (this.#remote.size >= REMOTE_JWKS_LIMIT) this.#remote.clear();
@@ -160,10 +188,5 @@ export class ClientAssertionVerifier {
       return keys;
     }
     return undefined;
-  }
-
-  async #dummy(): Promise<JWTVerifyGetKey> {
-    const set = await dummyKeySet();
-    return async (header) => set[header.alg] ?? reject('no dummy key');
   }
 }

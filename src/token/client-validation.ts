@@ -8,6 +8,7 @@
  * @see https://www.rfc-editor.org/rfc/rfc7517#section-4 (JWK members)
  */
 import { base64url } from 'jose';
+import { urlReachesLoopback } from '../core/loopback.ts';
 import { ALGORITHMS } from '../core/types.ts';
 import { InvalidArgumentError, MalformedRecordError } from '../errors.ts';
 import { CLIENT_STATUSES, type Client, type ClientJwks } from './types.ts';
@@ -35,8 +36,6 @@ export function isResourceIndicator(value: string): boolean {
   return !value.includes('#');
 }
 
-const LOOPBACK_HOSTS = new Set(['localhost', '127.0.0.1', '[::1]']);
-
 /** https, or http on a loopback host (the local stack); no credentials, no fragment. */
 export function jwksUriProblem(uri: string): string | undefined {
   if (!URL.canParse(uri)) return 'is not an absolute URL';
@@ -44,8 +43,18 @@ export function jwksUriProblem(uri: string): string | undefined {
   if (url.username || url.password) return 'must not carry credentials';
   if (url.hash) return 'must not have a fragment';
   if (url.protocol === 'https:') return undefined;
-  if (url.protocol === 'http:' && LOOPBACK_HOSTS.has(url.hostname)) return undefined;
+  if (url.protocol === 'http:' && urlReachesLoopback(url)) return undefined;
   return 'must be https (http only on a loopback host)';
+}
+
+/**
+ * Whether a jwks_uri points at the machine the token endpoint runs on. Only the local stack may fetch
+ * client keys from there (its clients' key servers run next to it); anywhere else such a URI is a
+ * server-side request to local services — in Lambda, the runtime API on 127.0.0.1 — so it is refused
+ * at registration and never fetched (design §11).
+ */
+export function isLoopbackJwksUri(uri: string): boolean {
+  return URL.canParse(uri) && urlReachesLoopback(new URL(uri));
 }
 
 /** What is wrong with a client JWK Set for private_key_jwt, or undefined when it is acceptable. */

@@ -9,7 +9,7 @@
 import type { ChangeContext } from '../core/types.ts';
 import { InvalidArgumentError } from '../errors.ts';
 import type { Clock } from '../ports.ts';
-import { assertValidClient } from './client-validation.ts';
+import { assertValidClient, isLoopbackJwksUri } from './client-validation.ts';
 import { generateSecret, hashSecret } from './secrets.ts';
 import type { Client, ClientJwks, ClientStore } from './types.ts';
 
@@ -38,16 +38,22 @@ export function summarize(client: Client): ClientSummary {
 }
 
 /**
- * Create a client. @returns the stored client and, when one was generated, its secret (shown once).
+ * Create a client. A `jwksUri` on a loopback address needs `allowLoopbackJwksUri` (the local stack's
+ * CLI context sets it; a deployed stack never does). @returns the stored client and, when one was generated, its secret (shown once).
  * @throws InvalidArgumentError for bad input, ConflictError when the id is taken.
  */
 export async function createClient(
   store: Pick<ClientStore, 'put'>,
   input: CreateClientInput,
   change: ChangeContext,
-  opts: { clock?: Clock } = {},
+  opts: { clock?: Clock; allowLoopbackJwksUri?: boolean } = {},
 ): Promise<{ client: Client; secret?: string }> {
   const hasKeys = input.jwks !== undefined || input.jwksUri !== undefined;
+  if (input.jwksUri !== undefined && !opts.allowLoopbackJwksUri && isLoopbackJwksUri(input.jwksUri)) {
+    throw new InvalidArgumentError(
+      'client: a jwksUri on a loopback address is accepted by the local stack only',
+    );
+  }
   const withSecret = input.withSecret ?? !hasKeys;
   if (!withSecret && !hasKeys) throw new InvalidArgumentError('a client needs a secret, jwks or jwksUri');
   if (input.scopes.length === 0) throw new InvalidArgumentError('a client needs at least one scope');

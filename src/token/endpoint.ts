@@ -54,6 +54,8 @@ export interface TokenEndpointOptions {
   readonly secretCacheTtlMs?: number;
   readonly clock?: Clock;
   readonly log?: Log;
+  /** Accept client keys from a loopback jwks_uri: set by the local stack only (design §11). */
+  readonly allowLoopbackJwksUri?: boolean;
 }
 
 export interface TokenEndpoint {
@@ -85,6 +87,7 @@ export function createTokenEndpoint(opts: TokenEndpointOptions): TokenEndpoint {
     tokenEndpointUrl,
     clockSkewMs: opts.policy.clockSkew,
     clock,
+    allowLoopbackJwksUri: opts.allowLoopbackJwksUri === true,
   });
   const auth = new ClientAuthenticator({ clients, secrets, assertions, realm: urls.issuer, log });
   const retryAfter = String(Math.max(1, Math.ceil(opts.policy.signerCacheTtl / 1000)));

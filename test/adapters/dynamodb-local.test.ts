@@ -1,4 +1,5 @@
 import { mkdtempSync, rmSync } from 'node:fs';
+import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ListTablesCommand, PutItemCommand } from '@aws-sdk/client-dynamodb';
@@ -7,8 +8,9 @@ import {
   GetRecordsCommand,
   GetShardIteratorCommand,
 } from '@aws-sdk/client-dynamodb-streams';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createRegistryTable } from '../../src/adapters/aws/registry-table.ts';
+import { isLoopbackAddress, listeningAddresses } from '../../src/local/loopback.ts';
 import {
   type DynamoDbLocal,
   localDynamoDbClient,
@@ -102,5 +104,65 @@ describe('startDynamoDbLocal', () => {
     } finally {
       process.env.PATH = path;
     }
+  });
+});
+
+/** A raw request, so the test picks the Host and Origin headers a browser or a rebound page would send. */
+function rawRequest(
+  endpoint: string,
+  method: string,
+  headers: Record<string, string>,
+): Promise<{ status: number; headers: Record<string, unknown> }> {
+  return new Promise((resolve, reject) => {
+    const req = request(endpoint, { method, headers }, (res) => {
+      res.resume();
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers }));
+    });
+    req.on('error', reject);
+    req.end(method === 'POST' ? '{}' : undefined);
+  });
+}
+
+const LIST_TABLES = {
+  'X-Amz-Target': 'DynamoDB_20120810.ListTables',
+  'Content-Type': 'application/x-amz-json-1.0',
+  Authorization:
+    'AWS4-HMAC-SHA256 Credential=local/20260101/us-east-1/dynamodb/aws4_request, SignedHeaders=host, Signature=0',
+};
+
+describe('startDynamoDbLocal on loopback only (design §11)', () => {
+  let ddb: DynamoDbLocal;
+  beforeAll(async () => {
+    ddb = await startDynamoDbLocal();
+  });
+  afterAll(() => ddb.stop());
+
+  it('holds no listening socket on a non-loopback address when started', async () => {
+    const addresses = await listeningAddresses(ddb.port);
+    expect(addresses).not.toHaveLength(0);
+    expect(addresses?.filter((a) => !isLoopbackAddress(a))).toEqual([]);
+  });
+
+  it('answers 421 when the Host is not a loopback name (DNS rebinding)', async () => {
+    const foreign = await rawRequest(ddb.endpoint, 'POST', {
+      ...LIST_TABLES,
+      Host: `evil.example:${ddb.port}`,
+    });
+    const local = await rawRequest(ddb.endpoint, 'POST', { ...LIST_TABLES, Host: `localhost:${ddb.port}` });
+    expect(foreign.status).toBe(421);
+    expect(local.status).toBe(200);
+  });
+
+  it('grants no CORS to a foreign origin, on a preflight or a request', async () => {
+    const origin = 'https://evil.example';
+    const preflight = await rawRequest(ddb.endpoint, 'OPTIONS', {
+      Origin: origin,
+      'Access-Control-Request-Method': 'POST',
+      'Access-Control-Request-Headers': 'x-amz-target,content-type,authorization',
+    });
+    const post = await rawRequest(ddb.endpoint, 'POST', { ...LIST_TABLES, Origin: origin });
+    expect(preflight.headers['access-control-allow-origin']).toBeUndefined();
+    expect(post.status).toBe(200);
+    expect(post.headers['access-control-allow-origin']).toBeUndefined();
   });
 });

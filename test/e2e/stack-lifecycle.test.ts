@@ -3,6 +3,7 @@ import { request } from 'node:http';
 import { connect } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { isLoopbackAddress, listeningAddresses } from '../../src/local/loopback.ts';
 import { type StackProcess, startExpectingFailure, startStack, tempDataDir } from './stack-process.ts';
 
 interface Jwks {
@@ -118,10 +119,35 @@ describe('npm start (the local stack as a user runs it)', () => {
     expect(wrong.body).not.toMatch(/at .*\.ts/);
   });
 
+  it('holds no listening socket beyond loopback, for the edge and every emulator (design §11)', async () => {
+    const info = JSON.parse(readFileSync(join(stack.dataDir, 'stack.json'), 'utf8')) as Record<
+      string,
+      string
+    >;
+    const endpoints = [stack.url, info.dynamodbEndpoint, info.s3Endpoint, info.snsEndpoint];
+    for (const endpoint of endpoints) {
+      const addresses = await listeningAddresses(Number(new URL(String(endpoint)).port));
+      if (addresses === undefined) return; // not Linux: the launcher's own check is all there is
+      expect(addresses, String(endpoint)).not.toHaveLength(0);
+      expect(
+        addresses.filter((a) => !isLoopbackAddress(a)),
+        String(endpoint),
+      ).toEqual([]);
+    }
+  });
+
+  it('answers 421 when the Host is not a loopback name, as a DNS-rebound page would send', async () => {
+    const rebound = await rawSocket(
+      stack.port,
+      `GET ${JWKS_PATH} HTTP/1.1\r\nHost: evil.example:${stack.port}\r\nConnection: close\r\n\r\n`,
+    );
+    expect(rebound).toMatch(/^HTTP\/1\.1 421 /);
+  });
+
   it('survives huge headers and garbage bytes and keeps serving', async () => {
     const huge = await rawSocket(
       stack.port,
-      `GET ${JWKS_PATH} HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(64 * 1024)}\r\n\r\n`,
+      `GET ${JWKS_PATH} HTTP/1.1\r\nHost: localhost\r\nX-Big: ${'a'.repeat(64 * 1024)}\r\n\r\n`,
     );
     expect(huge).toMatch(/^HTTP\/1\.1 431 /);
     const garbage = await rawSocket(stack.port, '\x00\x01 GARBAGE \r\n\r\n');

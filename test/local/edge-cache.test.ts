@@ -63,7 +63,7 @@ describe('EdgeServer caching like an edge', () => {
     expect(hasCode(err, 'INVALIDATION_FAILED')).toBe(true);
   });
 
-  it('serves the stale copy within stale-if-error and 502 after it when the store fails', async () => {
+  it('serves the stale copy within stale-if-error, and the last good copy after it, when the store fails', async () => {
     store.set(OBJECT_KEYS.JWKS, '{"v":1}'); // max-age=60, stale-if-error=30
     await get(PATHS.JWKS);
     store.failure = new Error('origin down');
@@ -75,16 +75,57 @@ describe('EdgeServer caching like an edge', () => {
     expect(stale.headers.get('age')).toBe('75');
 
     now += 20_000; // 95 s > 60 + 30
-    const gone = await get(PATHS.JWKS);
-    expect(gone.status).toBe(502);
-    expect(await gone.json()).toEqual({ error: 'bad_gateway' });
+    const lastGood = await get(PATHS.JWKS);
+    expect(lastGood.status).toBe(200);
+    expect(await lastGood.text()).toBe('{"v":1}');
+    expect(lastGood.headers.get('x-cache')).toMatch(/^StaleIfError/);
   });
 
-  it('answers 502 right after expiry when the object has no stale-if-error', async () => {
+  it('serves the last good copy right after expiry when the object has no stale-if-error', async () => {
     store.set(OBJECT_KEYS.JWKS, '{"v":1}', 'public, max-age=10');
     await get(PATHS.JWKS);
     store.failure = new Error('origin down');
     now += 10_000;
+    const res = await get(PATHS.JWKS);
+    expect(res.status).toBe(200);
+    expect(await res.text()).toBe('{"v":1}');
+  });
+
+  it('serves the last good copy, not a 502, when the origin fails right after an invalidation', async () => {
+    store.set(OBJECT_KEYS.JWKS, '{"v":1}');
+    await get(PATHS.JWKS);
+    await edge.cdn.invalidate([PATHS.JWKS], 'r');
+    store.failure = new Error('origin down');
+    const res = await get(PATHS.JWKS);
+    expect(res.status).toBe(200);
+    expect(await res.text()).toBe('{"v":1}');
+  });
+
+  it('answers from the origin when a read fails twice and the third attempt succeeds', async () => {
+    store.set(OBJECT_KEYS.JWKS, '{"v":1}');
+    store.failNext = 2;
+    const res = await get(PATHS.JWKS);
+    expect(res.status).toBe(200);
+    expect(await res.text()).toBe('{"v":1}');
+    expect(res.headers.get('x-cache')).toMatch(/^Miss/);
+    expect(store.gets).toBe(3);
+  });
+
+  it('gives up after three attempts and answers 502 when it never had a copy', async () => {
+    store.set(OBJECT_KEYS.JWKS, '{"v":1}');
+    store.failNext = 3;
+    const res = await get(PATHS.JWKS);
+    expect(res.status).toBe(502);
+    expect(store.gets).toBe(3);
+  });
+
+  it('answers 404 when the object is gone, and then has no copy to fall back on', async () => {
+    store.set(OBJECT_KEYS.JWKS, '{"v":1}');
+    await get(PATHS.JWKS);
+    await edge.cdn.invalidate([PATHS.JWKS], 'r');
+    store.objects.delete(OBJECT_KEYS.JWKS);
+    expect((await get(PATHS.JWKS)).status).toBe(404);
+    store.failure = new Error('origin down');
     expect((await get(PATHS.JWKS)).status).toBe(502);
   });
 

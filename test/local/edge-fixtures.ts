@@ -10,6 +10,8 @@ export class FakeStore implements ObjectStore {
   readonly objects = new Map<string, StoredObject>();
   gets = 0;
   failure: Error | undefined;
+  /** Fail this many reads (then succeed), like s3rver while it rewrites an object. */
+  failNext = 0;
   gate: Promise<void> | undefined;
 
   set(key: string, body: string, cacheControl: string | undefined = JWKS_CC): string {
@@ -28,6 +30,10 @@ export class FakeStore implements ObjectStore {
     this.gets++;
     await this.gate;
     if (this.failure) throw this.failure;
+    if (this.failNext > 0) {
+      this.failNext--;
+      throw new Error('origin read failed');
+    }
     return this.objects.get(key) ?? null;
   }
   async head(key: string) {

@@ -1,9 +1,16 @@
+import { CloudFrontClient } from '@aws-sdk/client-cloudfront';
 import { S3Client } from '@aws-sdk/client-s3';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { CloudFrontCdn } from '../../src/adapters/aws/cloudfront.ts';
 import { S3ObjectStore } from '../../src/adapters/aws/s3.ts';
 import { OBJECT_KEYS, PATHS } from '../../src/constants.ts';
 import { hasCode } from '../../src/errors.ts';
 import { EdgeServer } from '../../src/local/edge-server.ts';
+import {
+  createInvalidationRoute,
+  INVALIDATION_PATH,
+  LOCAL_DISTRIBUTION_ID,
+} from '../../src/local/invalidation-api.ts';
 import { S3RVER_CREDENTIALS, startS3rver } from '../support/s3rver.ts';
 import { FakeStore, JWKS_CC, rawRequest, recordingLog } from './edge-fixtures.ts';
 
@@ -53,7 +60,7 @@ describe('EdgeServer', () => {
       expect(await res.text()).toBe('');
       const raw = await rawRequest(
         url,
-        `HEAD ${PATHS.OPENID_CONFIGURATION} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`,
+        `HEAD ${PATHS.OPENID_CONFIGURATION} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n`,
       );
       expect(raw.endsWith('\r\n\r\n')).toBe(true);
     });
@@ -154,17 +161,17 @@ describe('EdgeServer', () => {
       store.set(OBJECT_KEYS.JWKS, '{"keys":[]}');
       const huge = await rawRequest(
         url,
-        `GET ${PATHS.JWKS} HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(8192)}\r\n\r\n`,
+        `GET ${PATHS.JWKS} HTTP/1.1\r\nHost: localhost\r\nX-Big: ${'a'.repeat(8192)}\r\n\r\n`,
       );
       expect(huge).toMatch(/^HTTP\/1\.1 431 /);
-      expect(huge).toContain('Access-Control-Allow-Origin: *');
+      expect(huge).not.toContain('Access-Control-Allow-Origin');
       const garbage = await rawRequest(url, '\x00\x01\x02 garbage \xff\r\n\r\n');
       expect(garbage).toMatch(/^HTTP\/1\.1 400 /);
-      const badMethod = await rawRequest(url, `FROB ${PATHS.JWKS} HTTP/1.1\r\nHost: x\r\n\r\n`);
+      const badMethod = await rawRequest(url, `FROB ${PATHS.JWKS} HTTP/1.1\r\nHost: localhost\r\n\r\n`);
       expect(badMethod).toMatch(/^HTTP\/1\.1 4\d\d /);
       const badTarget = await rawRequest(
         url,
-        'GET nonsense HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n',
+        'GET nonsense HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n',
       );
       expect(badTarget).toMatch(/^HTTP\/1\.1 400 /);
       const res = await get(PATHS.JWKS);
@@ -191,6 +198,115 @@ describe('EdgeServer', () => {
     });
   });
 
+  describe('loopback only (design §11)', () => {
+    const getWithHost = (host: string, target: string = PATHS.JWKS) =>
+      rawRequest(url, `GET ${target} HTTP/1.1\r\nHost: ${host}\r\nConnection: close\r\n\r\n`);
+
+    it.each(['evil.example', 'evil.example:8787', '127.0.0.1.nip.io', 'localhost.evil.example', '192.0.2.2'])(
+      'answers 421 without reading the origin when the Host is %s',
+      async (host) => {
+        store.set(OBJECT_KEYS.JWKS, '{"keys":[]}');
+        const raw = await getWithHost(host);
+        expect(raw).toMatch(/^HTTP\/1\.1 421 /);
+        expect(raw).toContain('{"error":"misdirected_request"}');
+        expect(raw).not.toContain('Access-Control-Allow-Origin');
+        expect(store.gets).toBe(0);
+      },
+    );
+
+    it.each(['localhost', 'localhost:8787', '127.0.0.1:8787', '127.1.2.3', '[::1]:8787', 'app.localhost'])(
+      'serves the document when the Host is the loopback name %s',
+      async (host) => {
+        store.set(OBJECT_KEYS.JWKS, '{"keys":[]}');
+        expect(await getWithHost(host)).toMatch(/^HTTP\/1\.1 200 /);
+      },
+    );
+
+    it('answers 421 when an absolute-form target names a foreign host', async () => {
+      store.set(OBJECT_KEYS.JWKS, '{"keys":[]}');
+      expect(await getWithHost('localhost', `http://evil.example${PATHS.JWKS}`)).toMatch(/^HTTP\/1\.1 421 /);
+    });
+
+    it('grants no CORS on the token route, to a preflight from a foreign origin or to a POST', async () => {
+      edge.route('POST', PATHS.TOKEN, (_req, res) => {
+        res.writeHead(400, { 'Content-Type': 'application/json' }).end('{"error":"invalid_request"}');
+      });
+      const preflight = await get(PATHS.TOKEN, {
+        method: 'OPTIONS',
+        headers: {
+          Origin: 'https://evil.example',
+          'Access-Control-Request-Method': 'POST',
+          'Access-Control-Request-Headers': 'content-type',
+        },
+      });
+      const post = await get(PATHS.TOKEN, {
+        method: 'POST',
+        body: 'x',
+        headers: { Origin: 'https://evil.example' },
+      });
+      expect(preflight.status).toBe(405);
+      for (const res of [preflight, post]) {
+        expect([...res.headers.keys()].filter((name) => name.startsWith('access-control-'))).toEqual([]);
+      }
+    });
+  });
+
+  describe('the invalidation route', () => {
+    const invalidationXml = (path: string) =>
+      `<?xml version="1.0" encoding="UTF-8"?><InvalidationBatch xmlns="http://cloudfront.amazonaws.com/doc/2020-05-31/"><Paths><Quantity>1</Quantity><Items><Path>${path}</Path></Items></Paths><CallerReference>r1</CallerReference></InvalidationBatch>`;
+
+    beforeEach(() => {
+      edge.route('POST', INVALIDATION_PATH, createInvalidationRoute(edge.cdn));
+    });
+
+    /** Cache the JWKS, change the origin; the edge keeps serving the cached copy until a purge. */
+    async function cachedThenChanged(): Promise<void> {
+      store.set(OBJECT_KEYS.JWKS, '{"keys":["old"]}');
+      await (await get(PATHS.JWKS)).text();
+      store.set(OBJECT_KEYS.JWKS, '{"keys":["new"]}');
+    }
+
+    it('purges the cache when the CloudFront SDK client asks', async () => {
+      await cachedThenChanged();
+      const client = new CloudFrontClient({
+        endpoint: url,
+        region: 'us-east-1',
+        credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+      });
+      await new CloudFrontCdn({ client, distributionId: LOCAL_DISTRIBUTION_ID, maxAttempts: 1 }).invalidate(
+        [PATHS.JWKS],
+        'r1',
+      );
+      client.destroy();
+      expect(await (await get(PATHS.JWKS)).text()).toBe('{"keys":["new"]}');
+    });
+
+    it.each([
+      ['a cross-origin fetch', { Origin: 'https://evil.example', 'Content-Type': 'text/plain' }],
+      ['a form post', { 'Content-Type': 'application/x-www-form-urlencoded' }],
+      [
+        'a same-origin fetch with forged SigV4 headers',
+        {
+          'Sec-Fetch-Site': 'same-origin',
+          'Sec-Fetch-Mode': 'cors',
+          'X-Amz-Date': '20300101T000000Z',
+          Authorization: 'AWS4-HMAC-SHA256 Credential=x',
+        },
+      ],
+    ])('answers 403 and purges nothing when the request is %s', async (_name, headers) => {
+      await cachedThenChanged();
+      const res = await get(INVALIDATION_PATH, {
+        method: 'POST',
+        headers,
+        body: invalidationXml(PATHS.JWKS),
+      });
+      expect(res.status).toBe(403);
+      expect(await res.text()).toContain('<Code>AccessDenied</Code>');
+      expect(res.headers.get('access-control-allow-origin')).toBeNull();
+      expect(await (await get(PATHS.JWKS)).text()).toBe('{"keys":["old"]}');
+    });
+  });
+
   describe('mounted routes', () => {
     it('dispatches to a mounted handler and answers 405 with its methods otherwise', async () => {
       edge.route('POST', PATHS.TOKEN, (_req, res) => {
@@ -198,7 +314,7 @@ describe('EdgeServer', () => {
       });
       const ok = await get(PATHS.TOKEN, { method: 'POST', body: 'x' });
       expect(ok.status).toBe(200);
-      expect(ok.headers.get('access-control-allow-origin')).toBe('*');
+      expect(ok.headers.get('access-control-allow-origin')).toBeNull();
       expect(await ok.json()).toEqual({ access_token: 't' });
       const wrong = await get(PATHS.TOKEN);
       expect(wrong.status).toBe(405);
@@ -220,7 +336,7 @@ describe('EdgeServer', () => {
       store.set(OBJECT_KEYS.JWKS, '{"keys":[]}');
       const raw = await rawRequest(
         url,
-        `GET http://edge${PATHS.JWKS} HTTP/1.1\r\nHost: edge\r\nConnection: close\r\n\r\n`,
+        `GET http://localhost${PATHS.JWKS} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n`,
       );
       expect(raw).toMatch(/^HTTP\/1\.1 200 /);
       expect(raw.endsWith('{"keys":[]}')).toBe(true);

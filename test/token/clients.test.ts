@@ -89,6 +89,35 @@ describe('createClient', () => {
   });
 });
 
+describe('createClient: a jwksUri on this machine (design §11)', () => {
+  const LOOPBACK_URIS = [
+    'http://127.0.0.1:8080/jwks',
+    'https://localhost/jwks',
+    'https://keys.localhost/jwks',
+    'https://[::1]/jwks',
+    'https://127.1.2.3/jwks',
+    'http://2130706433/jwks',
+    'https://0.0.0.0/jwks',
+    'https://[::ffff:127.0.0.1]/jwks',
+  ];
+  const input = (jwksUri: string) => ({
+    clientId: 'svc-a',
+    scopes: ['read'],
+    audiences: ['orders'],
+    jwksUri,
+  });
+
+  it.each(LOOPBACK_URIS)('throws INVALID_ARGUMENT and stores nothing when the jwksUri is %s', async (uri) => {
+    expect(await codeOf(createClient(store, input(uri), change))).toBe('INVALID_ARGUMENT');
+    expect(await store.list()).toEqual([]);
+  });
+
+  it.each(LOOPBACK_URIS)('accepts %s when the local stack allows loopback', async (uri) => {
+    const { client } = await createClient(store, input(uri), change, { allowLoopbackJwksUri: true });
+    expect(client.jwksUri).toBe(uri);
+  });
+});
+
 describe('listClients / disableClient', () => {
   it('lists without hashes, with auth methods, and disables by id', async () => {
     await createClient(store, { clientId: 'svc-b', scopes: ['read'], audiences: ['orders'] }, change);

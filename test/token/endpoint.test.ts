@@ -313,36 +313,68 @@ describe('token endpoint: client reads', () => {
 });
 
 describe('token endpoint: client keys from a jwks_uri', () => {
-  it('verifies a client assertion against keys fetched from a loopback jwks_uri', async () => {
-    const h = await createHarness();
-    const pair = await clientKeyPair('ES256');
+  /** A key server on loopback, counting its fetches. */
+  async function keyServer(jwk: unknown) {
     let fetches = 0;
     const server = createServer((_req, res) => {
       fetches += 1;
       res.writeHead(200, { 'Content-Type': 'application/json' });
-      res.end(JSON.stringify({ keys: [pair.jwk] }));
+      res.end(JSON.stringify({ keys: [jwk] }));
     });
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const { port } = server.address() as AddressInfo;
+    return {
+      uri: `http://127.0.0.1:${port}/jwks`,
+      fetches: () => fetches,
+      close: () => new Promise((resolve) => server.close(resolve)),
+    };
+  }
+
+  it('verifies a client assertion against keys fetched from a loopback jwks_uri when it is the local stack', async () => {
+    const h = await createHarness({ endpoint: { allowLoopbackJwksUri: true } });
+    const pair = await clientKeyPair('ES256');
+    const keys = await keyServer(pair.jwk);
     try {
-      const { port } = server.address() as AddressInfo;
       await createClient(
         h.store,
-        {
-          clientId: 'jwt-remote',
-          scopes: ['read'],
-          audiences: [API],
-          jwksUri: `http://127.0.0.1:${port}/jwks`,
-        },
+        { clientId: 'jwt-remote', scopes: ['read'], audiences: [API], jwksUri: keys.uri },
         { changedBy: 'cli:test', reason: 'remote keys' },
+        { allowLoopbackJwksUri: true },
       );
       for (let i = 0; i < 2; i++) {
         const token = await assertion(h, 'jwt-remote', {}, pair.keys);
         const res = await h.endpoint.handle(post(assertionForm(token)));
         expect(res.status).toBe(200);
       }
-      expect(fetches).toBe(1);
+      expect(keys.fetches()).toBe(1);
     } finally {
-      await new Promise((resolve) => server.close(resolve));
+      await keys.close();
+    }
+  });
+
+  it('answers invalid_client without fetching when a stored client has a loopback jwks_uri outside the local stack', async () => {
+    const h = await createHarness();
+    const pair = await clientKeyPair('ES256');
+    const keys = await keyServer(pair.jwk);
+    try {
+      // Written straight to the table, around `clients create` (which refuses it).
+      await h.store.put({
+        clientId: 'jwt-remote',
+        scopes: ['read'],
+        audiences: [API],
+        status: 'active',
+        jwksUri: keys.uri,
+        createdAt: T0,
+        changedBy: 'cli:test',
+        reason: 'planted',
+      });
+      const token = await assertion(h, 'jwt-remote', {}, pair.keys);
+      const res = await h.endpoint.handle(post(assertionForm(token)));
+      expect(res.status).toBe(401);
+      expect(json(res).error).toBe('invalid_client');
+      expect(keys.fetches()).toBe(0);
+    } finally {
+      await keys.close();
     }
   });
 });

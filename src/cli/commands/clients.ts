@@ -137,7 +137,7 @@ export const clientsCreateCommand: Command = {
         ...(withSecret ? { withSecret } : {}),
       },
       change,
-      { clock: ctx.now },
+      { clock: ctx.now, allowLoopbackJwksUri: ctx.allowLoopbackJwksUri === true },
     );
     const tokenEndpoint = new URL(PATHS.TOKEN, ctx.jwksUrl).href;
     const view = clientView(summarize(client));
