@@ -69,12 +69,24 @@ export async function startDynamoDbLocal(opts: DynamoDbLocalOptions = {}): Promi
   }
 }
 
+/**
+ * JVM flags for DynamoDB Local, passed through JAVA_TOOL_OPTIONS (the npm wrapper takes no JVM
+ * arguments), so an idle stack wakes the JVM as little as possible: -XX:-UsePerfData stops the
+ * statistics sampler (a thread waking 20 times a second), the serial collector has no concurrent GC
+ * threads. Measured (docs/benchmarks.md): the JVM alone idles at ~0.3–0.4 % of a core either way; what
+ * it costs in the stack is serving the stream poller's reads, hence the poller's idle backoff.
+ */
+export const DYNAMODB_LOCAL_JVM_FLAGS = ['-XX:-UsePerfData', '-XX:+UseSerialGC'] as const;
+
 async function startOnce(port: number, opts: DynamoDbLocalOptions): Promise<DynamoDbLocal> {
   const path = opts.dir === undefined ? null : resolve(opts.dir);
   if (path !== null) mkdirSync(path, { recursive: true, mode: 0o700 });
 
   const previousTelemetry = process.env.DDB_LOCAL_TELEMETRY;
+  const previousJvmFlags = process.env.JAVA_TOOL_OPTIONS;
   process.env.DDB_LOCAL_TELEMETRY = '0';
+  // The user's own options (if any) come last, so they win.
+  process.env.JAVA_TOOL_OPTIONS = [...DYNAMODB_LOCAL_JVM_FLAGS, previousJvmFlags ?? ''].join(' ').trim();
   let child: ReturnType<typeof spawn>;
   try {
     // sharedDb: one database whatever the client's region and credentials (the CLI and the stack agree).
@@ -82,6 +94,8 @@ async function startOnce(port: number, opts: DynamoDbLocalOptions): Promise<Dyna
   } finally {
     if (previousTelemetry === undefined) delete process.env.DDB_LOCAL_TELEMETRY;
     else process.env.DDB_LOCAL_TELEMETRY = previousTelemetry;
+    if (previousJvmFlags === undefined) delete process.env.JAVA_TOOL_OPTIONS;
+    else process.env.JAVA_TOOL_OPTIONS = previousJvmFlags;
   }
 
   let output = '';
