@@ -14,6 +14,7 @@ import { type Cdn, type Clock, type Log, type ObjectStore, silentLog } from '../
 import { EdgeCache } from './edge-cache.ts';
 import {
   COMMON_HEADERS,
+  hitBody,
   hitHeaders,
   rawClientErrorResponse,
   sendJson,
@@ -190,7 +191,7 @@ export class EdgeServer {
     const copy = this.#cache.fresh(path, now);
     if (copy === undefined) return false;
     res.writeHead(200, hitHeaders(copy.object, now - copy.storedAt) as string[]);
-    res.end(method === 'HEAD' ? undefined : copy.object.body);
+    res.end(method === 'HEAD' ? undefined : hitBody(copy.object));
     return true;
   }
 
