@@ -7,9 +7,10 @@
  *
  * Alone: `node --import tsx bench/idle-cpu.ts [windowSeconds]`; `bench/run.ts` calls `runIdleCpuBench()`.
  */
-import { readdirSync, readFileSync, rmSync } from 'node:fs';
+import { rmSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import { startStack } from '../test/e2e/stack-process.ts';
+import { CLK_TCK, readStat, role, tree } from './lib/procfs.ts';
 import { fmt, formatTable } from './lib/table.ts';
 
 export interface IdleCpuOptions {
@@ -34,61 +35,6 @@ export interface IdleCpuResult {
 }
 
 export const IDLE_CPU_TARGET_PERCENT = 3;
-
-/** Clock ticks per second of /proc/<pid>/stat times (USER_HZ; 100 on every Linux the stack runs on). */
-const CLK_TCK = 100;
-
-interface Stat {
-  readonly ppid: number;
-  readonly ticks: number;
-}
-
-function readStat(pid: number): Stat | undefined {
-  try {
-    const text = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    // The command name (field 2) may hold spaces and parentheses: split after its last ')'.
-    const fields = text.slice(text.lastIndexOf(')') + 2).split(' ');
-    // Fields 4 (ppid), 14 (utime), 15 (stime), numbered from 1; `fields` starts at field 3.
-    return { ppid: Number(fields[1]), ticks: Number(fields[11]) + Number(fields[12]) };
-  } catch {
-    return undefined; // gone
-  }
-}
-
-/** The pid and every descendant of it. */
-function tree(root: number): number[] {
-  const children = new Map<number, number[]>();
-  for (const name of readdirSync('/proc')) {
-    const pid = Number(name);
-    if (!Number.isInteger(pid)) continue;
-    const stat = readStat(pid);
-    if (stat) children.set(stat.ppid, [...(children.get(stat.ppid) ?? []), pid]);
-  }
-  const out: number[] = [];
-  const walk = (pid: number) => {
-    out.push(pid);
-    for (const c of children.get(pid) ?? []) walk(c);
-  };
-  walk(root);
-  return out;
-}
-
-function role(pid: number): string {
-  let cmd: string[];
-  try {
-    cmd = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
-  } catch {
-    return 'gone';
-  }
-  const line = cmd.join(' ');
-  const exe = (cmd[0] ?? '?').split('/').pop() ?? '?';
-  if (exe === 'sh' || exe === 'bash') return exe;
-  if (/DynamoDBLocal\.jar/.test(line)) return 'java (DynamoDB Local)';
-  if (/s3rver-process/.test(line)) return 's3rver (node)';
-  if (/src\/local\/main\.ts/.test(line)) return 'node (stack, fauxqs)';
-  if (/npm/.test(line)) return 'npm';
-  return exe;
-}
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 

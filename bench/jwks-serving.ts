@@ -21,6 +21,7 @@ import { PATHS } from '../src/constants.ts';
 import { startStack } from '../test/e2e/stack-process.ts';
 import { type ChildServer, startChildServer } from './lib/child-server.ts';
 import { startOidcProvider } from './lib/oidc-provider.ts';
+import { cpuMicros, role, tree } from './lib/procfs.ts';
 import { median } from './lib/stats.ts';
 import { fmt, formatTable } from './lib/table.ts';
 import { privateJwksFor } from './lib/vault-keys.ts';
@@ -41,13 +42,18 @@ export interface JwksServingOptions {
 export interface ServerRow {
   readonly server: string;
   readonly url: string;
-  readonly rounds: readonly WrkResult[];
+  readonly rounds: readonly Round[];
   /** Medians over the rounds. */
   readonly reqPerSec: number;
   readonly p50Ms: number;
   readonly p99Ms: number;
   /** Non-200 answers and connection errors over all rounds. */
   readonly failures: number;
+  /**
+   * The server process's CPU time per answer (median over rounds), µs: what bounds req/s once the CPU
+   * is saturated, and far steadier than req/s on a machine shared with other work.
+   */
+  readonly cpuUsPerReq: number;
 }
 
 export interface JwksServingResult {
@@ -92,8 +98,11 @@ function publicView(jwks: Jwks): string {
   );
 }
 
-function serverRow(server: string, url: string, rounds: WrkResult[]): ServerRow {
+type Round = WrkResult & { readonly cpuUsPerReq: number };
+
+function serverRow(server: string, url: string, rounds: Round[]): ServerRow {
   return {
+    cpuUsPerReq: median(rounds.map((r) => r.cpuUsPerReq)),
     server,
     url,
     rounds,
@@ -132,17 +141,33 @@ export async function runJwksServingBench(options: JwksServingOptions = {}): Pro
     );
     log(`jwks: both serve the same ${kids.length} keys (${kids.join(', ')}); warming up`);
 
+    const stackPid = tree(stack.child.pid ?? -1).find((pid) => role(pid) === 'node (stack, fauxqs)');
     const targets = [
-      { name: 'jwks-publisher (npm start)', url: oursUrl, rounds: [] as WrkResult[] },
-      { name: `oidc-provider ${provider.version}`, url: baselineUrl, rounds: [] as WrkResult[] },
-      { name: 'reference: bare node:http', url: `${reference.url}${PATHS.JWKS}`, rounds: [] as WrkResult[] },
+      { name: 'jwks-publisher (npm start)', url: oursUrl, pid: stackPid, rounds: [] as Round[] },
+      {
+        name: `oidc-provider ${provider.version}`,
+        url: baselineUrl,
+        pid: provider.pid,
+        rounds: [] as Round[],
+      },
+      {
+        name: 'reference: bare node:http',
+        url: `${reference.url}${PATHS.JWKS}`,
+        pid: reference.pid,
+        rounds: [] as Round[],
+      },
     ] as const;
-    const load = (url: string, durationMs: number) =>
-      runWrk({ url, connections: opts.connections, durationMs });
-    for (const t of targets) await load(t.url, opts.warmupMs);
+    const load = async (url: string, pid: number | undefined, durationMs: number): Promise<Round> => {
+      const before = pid === undefined ? undefined : cpuMicros(pid);
+      const r = await runWrk({ url, connections: opts.connections, durationMs });
+      const after = pid === undefined ? undefined : cpuMicros(pid);
+      const cpu = before === undefined || after === undefined ? Number.NaN : after - before;
+      return { ...r, cpuUsPerReq: cpu / Math.max(1, r.requests) };
+    };
+    for (const t of targets) await load(t.url, t.pid, opts.warmupMs);
     for (let round = 1; round <= opts.rounds; round++) {
       for (const t of targets) {
-        const r = await load(t.url, opts.durationMs);
+        const r = await load(t.url, t.pid, opts.durationMs);
         t.rounds.push(r);
         log(
           `jwks round ${round}: ${t.name} ${fmt(r.reqPerSec)} req/s, p99 ${fmt(r.latencyMs.p99, 2)} ms` +
@@ -185,6 +210,7 @@ export function formatJwksServingTable(r: JwksServingResult): string {
     fmt(s.reqPerSec),
     fmt(s.p50Ms, 2),
     fmt(s.p99Ms, 2),
+    fmt(s.cpuUsPerReq, 1),
     s.rounds.map((x) => fmt(x.reqPerSec)).join(' / '),
     s.failures,
   ]);
@@ -192,10 +218,11 @@ export function formatJwksServingTable(r: JwksServingResult): string {
   return [
     `GET JWKS (${r.kids.length} keys, ${r.bodyBytes.ours} B ours / ${r.bodyBytes.baseline} B oidc-provider); ` +
       `wrk -t1 -c${connections} (own process), ${rounds} interleaved rounds × ${durationMs / 1000} s; medians`,
-    formatTable(['server', 'req/s', 'p50 ms', 'p99 ms', 'req/s per round', 'failures'], rows),
+    formatTable(['server', 'req/s', 'p50 ms', 'p99 ms', 'CPU µs/req', 'req/s per round', 'failures'], rows),
     `vs oidc-provider ${fmt(r.ratio, 2)}× (target ≥ ${r.target}×) ${r.ratio >= r.target ? 'PASS' : 'FAIL'}; ` +
       `vs bare node:http ${fmt(r.ratioToReference, 2)}× (target ≥ ${r.targetToReference}×) ` +
-      `${r.ratioToReference >= r.targetToReference ? 'PASS' : 'FAIL'}`,
+      `${r.ratioToReference >= r.targetToReference ? 'PASS' : 'FAIL'}; ` +
+      `CPU per answer ${fmt(r.ours.cpuUsPerReq / r.reference.cpuUsPerReq, 2)}× the bare server's`,
   ].join('\n');
 }
 
