@@ -9,6 +9,7 @@ import { createInterface } from 'node:readline';
 
 export interface ChildServer {
   readonly url: string;
+  readonly pid: number | undefined;
   stop(): Promise<void>;
 }
 
@@ -45,6 +46,7 @@ export async function startChildServer(
     });
     return {
       url,
+      pid: child.pid,
       async stop() {
         if (!running()) return;
         child.kill('SIGTERM');

@@ -21,5 +21,5 @@ export async function startOidcProvider(keys: readonly PrivateJwk[]): Promise<Oi
     join(import.meta.dirname, 'oidc-provider-server.ts'),
     JSON.stringify({ keys }),
   );
-  return { url: server.url, stop: () => server.stop(), version: oidcProviderVersion() };
+  return { url: server.url, pid: server.pid, stop: () => server.stop(), version: oidcProviderVersion() };
 }

@@ -129,6 +129,7 @@ function javaArgs(port: number, path: string | null): string[] {
         LAUNCHER,
       ];
   return [
+    ...DYNAMODB_LOCAL_JVM_FLAGS,
     `-Djava.library.path=${join(JAR_DIR, 'DynamoDBLocal_lib')}`,
     ...launcher,
     '-port',
@@ -155,6 +156,14 @@ function startFailure(code: number | null, signal: string | null, output: string
   }
   return new Error(`DynamoDB Local exited (code ${code}, signal ${signal})`);
 }
+
+/**
+ * JVM flags for DynamoDB Local, first on the java command line, so an idle stack wakes the JVM as little as possible: -XX:-UsePerfData stops the
+ * statistics sampler (a thread waking 20 times a second), the serial collector has no concurrent GC
+ * threads. Measured (docs/benchmarks.md): the JVM alone idles at ~0.3–0.4 % of a core either way; what
+ * it costs in the stack is serving the stream poller's reads, hence the poller's idle backoff.
+ */
+export const DYNAMODB_LOCAL_JVM_FLAGS = ['-XX:-UsePerfData', '-XX:+UseSerialGC'] as const;
 
 async function startOnce(port: number, opts: DynamoDbLocalOptions): Promise<DynamoDbLocal> {
   const path = opts.dir === undefined ? null : resolve(opts.dir);

@@ -24,9 +24,13 @@ export interface CacheResult {
   readonly ageMs: number;
 }
 
-interface Entry {
+export interface CachedCopy {
   readonly object: StoredObject;
+  /** Clock time the copy was stored. */
   readonly storedAt: number;
+}
+
+interface Entry extends CachedCopy {
   readonly ttlMs: number;
   readonly staleIfErrorMs: number;
 }
@@ -56,6 +60,15 @@ export class EdgeCache {
 
   constructor(opts: EdgeCacheOptions) {
     this.#opts = opts;
+  }
+
+  /**
+   * The cached copy when it is fresh at `now`, synchronously (the edge's hot path: no promise, nothing
+   * allocated); undefined when a `lookup` is needed (nothing cached, or stale).
+   */
+  fresh(path: string, now: number): CachedCopy | undefined {
+    const entry = this.#entries.get(path);
+    return entry !== undefined && now - entry.storedAt < entry.ttlMs ? entry : undefined;
   }
 
   /** The cached copy if fresh, else the origin's (via `load`); null when the origin has no object. */

@@ -19,6 +19,8 @@ import { type Cdn, type Clock, type Log, type ObjectStore, silentLog } from '../
 import { EdgeCache } from './edge-cache.ts';
 import {
   COMMON_HEADERS,
+  hitBody,
+  hitHeaders,
   PUBLIC_DOCUMENT_HEADERS,
   rawClientErrorResponse,
   sendJson,
@@ -84,6 +86,20 @@ function pathnameOf(target: string | undefined): string | undefined {
   return undefined;
 }
 
+/**
+ * If-None-Match or If-Modified-Since among the raw headers (reading `req.headers` would build the
+ * whole header object for the hot path).
+ */
+function hasPrecondition(raw: readonly string[]): boolean {
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i] as string;
+    if ((name.length === 13 || name.length === 17) && /^if-(none-match|modified-since)$/i.test(name)) {
+      return true;
+    }
+  }
+  return false;
+}
+
 export class EdgeServer {
   readonly cdn: Cdn;
   readonly #store: ObjectStore;
@@ -91,6 +107,7 @@ export class EdgeServer {
   readonly #port: number;
   readonly #log: Log;
   readonly #cache: EdgeCache;
+  readonly #clock: Clock;
   readonly #server: Server;
   readonly #routes = new Map<string, Map<string, RouteHandler>>();
   #url: string | undefined;
@@ -100,8 +117,9 @@ export class EdgeServer {
     this.#host = opts.host ?? '127.0.0.1';
     this.#port = opts.port;
     this.#log = opts.log ?? silentLog;
+    this.#clock = opts.clock ?? Date.now;
     this.#cache = new EdgeCache({
-      clock: opts.clock ?? Date.now,
+      clock: this.#clock,
       log: this.#log,
       ...(opts.maxTtlMs !== undefined && { maxTtlMs: opts.maxTtlMs }),
       ...(opts.defaultTtlMs !== undefined && { defaultTtlMs: opts.defaultTtlMs }),
@@ -121,7 +139,9 @@ export class EdgeServer {
     }
     this.#server = createServer(
       opts.maxHeaderSize !== undefined ? { maxHeaderSize: opts.maxHeaderSize } : {},
-      (req, res) => void this.#handle(req, res),
+      (req, res) => {
+        if (!this.#serveFreshHit(req, res)) void this.#handle(req, res);
+      },
     );
     this.#server.on('clientError', (err: NodeJS.ErrnoException, socket: Socket) =>
       this.#clientError(err, socket),
@@ -173,6 +193,26 @@ export class EdgeServer {
     const names = [...methods.keys()];
     if (methods.has('GET') && !methods.has('HEAD')) names.push('HEAD');
     return names;
+  }
+
+  /**
+   * The hot path (every verifier's JWKS fetch): a GET or HEAD of a served document, by its plain path,
+   * with no precondition, while the cached copy is fresh — answered synchronously with the header list
+   * built once per copy (`hitHeaders`). The same answer `#handle` gives; false leaves it to `#handle`.
+   * Checks every request must pass belong before this: a misdirected Host goes to `#handle` for its 421.
+   */
+  #serveFreshHit(req: IncomingMessage, res: ServerResponse): boolean {
+    if (misdirected(req)) return false;
+    const method = req.method;
+    if (method !== 'GET' && method !== 'HEAD') return false;
+    const path = req.url;
+    if (path === undefined || !OBJECT_PATHS.has(path) || hasPrecondition(req.rawHeaders)) return false;
+    const now = this.#clock();
+    const copy = this.#cache.fresh(path, now);
+    if (copy === undefined) return false;
+    res.writeHead(200, hitHeaders(copy.object, now - copy.storedAt) as string[]);
+    res.end(method === 'HEAD' ? undefined : hitBody(copy.object));
+    return true;
   }
 
   async #handle(req: IncomingMessage, res: ServerResponse): Promise<void> {

@@ -43,6 +43,7 @@ import { createInvalidationRoute, INVALIDATION_PATH, LOCAL_DISTRIBUTION_ID } fro
 import { type RunningS3Server, S3RVER_CREDENTIALS, startS3Server } from './s3-server.ts';
 import { ensureTopic, type RunningSnsServer, startSnsServer } from './sns-server.ts';
 import { StreamPoller } from './stream-poller.ts';
+import { StreamWakeup, wakingClientStore, wakingRegistry } from './stream-wakeup.ts';
 import { Ticker } from './ticker.ts';
 
 export const LOCAL = {
@@ -59,6 +60,9 @@ export const LOCAL = {
  * Optional: lifecycle events are also POSTed here (design §7). Local-only, hence not in
  * src/constants.ts's ENV (which names what the Lambda handlers read).
  */
+/** The events consumer's idle read cap (the publish consumer's is the poller's default, 500 ms). */
+const EVENTS_IDLE_POLL_MAX_MS = 5_000;
+
 export const EVENTS_WEBHOOK_URL_ENV = 'EVENTS_WEBHOOK_URL';
 
 /**
@@ -174,7 +178,12 @@ export async function startLocalStack(
 
     const ddb = createDynamoDbClient();
     const { streamArn } = await createRegistryTable(ddb, LOCAL.TABLE_NAME);
-    const registry = new DynamoDbRegistry({ client: ddb, tableName: LOCAL.TABLE_NAME });
+    // This process's own writes wake the stream poller, which otherwise backs off while idle.
+    const wakeup = new StreamWakeup();
+    const registry = wakingRegistry(
+      new DynamoDbRegistry({ client: ddb, tableName: LOCAL.TABLE_NAME }),
+      wakeup,
+    );
     const vault = new LocalKeyVault({
       dir: join(config.dataDir, 'keys'),
       deploymentName: LOCAL.DEPLOYMENT_NAME,
@@ -189,6 +198,7 @@ export async function startLocalStack(
       client: createDynamoDbStreamsClient(),
       streamArn,
       checkpointDir: join(config.dataDir, 'checkpoints'),
+      wakeup,
       consumers: [
         {
           name: 'publish',
@@ -202,7 +212,12 @@ export async function startLocalStack(
             events: { bus, jwksUri },
           }),
         },
-        { name: 'events', handler: createEventsHandler({ bus, audit, jwksUri, log }) },
+        {
+          name: 'events',
+          handler: createEventsHandler({ bus, audit, jwksUri, log }),
+          // Idles longer: the publish mapping, which reads every 500 ms at most, wakes it on records.
+          idlePollMaxMs: EVENTS_IDLE_POLL_MAX_MS,
+        },
       ],
       log,
     });
@@ -216,7 +231,10 @@ export async function startLocalStack(
     // The token endpoint on the edge's port, as CloudFront routes /oauth2/token (design §2). GET goes
     // to the endpoint too, so it gets the OAuth-shaped 405.
     const endpoint = createTokenEndpoint({
-      clients: new DynamoDbClientStore({ client: ddb, tableName: LOCAL.TABLE_NAME }),
+      clients: wakingClientStore(
+        new DynamoDbClientStore({ client: ddb, tableName: LOCAL.TABLE_NAME }),
+        wakeup,
+      ),
       signer: new Signer({ registry, vault, cacheTtlMs: policy.signerCacheTtl }),
       policy,
       issuer: url,

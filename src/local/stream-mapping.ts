@@ -22,6 +22,7 @@ import type { DynamoDBBatchResponse, DynamoDBStreamEvent } from 'aws-lambda';
 import type { Log } from '../ports.ts';
 import type { CheckpointStore } from './stream-checkpoints.ts';
 import { firstFailedIndex, toLambdaEvent } from './stream-records.ts';
+import { StreamWakeup } from './stream-wakeup.ts';
 
 // biome-ignore lint/suspicious/noConfusingVoidType: the aws-lambda DynamoDBStreamHandler return type.
 export type StreamHandler = (event: DynamoDBStreamEvent) => Promise<DynamoDBBatchResponse | void>;
@@ -29,11 +30,22 @@ export type StreamHandler = (event: DynamoDBStreamEvent) => Promise<DynamoDBBatc
 export interface StreamConsumer {
   readonly name: string;
   readonly handler: StreamHandler;
+  /**
+   * This consumer's own idle cap (else the poller's). A consumer whose latency matters less can idle
+   * longer: any mapping that finds records wakes the others, so it still follows within the shortest cap.
+   */
+  readonly idlePollMaxMs?: number;
 }
 
 export interface MappingSettings {
   readonly batchSize: number;
+  /** Pause after the first empty read; doubled per further empty read up to `idlePollMaxMs`. */
   readonly pollIntervalMs: number;
+  /**
+   * Longest pause between reads while the shards stay empty: bounds how late a write from another
+   * process (the CLI) is seen. Writes of this process wake the mapping at once (StreamWakeup).
+   */
+  readonly idlePollMaxMs: number;
   /** How often the shard list is refreshed (also at once when a shard is finished or a read fails). */
   readonly describeIntervalMs: number;
   readonly retryBaseMs: number;
@@ -69,6 +81,8 @@ export class EventSourceMapping {
   #shards: Shard[] = [];
   #describedAt = Number.NEGATIVE_INFINITY;
   #failures = 0;
+  /** Empty reads in a row (0 after a read that made progress or a wake-up). */
+  #idleReads = 0;
   readonly #cursors = new Map<string, Cursor>();
 
   constructor(
@@ -78,6 +92,7 @@ export class EventSourceMapping {
     private readonly checkpoints: CheckpointStore,
     private readonly settings: MappingSettings,
     private readonly log: Log,
+    private readonly wakeup: StreamWakeup = new StreamWakeup(),
   ) {}
 
   /** Runs until the signal aborts; the batch in flight is finished first. Never rejects. */
@@ -85,6 +100,7 @@ export class EventSourceMapping {
     let loaded = false;
     while (!signal.aborted) {
       let busy = false;
+      const seen = this.wakeup.generation;
       try {
         if (!loaded) {
           await this.checkpoints.load();
@@ -103,8 +119,19 @@ export class EventSourceMapping {
         });
         await sleep(delay, signal);
       }
-      if (!busy) await sleep(this.settings.pollIntervalMs, signal);
+      if (busy) this.#idleReads = 0;
+      else if (await this.wakeup.wait(this.#idleDelay(++this.#idleReads), signal, seen)) this.#idleReads = 0;
     }
+  }
+
+  /** Capped exponential backoff while the shards stay empty: pollIntervalMs, 2×, 4×, … idlePollMaxMs. */
+  #idleDelay(idleReads: number): number {
+    const { pollIntervalMs } = this.settings;
+    const idlePollMaxMs = this.consumer.idlePollMaxMs ?? this.settings.idlePollMaxMs;
+    return Math.min(
+      Math.max(pollIntervalMs, idlePollMaxMs),
+      pollIntervalMs * 2 ** Math.min(idleReads - 1, 20),
+    );
   }
 
   #context(extra: Record<string, unknown> = {}): Record<string, unknown> {
@@ -241,6 +268,7 @@ export class EventSourceMapping {
       await this.checkpoints.update(shardId, { sequenceNumber: last });
       cursor.position = { type: 'AFTER_SEQUENCE_NUMBER', sequenceNumber: last };
       cursor.failures = 0;
+      this.wakeup.notify(); // the stream moved: mappings idling longer than this one look now
       return true;
     }
     if (failedAt > 0) {

@@ -10,6 +10,7 @@ import { InvalidArgumentError } from '../errors.ts';
 import { type Log, silentLog } from '../ports.ts';
 import { CheckpointStore, checkpointPath } from './stream-checkpoints.ts';
 import { EventSourceMapping, type MappingSettings, type StreamConsumer } from './stream-mapping.ts';
+import { StreamWakeup } from './stream-wakeup.ts';
 
 export type { StreamConsumer, StreamHandler } from './stream-mapping.ts';
 
@@ -21,15 +22,32 @@ export interface StreamPollerOptions {
   readonly consumers: readonly StreamConsumer[];
   /** Records per handler invocation (Lambda's BatchSize). Default 100. */
   readonly batchSize?: number;
-  /** Pause between empty reads. Default 100 ms, so a write reaches the handlers within ~250 ms. */
+  /**
+   * Pause after an empty read. Default 100 ms; it doubles per further empty read up to
+   * `idlePollMaxMs` (default 500 ms), so an idle stack barely reads the stream.
+   */
   readonly pollIntervalMs?: number;
-  /** Shard list refresh. Default 5 s. */
+  /** Longest pause while the shards stay empty: how late a write from another process may be seen. */
+  readonly idlePollMaxMs?: number;
+  /** Notified by this process's own writes (see stream-wakeup.ts): the mappings poll at once. */
+  readonly wakeup?: StreamWakeup;
+  /**
+   * Shard list refresh. Default 60 s: a closed shard read to its end, and any failed read, refresh it
+   * at once anyway, so the timed refresh only guards against the unexpected (and costs idle CPU).
+   */
   readonly describeIntervalMs?: number;
   /** First retry delay after a failed batch or read, doubled per failure up to retryMaxMs. */
   readonly retryBaseMs?: number;
   readonly retryMaxMs?: number;
   readonly log?: Log;
 }
+
+/**
+ * The idle read interval's cap. A write from another process waits up to this long to be read, then
+ * the publish handler's S3 write and invalidation follow: 500 ms keeps the publish latency's p95 under
+ * its 1 s target (bench/publish-latency.ts) while an idle stack reads the stream ~2×/s, not 20×/s.
+ */
+export const DEFAULT_IDLE_POLL_MAX_MS = 500;
 
 export class StreamPoller {
   readonly #mappings: EventSourceMapping[];
@@ -41,7 +59,8 @@ export class StreamPoller {
     const settings: MappingSettings = {
       batchSize: opts.batchSize ?? 100,
       pollIntervalMs: opts.pollIntervalMs ?? 100,
-      describeIntervalMs: opts.describeIntervalMs ?? 5_000,
+      idlePollMaxMs: opts.idlePollMaxMs ?? DEFAULT_IDLE_POLL_MAX_MS,
+      describeIntervalMs: opts.describeIntervalMs ?? 60_000,
       retryBaseMs: opts.retryBaseMs ?? 200,
       retryMaxMs: opts.retryMaxMs ?? 10_000,
     };
@@ -54,6 +73,7 @@ export class StreamPoller {
       throw new InvalidArgumentError(`consumer names must be unique: ${names.join(',')}`);
     }
     this.#log = opts.log ?? silentLog;
+    const wakeup = opts.wakeup ?? new StreamWakeup();
     this.#mappings = opts.consumers.map((consumer) => {
       checkpointPath(opts.checkpointDir, consumer.name); // validates the name now, not in the loop
       const checkpoints = new CheckpointStore({
@@ -62,7 +82,15 @@ export class StreamPoller {
         streamArn: opts.streamArn,
         log: this.#log,
       });
-      return new EventSourceMapping(opts.client, opts.streamArn, consumer, checkpoints, settings, this.#log);
+      return new EventSourceMapping(
+        opts.client,
+        opts.streamArn,
+        consumer,
+        checkpoints,
+        settings,
+        this.#log,
+        wakeup,
+      );
     });
   }
 

@@ -130,7 +130,10 @@ describe('StreamPoller shard handling', () => {
     start([got.consumer], { batchSize: 2 });
     await until(() => got.ids.length === 6);
     expect(got.ids).toEqual(['001', '002', '003', '004', '005', '006']);
-    const checkpoint = JSON.parse(readFileSync(join(checkpointDir, 'publish.json'), 'utf8'));
+    // The checkpoint is written after the handler returns: wait for the last batch's.
+    const read = () => JSON.parse(readFileSync(join(checkpointDir, 'publish.json'), 'utf8'));
+    await until(() => read().shards['shard-child']?.sequenceNumber === '006');
+    const checkpoint = read();
     expect(checkpoint.shards).toEqual({
       'shard-parent': { sequenceNumber: '003', finished: true },
       'shard-child': { sequenceNumber: '006' },

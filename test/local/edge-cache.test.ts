@@ -42,6 +42,36 @@ describe('EdgeServer caching like an edge', () => {
     expect(store.gets).toBe(2);
   });
 
+  it('answers a fresh hit with the headers of the miss that filled it, plus Age and X-Cache', async () => {
+    const etag = store.set(OBJECT_KEYS.JWKS, '{"keys":[]}');
+    const miss = await get(PATHS.JWKS);
+    await miss.text();
+    now += 2_500;
+    for (const method of ['GET', 'HEAD']) {
+      const hit = await get(PATHS.JWKS, { method });
+      expect(await hit.text()).toBe(method === 'GET' ? '{"keys":[]}' : '');
+      // Compare what the edge writes; Date, Connection and Keep-Alive are node's.
+      const own = (h: Headers) =>
+        Object.fromEntries([...h].filter(([n]) => !['date', 'connection', 'keep-alive'].includes(n)));
+      const { age, 'x-cache': xCache, ...rest } = own(hit.headers);
+      const { 'x-cache': _, ...missRest } = own(miss.headers);
+      expect(rest).toEqual(missRest);
+      expect(rest.etag).toBe(etag);
+      expect(age).toBe('2');
+      expect(xCache).toBe('Hit from local-edge');
+    }
+    expect(store.gets).toBe(1);
+  });
+
+  it('answers a conditional request for a fresh copy with 304, and a bad path with 404', async () => {
+    const etag = store.set(OBJECT_KEYS.JWKS, '{"keys":[]}');
+    await (await get(PATHS.JWKS)).text();
+    const revalidated = await get(PATHS.JWKS, { headers: { 'If-None-Match': etag } });
+    expect(revalidated.status).toBe(304);
+    expect(revalidated.headers.get('x-cache')).toMatch(/^Hit/);
+    expect((await get(`${PATHS.JWKS}x`)).status).toBe(404);
+  });
+
   it('shows a change at once when the path is invalidated', async () => {
     store.set(OBJECT_KEYS.JWKS, '{"v":1}');
     store.set(OBJECT_KEYS.OPENID_CONFIGURATION, '{"d":1}');
