@@ -133,6 +133,17 @@ describe('jwks status', () => {
       expect(r.stdout.split('\n').find((l) => l.startsWith(kid))).toMatch(/UNVERIFIED \(NOT_IN_VAULT\)$/);
     });
 
+    it('jwks publish leaves the record out and names it, in JSON and in text', async () => {
+      const { stack, kid } = await withForeignRecord();
+      const r = await run(['publish', '--json'], stack);
+      expect(r.code).toBe(0);
+      const out = json<{ kids: string[]; unverified: Array<{ kid: string; failure: string }> }>(r);
+      expect(out.kids).not.toContain(kid);
+      expect(out.unverified).toEqual([expect.objectContaining({ kid, failure: 'NOT_IN_VAULT' })]);
+      const text = await run(['publish'], stack);
+      expect(text.stdout).toContain(`left out (vault does not back it): ${kid} NOT_IN_VAULT`);
+    });
+
     it('still shows the registry, marked UNCHECKED, when the vault cannot be asked', async () => {
       const { stack } = await withForeignRecord();
       stack.vault.faults.crash('vault.describeKey', 'before', 10);
