@@ -1,6 +1,7 @@
 /**
  * What pages an operator (design §3, issue 4 §8): the reconciler failing or not running, publication
- * or the events consumer lagging or dropping records, a signing key the registry does not know, any
+ * or the events consumer lagging or dropping records, a signing key the registry does not know, a
+ * registry record the vault does not back (design §11), any
  * KMS tagging of this deployment's tag outside key creation, and the token endpoint failing (function
  * errors, throttles, 5xx answers). Everything goes to one encrypted SNS topic.
  *
@@ -77,13 +78,18 @@ export class JwksAlarms extends Construct {
 
     // The rotate handler's custom metrics (Powertools Metrics, EMF: no IAM needed). A CloudWatch
     // metric is identified by its exact dimension set, so the alarms name both dimensions it writes.
-    const metric = (metricName: string, statistic: string, period: Duration) =>
+    const metric = (
+      metricName: string,
+      statistic: string,
+      period: Duration,
+      service: string = SERVICE_NAMES.ROTATE,
+    ) =>
       new cloudwatch.Metric({
         namespace: METRICS_NAMESPACE,
         metricName,
         dimensionsMap: {
           [METRIC_DIMENSIONS.DEPLOYMENT]: props.deploymentName,
-          [METRIC_DIMENSIONS.SERVICE]: SERVICE_NAMES.ROTATE,
+          [METRIC_DIMENSIONS.SERVICE]: service,
         },
         statistic,
         period,
@@ -111,6 +117,16 @@ export class JwksAlarms extends Construct {
       alarmDescription:
         'A KMS key tagged for this deployment is unknown to the registry (design §3 invariant 7). Never deleted automatically.',
       metric: metric(METRICS.UNKNOWN_VAULT_KEYS, 'Maximum', props.rotationInterval),
+      threshold: 1,
+      evaluationPeriods: 1,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+    });
+    this.add('UnverifiedKey', {
+      alarmDescription:
+        'A registry record names a key the vault does not back (design §11): someone wrote the table. The record is ' +
+        'never published; `jwks status` shows it as UNVERIFIED. See the runbook.',
+      metric: metric(METRICS.UNVERIFIED_KEYS, 'Maximum', Duration.minutes(5), SERVICE_NAMES.PUBLISH),
       threshold: 1,
       evaluationPeriods: 1,
       comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,

@@ -6,8 +6,12 @@
  * (bisected down to the failing one, reported per item) but never allowed to block the shard for
  * ever: after `retryAttempts` or `maxRecordAge` its metadata goes to an encrypted queue, whose depth
  * alarms (stream-consumer.ts). The next successful batch publishes everything the dropped record would have.
+ *
+ * KMS: the publisher proves each record against the vault before publishing it (design §11), so it may
+ * read tags and public keys — of this deployment's tagged keys only (an IAM condition on the tag, which
+ * the keys' policies delegate to IAM through the account statement; src/core/key-policy.ts).
  */
-import { Duration } from 'aws-cdk-lib';
+import { Aws, Duration, Validations } from 'aws-cdk-lib';
 import type * as cloudfront from 'aws-cdk-lib/aws-cloudfront';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -16,7 +20,7 @@ import type * as logs from 'aws-cdk-lib/aws-logs';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { OBJECT_KEYS } from '../src/constants.ts';
+import { KEY_TAGS, OBJECT_KEYS } from '../src/constants.ts';
 import { HandlerFunction } from './handler-function.ts';
 import { grantReadRevocationList } from './revocation-list-access.ts';
 import {
@@ -29,6 +33,8 @@ export interface JwksPublicationProps extends StreamConsumerOptions {
   readonly table: dynamodb.ITable;
   readonly bucket: s3.IBucket;
   readonly distribution: cloudfront.IDistribution;
+  /** Value of the deployment tag: the only KMS keys whose public halves the publisher may read. */
+  readonly deploymentName: string;
   /** Environment shared by all handlers plus BUCKET_NAME and DISTRIBUTION_ID. */
   readonly environment: Readonly<Record<string, string>>;
   /** @default Duration.seconds(60) */
@@ -78,6 +84,19 @@ export class JwksPublication extends Construct {
     );
     grantReadRevocationList(role, props.bucket);
     props.distribution.grantCreateInvalidation(role);
+    role.addToPolicy(
+      new iam.PolicyStatement({
+        sid: 'ProveRecordsWithThisDeploymentsKeysOnly',
+        actions: ['kms:GetPublicKey', 'kms:ListResourceTags'],
+        resources: [`arn:${Aws.PARTITION}:kms:${Aws.REGION}:${Aws.ACCOUNT_ID}:key/*`],
+        conditions: { StringEquals: { [`aws:ResourceTag/${KEY_TAGS.DEPLOYMENT}`]: props.deploymentName } },
+      }),
+    );
+    Validations.of(role).acknowledge({
+      id: 'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:kms:<AWS::Region>:<AWS::AccountId>:key/*]',
+      reason:
+        "Key ARNs are random and keys are created after deployment: the statement is limited by a condition to keys carrying this deployment's tag, and to reading tags and public keys.",
+    });
 
     acknowledgeListStreams(role);
   }

@@ -194,6 +194,7 @@ export class JwksPublisher extends Construct {
       table: this.registry.table,
       bucket: this.storage.bucket,
       distribution: this.distribution.distribution,
+      deploymentName,
       environment: {
         ...environment,
         [ENV.BUCKET_NAME]: this.storage.bucket.bucketName,

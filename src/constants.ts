@@ -109,11 +109,13 @@ export const TABLE = {
 /** CloudWatch metric namespace used by the handlers and the alarms. */
 export const METRICS_NAMESPACE = 'JwksPublisher';
 
-/** Custom metrics the rotate handler emits (Powertools Metrics, EMF) and the alarms read. */
+/** Custom metrics the rotate and publish handlers emit (Powertools Metrics, EMF) and the alarms read. */
 export const METRICS = {
   RECONCILE_SUCCEEDED: 'ReconcileSucceeded',
   UNKNOWN_VAULT_KEYS: 'UnknownVaultKeys',
   RECONCILE_CONFLICTS: 'ReconcileConflicts',
+  /** Publish: registry records the vault does not back, left out of the JWKS (design §11). */
+  UNVERIFIED_KEYS: 'UnverifiedKeys',
 } as const;
 
 /**

@@ -21,6 +21,7 @@ export type ErrorCode =
   | 'ADDRESS_IN_USE'
   | 'NOT_LOOPBACK'
   | 'AUDIT_CHAIN_BROKEN'
+  | 'KEY_UNVERIFIED'
   | 'UPSTREAM';
 
 export class JwksError extends Error {
@@ -74,6 +75,16 @@ export class KeyNotFoundError extends JwksError {
 export class KeyUnusableError extends JwksError {
   constructor(message: string, options?: { cause?: unknown }) {
     super('KEY_UNUSABLE', message, options);
+  }
+}
+
+/**
+ * The registry names a signing key the vault does not back: its kid is not the thumbprint of the
+ * vault's public key for its vaultKeyId (design §11). Nothing is signed with it.
+ */
+export class UnverifiedKeyError extends JwksError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('KEY_UNVERIFIED', message, options);
   }
 }
 

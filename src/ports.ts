@@ -12,6 +12,7 @@ import type {
   RegistryState,
   VaultKey,
 } from './core/types.ts';
+import type { VaultKeyFacts } from './core/vault-proof.ts';
 
 /** KMS, or the local node:crypto vault. Private key material never leaves an implementation. */
 export interface KeyVault {
@@ -19,6 +20,13 @@ export interface KeyVault {
   createKey(input: { keyRef: string; alg: Algorithm }): Promise<{ vaultKeyId: string }>;
   /** The public key as a JWK with `kid` = RFC 7638 thumbprint, `use: sig`, `alg`. Fails once disabled (KMS). */
   getPublicJwk(vaultKeyId: string, alg: Algorithm): Promise<PublicJwk>;
+  /**
+   * What the vault itself says about a key, to prove a registry record (design §11): whether it
+   * exists, whether it carries this deployment's tag and which keyRef, and its public key (SPKI DER)
+   * while the vault gives it. A refusal about this key is an answer (`absent`, `denied`); only a
+   * failure to ask (throttling, network) throws.
+   */
+  describeKey(vaultKeyId: string): Promise<VaultKeyFacts>;
   /** Every key carrying this deployment's tag, with its keyRef tag when present. */
   listKeys(): Promise<VaultKey[]>;
   /** Idempotent: disabling a disabled key succeeds. */

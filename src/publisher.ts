@@ -3,7 +3,8 @@
  * registry and the revocation list, renders deterministically, and converges, so duplicated,
  * reordered or replayed triggers change nothing.
  *
- * HEAD (ETag, registry-version, body-sha256) → read registry → list revocations → render →
+ * HEAD (ETag, registry-version, body-sha256) → read registry → prove every record against the vault
+ * (design §11: a record the vault does not back is left out, logged and reported) → list revocations → render →
  * skip if the stored version is newer, or the bytes are equal → PUT If-Match (first write:
  * If-None-Match: *), 412/409 → start over → invalidate the CDN → mark `publishedAt`.
  *
@@ -14,17 +15,21 @@
 import { createHash } from 'node:crypto';
 import { HEADERS, OBJECT_KEYS, OBJECT_METADATA, PATHS } from './constants.ts';
 import { renderJwks } from './core/jwks.ts';
-import type { Policy } from './core/types.ts';
+import type { KeyRecord, Policy } from './core/types.ts';
+import type { ProofFailure } from './core/vault-proof.ts';
 import { PreconditionFailedError } from './errors.ts';
 import type { Cdn, Clock, Log, ObjectStore, Registry } from './ports.ts';
 import { silentLog } from './ports.ts';
 import { listRevokedKids } from './revocations.ts';
+import { type ProofVault, proveRecords, readPublishedJwks } from './vault-proofs.ts';
 
 export interface PublishDeps {
   readonly registry: Pick<Registry, 'read' | 'markPublished'>;
   readonly store: ObjectStore;
   readonly cdn: Cdn;
   readonly policy: Policy;
+  /** Proves each record before it is published: only keys the vault backs reach verifiers. */
+  readonly vault: ProofVault;
   readonly log?: Log;
   /** The instant recorded as `publishedAt` (read after the invalidation); defaults to `now`. */
   readonly clock?: Clock;
@@ -48,6 +53,17 @@ export interface PublishResult {
   /** keyRefs this run recorded `publishedAt` for. */
   readonly marked: string[];
   readonly attempts: number;
+  /** Records of published states the vault did not prove: left out of the document. */
+  readonly unverified: UnverifiedRecord[];
+}
+
+/** A record left out because the vault does not back it (design §11). No key material. */
+export interface UnverifiedRecord {
+  readonly keyRef: string;
+  readonly status: KeyRecord['status'];
+  readonly kid?: string;
+  readonly vaultKeyId?: string;
+  readonly failure: ProofFailure;
 }
 
 /**
@@ -88,14 +104,28 @@ export async function publishJwks(
   for (let attempt = 1; attempt <= maxAttempts; attempt++) {
     const head = await deps.store.head(OBJECT_KEYS.JWKS);
     const snapshot = await deps.registry.read();
+    const proofs = await proveRecords(deps.vault, snapshot.keys, () => readPublishedJwks(deps.store));
+    const unverified: UnverifiedRecord[] = [];
+    for (const k of snapshot.keys) {
+      const proof = proofs.get(k.keyRef);
+      if (proof?.verified !== false) continue;
+      const { keyRef, status, kid, vaultKeyId } = k;
+      const entry = { keyRef, status, kid, vaultKeyId, failure: proof.failure };
+      unverified.push(entry);
+      log.error('registry record not backed by the vault; left out of the JWKS', { ...entry });
+    }
     const revoked = await listRevokedKids(deps.store);
-    const rendered = renderJwks(snapshot.keys, revoked);
+    // Only proven records are rendered, so an unverified one cannot change what the others publish.
+    const rendered = renderJwks(
+      snapshot.keys.filter((k) => proofs.get(k.keyRef)?.verified === true),
+      revoked,
+    );
     const body = new TextEncoder().encode(rendered.body);
     const sha256 = sha256Hex(body);
     const registryVersion = snapshot.state.registryVersion;
     const publishedAtOf = new Map(snapshot.keys.map((k) => [k.keyRef, k.publishedAt]));
     const unmarked = rendered.keyRefs.filter((ref) => publishedAtOf.get(ref) === undefined);
-    const base = { registryVersion, sha256, kids: rendered.kids, attempts: attempt };
+    const base = { registryVersion, sha256, kids: rendered.kids, attempts: attempt, unverified };
 
     const stored = head ? storedVersion(head.metadata) : undefined;
     if (stored !== undefined && stored > registryVersion && !options.force) {

@@ -9,15 +9,21 @@
  * When the vault refuses the key (KeyUnusableError: it was retired and disabled, or revoked, under
  * a cached view) the signer re-reads STATE at once and retries ONCE with the key it names; if STATE
  * still names the refused key, the refusal is the answer. Concurrent refusals share one re-read.
+ *
+ * Before a key's first signature the signer asks the vault for its public key: the kid STATE names must
+ * be its RFC 7638 thumbprint, or nothing is signed (UnverifiedKeyError, design §11): a write to the
+ * table cannot make tokens carry a kid the vault does not back. The vault's kid is kept per key id
+ * (key material never changes), so this costs one GetPublicKey per key per instance; a failure is
+ * not kept. That the key is this deployment's is KMS's to enforce: only its key policy grants Sign.
  */
 import { compactJws, encodeHeader, signingInputOf } from './core/jws.ts';
 import type { Algorithm, RegistryState } from './core/types.ts';
-import { KeyUnusableError, NoActiveKeyError } from './errors.ts';
+import { KeyUnusableError, NoActiveKeyError, UnverifiedKeyError } from './errors.ts';
 import type { Clock, KeyVault, Registry } from './ports.ts';
 
 export interface SignerOptions {
   readonly registry: Pick<Registry, 'readState'>;
-  readonly vault: Pick<KeyVault, 'sign'>;
+  readonly vault: Pick<KeyVault, 'sign' | 'getPublicJwk'>;
   /** How long a STATE view may be used (the policy's `signerCacheTtl`). */
   readonly cacheTtlMs: number;
   readonly clock?: Clock;
@@ -49,7 +55,9 @@ function activeKeyOf(state: RegistryState): ActiveKey | undefined {
 
 export class Signer {
   readonly #registry: Pick<Registry, 'readState'>;
-  readonly #vault: Pick<KeyVault, 'sign'>;
+  readonly #vault: Pick<KeyVault, 'sign' | 'getPublicJwk'>;
+  /** The vault's kid per vault key id (and alg), once it answered. */
+  readonly #vaultKids = new Map<string, Promise<string>>();
   readonly #ttl: number;
   readonly #clock: Clock;
   #view: View | undefined;
@@ -82,6 +90,7 @@ export class Signer {
   }
 
   async #signWith(key: ActiveKey, claims: Record<string, unknown>, typ: string): Promise<SignResult> {
+    await this.#assertBacked(key);
     const id = `${key.alg} ${key.kid} ${typ}`;
     if (this.#header?.id !== id) {
       this.#header = { id, encoded: encodeHeader({ alg: key.alg, kid: key.kid, typ }) };
@@ -89,6 +98,22 @@ export class Signer {
     const input = signingInputOf(this.#header.encoded, claims);
     const signature = await this.#vault.sign(key.vaultKeyId, key.alg, input.bytes);
     return { token: compactJws(input, signature), kid: key.kid, alg: key.alg };
+  }
+
+  /** Throws unless the vault's public key for the key id has exactly STATE's kid. */
+  async #assertBacked(key: ActiveKey): Promise<void> {
+    const id = `${key.alg} ${key.vaultKeyId}`;
+    let kid = this.#vaultKids.get(id);
+    if (!kid) {
+      kid = this.#vault.getPublicJwk(key.vaultKeyId, key.alg).then((jwk) => jwk.kid);
+      this.#vaultKids.set(id, kid);
+      kid.catch(() => this.#vaultKids.delete(id));
+    }
+    if ((await kid) !== key.kid) {
+      throw new UnverifiedKeyError(
+        `the registry's active kid ${key.kid} is not the vault key's ${key.vaultKeyId}`,
+      );
+    }
   }
 
   /** The ACTIVE key from a view younger than the TTL, reading STATE (once for all callers) if needed. */

@@ -17,6 +17,7 @@ import type { EventBus } from '../events/ports.ts';
 import type { Clock, Log } from '../ports.ts';
 import { silentLog } from '../ports.ts';
 import { type PublishDeps, publishJwks } from '../publisher.ts';
+import { METRIC_NAMES, type MetricsSink } from './rotate-handler.ts';
 
 const EVENT_NAMES = new Set(['INSERT', 'MODIFY', 'REMOVE']);
 
@@ -49,6 +50,8 @@ export interface PublishHandlerDeps extends PublishDeps {
   readonly issuer?: string;
   /** When set, a `jwks.published` event goes to this bus after every changed write (design §6). */
   readonly events?: { readonly bus: EventBus; readonly jwksUri: string };
+  /** `UnverifiedKeys` per publication: records left out because the vault does not back them. */
+  readonly metrics?: MetricsSink;
 }
 
 export type PublishHandler = (event: DynamoDBStreamEvent) => Promise<DynamoDBBatchResponse>;
@@ -79,6 +82,9 @@ export function createPublishHandler(deps: PublishHandlerDeps): PublishHandler {
       // A failure here throws: the whole batch is retried, because nothing was published.
       const result = await publishJwks({ ...deps, log }, clock());
       log.info('published', { ...result, records: event.Records.length });
+      // Every run reports, 0 included: the alarm then tells "none" from "no data".
+      deps.metrics?.addMetric(METRIC_NAMES.UNVERIFIED_KEYS, 'Count', result.unverified.length);
+      deps.metrics?.publishStoredMetrics();
       if (result.written && deps.events) {
         const published = jwksPublishedEvent({ ...result, at: clock(), jwksUri: deps.events.jwksUri });
         try {

@@ -6,7 +6,7 @@
  *
  * Per container: the Signer reads the registry's STATE item at most once per `signerCacheTtl`, the
  * endpoint reads a client's item at most once per the same TTL, and each token costs one KMS `Sign`
- * (no `GetPublicKey`: the kid and alg come from STATE).
+ * (the kid and alg come from STATE; one `GetPublicKey` per key per container checks that kid, design §11).
  */
 import { Logger } from '@aws-lambda-powertools/logger';
 import { createDynamoDbClient, createKmsClient, createTaggingClient } from '../adapters/aws/clients.ts';

@@ -207,6 +207,7 @@ export async function startLocalStack(
             store,
             cdn,
             policy,
+            vault,
             log,
             issuer: url,
             events: { bus, jwksUri },
@@ -222,7 +223,7 @@ export async function startLocalStack(
       log,
     });
     // A JWKS lost from the object store (or never written) is rebuilt even if no record is pending.
-    await publishJwks({ registry, store, cdn, policy, log }, Date.now());
+    await publishJwks({ registry, store, cdn, policy, vault, log }, Date.now());
     // The edge URL is the issuer (design §2): a restart on another port republishes the documents.
     await publishDiscovery({ store, cdn, policy, issuer: url, log });
     poller.start();

@@ -8,6 +8,7 @@ import {
   KMSClient,
   KMSInternalException,
   KMSInvalidStateException,
+  ListResourceTagsCommand,
   NotFoundException,
   ScheduleKeyDeletionCommand,
   SignCommand,
@@ -284,5 +285,68 @@ describe('KmsKeyVault', () => {
   it('rejects a deletion window outside 7–30 days without calling KMS', async () => {
     expect(await codeOf(vault.scheduleDeletion('arn:k', 5))).toBe('INVALID_ARGUMENT');
     expect(kmsMock.commandCalls(ScheduleKeyDeletionCommand)).toHaveLength(0);
+  });
+
+  describe('describeKey (the vault proof of design §11)', () => {
+    const tagged = (deployment: string, keyRef = 'ref-1') => ({
+      Tags: [
+        { TagKey: KEY_TAGS.DEPLOYMENT, TagValue: deployment },
+        { TagKey: KEY_TAGS.KEY_REF, TagValue: keyRef },
+      ],
+      Truncated: false,
+    });
+    const kmsError = (name: string) => Object.assign(new Error(name), { name, $metadata: {} });
+
+    it("gives this deployment's key with its keyRef and its public key as SPKI", async () => {
+      const arn = fake.create('ECC_NIST_P256').KeyMetadata.Arn;
+      kmsMock.on(ListResourceTagsCommand, { KeyId: arn }).resolves(tagged('prod', 'ref-7'));
+      const facts = await vault.describeKey(arn);
+      const spki = new Uint8Array(
+        fake.keys.get(arn)?.publicKey.export({ format: 'der', type: 'spki' }) ?? [],
+      );
+      expect(facts).toEqual({ kind: 'present', ours: true, keyRef: 'ref-7', publicKey: spki });
+    });
+
+    it("reports another deployment's key as not ours without asking for its public key", async () => {
+      const arn = fake.create('ECC_NIST_P256').KeyMetadata.Arn;
+      kmsMock.on(ListResourceTagsCommand).resolves(tagged('staging'));
+      expect(await vault.describeKey(arn)).toEqual({ kind: 'present', ours: false, keyRef: 'ref-1' });
+      expect(kmsMock.commandCalls(GetPublicKeyCommand)).toHaveLength(0);
+    });
+
+    it('gives no public key for a disabled key, or when GetPublicKey is denied', async () => {
+      kmsMock.on(ListResourceTagsCommand).resolves(tagged('prod'));
+      kmsMock.on(GetPublicKeyCommand).rejects(new DisabledException({ message: 'disabled', ...meta }));
+      expect(await vault.describeKey('arn:k')).toEqual({ kind: 'present', ours: true, keyRef: 'ref-1' });
+      kmsMock.on(GetPublicKeyCommand).rejects(kmsError('AccessDeniedException'));
+      expect(await vault.describeKey('arn:k')).toEqual({ kind: 'present', ours: true, keyRef: 'ref-1' });
+    });
+
+    it.each([
+      ['NotFoundException', 'absent'],
+      ['InvalidArnException', 'absent'],
+      ['AccessDeniedException', 'denied'],
+    ])('answers %s from ListResourceTags as %s', async (name, kind) => {
+      kmsMock.on(ListResourceTagsCommand).rejects(kmsError(name));
+      expect(await vault.describeKey('arn:aws:kms:eu-west-1:999999999999:key/x')).toEqual({ kind });
+    });
+
+    it('throws when KMS cannot be asked (internal failure, throttling): no answer is made up', async () => {
+      kmsMock.on(ListResourceTagsCommand).rejects(new KMSInternalException({ message: 'boom', ...meta }));
+      await expect(vault.describeKey('arn:k')).rejects.toBeInstanceOf(KMSInternalException);
+      kmsMock.on(ListResourceTagsCommand).resolves(tagged('prod'));
+      kmsMock.on(GetPublicKeyCommand).rejects(kmsError('ThrottlingException'));
+      await expect(vault.describeKey('arn:k')).rejects.toThrow('ThrottlingException');
+    });
+
+    it('refuses createKey with INVALID_ARGUMENT when built without key-policy principals (the publisher)', async () => {
+      const reader = new KmsKeyVault({
+        kms: new KMSClient({ region: 'eu-west-1' }),
+        tagging: new ResourceGroupsTaggingAPIClient({ region: 'eu-west-1' }),
+        deploymentName: 'prod',
+      });
+      expect(await codeOf(reader.createKey({ keyRef: 'r', alg: 'ES256' }))).toBe('INVALID_ARGUMENT');
+      expect(kmsMock.commandCalls(CreateKeyCommand)).toHaveLength(0);
+    });
   });
 });

@@ -165,4 +165,24 @@ describe('LocalKeyVault', () => {
     expect(shown).toContain(dir);
     expect(shown).not.toMatch(/PRIVATE KEY|"d":/);
   });
+
+  it('describes keys as KMS does: tags always, the public key only while enabled, absent for unknown ids', async () => {
+    const v = vault();
+    const { vaultKeyId } = await v.createKey({ keyRef: 'ref-1', alg: 'ES256' });
+    const facts = await v.describeKey(vaultKeyId);
+    expect(facts).toMatchObject({ kind: 'present', ours: true, keyRef: 'ref-1' });
+    const jwk = await v.getPublicJwk(vaultKeyId, 'ES256');
+    const spki = facts.kind === 'present' ? facts.publicKey : undefined;
+    const fromSpki = createPublicKey({ key: Buffer.from(spki ?? []), format: 'der', type: 'spki' });
+    expect(fromSpki.export({ format: 'jwk' })).toMatchObject({ x: (jwk as { x: string }).x });
+    expect(await vault('other').describeKey(vaultKeyId)).toEqual({
+      kind: 'present',
+      ours: false,
+      keyRef: 'ref-1',
+    });
+    await v.disableKey(vaultKeyId);
+    expect(await v.describeKey(vaultKeyId)).toEqual({ kind: 'present', ours: true, keyRef: 'ref-1' });
+    expect(await v.describeKey('local:00000000-0000-4000-8000-000000000000')).toEqual({ kind: 'absent' });
+    expect(await v.describeKey('arn:aws:kms:eu-west-1:1:key/x')).toEqual({ kind: 'absent' });
+  });
 });

@@ -1,7 +1,9 @@
+import { generateKeyPairSync } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import type { StatusView } from '../../src/cli/commands/status.ts';
+import { publicJwkFromKey } from '../../src/core/jwk.ts';
 import { HOUR, keyRecord, snapshotOf, T0 } from '../support/fixtures.ts';
-import { json, memoryStack, run } from './harness.ts';
+import { bootstrap, json, memoryStack, run } from './harness.ts';
 
 function stackWith(keys: Parameters<typeof snapshotOf>[0]) {
   const stack = memoryStack();
@@ -72,7 +74,7 @@ describe('jwks status', () => {
     expect(r.code).toBe(0);
     const lines = r.stdout.trim().split('\n');
     expect(lines[1]).toMatch(
-      /^KID\s+STATUS\s+ALG\s+CREATED\s+PUBLISHED\s+ACTIVATED\s+RETIRED\s+EXPIRED\s+REVOKED$/,
+      /^KID\s+STATUS\s+ALG\s+CREATED\s+PUBLISHED\s+ACTIVATED\s+RETIRED\s+EXPIRED\s+REVOKED\s+VAULT$/,
     );
     expect(lines).toHaveLength(2 + KEYS.length);
     for (const k of KEYS) expect(r.stdout).toContain(k.kid ?? `(keyRef ${k.keyRef})`);
@@ -98,5 +100,58 @@ describe('jwks status', () => {
     const r = await run(['status', 'extra'], stack);
     expect(r.code).toBe(2);
     expect(stack.loads).toEqual([]);
+  });
+
+  describe('vault proof (design §11)', () => {
+    /** A bootstrapped stack plus a RETIRED record someone wrote into the table: a key no vault holds. */
+    async function withForeignRecord() {
+      const stack = memoryStack();
+      await bootstrap(stack);
+      const jwk = await publicJwkFromKey(
+        generateKeyPairSync('ec', { namedCurve: 'P-256' }).publicKey,
+        'ES256',
+      );
+      const snap = stack.registry.snapshot();
+      const foreign = keyRecord('foreign', 'RETIRED', { kid: jwk.kid, publicJwk: jwk, vaultKeyId: 'arn:x' });
+      stack.registry.restore({ ...snap, keys: [...snap.keys, foreign] });
+      return { stack, kid: jwk.kid };
+    }
+
+    it('reports a record the vault does not back as UNVERIFIED with the reason, and real keys as VERIFIED', async () => {
+      const { stack } = await withForeignRecord();
+      const view = json<StatusView>(await run(['status', '--json'], stack));
+      const byRef = Object.fromEntries(view.keys.map((k) => [k.keyRef, [k.status, k.vault, k.vaultFailure]]));
+      expect(byRef.foreign).toEqual(['RETIRED', 'UNVERIFIED', 'NOT_IN_VAULT']);
+      const published = view.keys.filter((k) => k.keyRef !== 'foreign');
+      expect(published.map((k) => k.vault)).toEqual(published.map(() => 'VERIFIED'));
+    });
+
+    it('says UNVERIFIED and why in the table', async () => {
+      const { stack, kid } = await withForeignRecord();
+      const r = await run(['status'], stack);
+      expect(r.code).toBe(0);
+      expect(r.stdout.split('\n').find((l) => l.startsWith(kid))).toMatch(/UNVERIFIED \(NOT_IN_VAULT\)$/);
+    });
+
+    it('jwks publish leaves the record out and names it, in JSON and in text', async () => {
+      const { stack, kid } = await withForeignRecord();
+      const r = await run(['publish', '--json'], stack);
+      expect(r.code).toBe(0);
+      const out = json<{ kids: string[]; unverified: Array<{ kid: string; failure: string }> }>(r);
+      expect(out.kids).not.toContain(kid);
+      expect(out.unverified).toEqual([expect.objectContaining({ kid, failure: 'NOT_IN_VAULT' })]);
+      const text = await run(['publish'], stack);
+      expect(text.stdout).toContain(`left out (vault does not back it): ${kid} NOT_IN_VAULT`);
+    });
+
+    it('still shows the registry, marked UNCHECKED, when the vault cannot be asked', async () => {
+      const { stack } = await withForeignRecord();
+      stack.vault.faults.crash('vault.describeKey', 'before', 10);
+      const r = await run(['status', '--json'], stack);
+      expect(r.code).toBe(0);
+      const view = json<StatusView>(r);
+      expect(view.vaultError).toMatch(/vault.describeKey/);
+      expect(new Set(view.keys.map((k) => k.vault))).toEqual(new Set(['UNCHECKED']));
+    });
   });
 });

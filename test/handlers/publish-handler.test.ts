@@ -1,9 +1,11 @@
+import { generateKeyPairSync } from 'node:crypto';
 import type { DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
 import { beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { OBJECT_KEYS, TABLE } from '../../src/constants.ts';
+import { METRICS, OBJECT_KEYS, TABLE } from '../../src/constants.ts';
+import { publicJwkFromKey } from '../../src/core/jwk.ts';
 import { createPublishHandler } from '../../src/handlers/publish-handler.ts';
 import { reconcile } from '../../src/reconciler.ts';
-import { policyOf, T0 } from '../support/fixtures.ts';
+import { keyRecord, policyOf, T0 } from '../support/fixtures.ts';
 import { MemoryKeyVault } from '../support/memory.ts';
 import { makeWorld, type World } from '../support/world.ts';
 
@@ -149,5 +151,32 @@ describe('createPublishHandler', () => {
     world.cdn.failures = Number.POSITIVE_INFINITY;
     await expect(handler(event(record()))).rejects.toMatchObject({ code: 'INVALIDATION_FAILED' });
     expect(world.registry.snapshot().keys.every((k) => k.publishedAt === undefined)).toBe(true);
+  });
+
+  it('counts UnverifiedKeys on every publication: 0, then 1 once a record no vault key backs is written', async () => {
+    const metrics: Array<[string, number]> = [];
+    let flushed = 0;
+    const sink = {
+      addMetric: (n: string, _u: 'Count', v: number) => void metrics.push([n, v]),
+      publishStoredMetrics: () => void flushed++,
+    };
+    const counting = createPublishHandler({ ...world.publish, clock: () => T0 + 1000, metrics: sink });
+    await counting(event(record()));
+    const jwk = await publicJwkFromKey(generateKeyPairSync('ec', { namedCurve: 'P-256' }).publicKey, 'ES256');
+    const snap = world.registry.snapshot();
+    world.registry.restore({
+      ...snap,
+      keys: [
+        ...snap.keys,
+        keyRecord('foreign', 'RETIRED', { kid: jwk.kid, publicJwk: jwk, vaultKeyId: 'arn:x' }),
+      ],
+    });
+    await counting(event(record()));
+    expect(metrics).toEqual([
+      [METRICS.UNVERIFIED_KEYS, 0],
+      [METRICS.UNVERIFIED_KEYS, 1],
+    ]);
+    expect(flushed).toBe(2);
+    expect(world.store.text(OBJECT_KEYS.JWKS)).not.toContain(jwk.kid);
   });
 });

@@ -6,19 +6,19 @@
  */
 import { constants, generateKeyPairSync, privateEncrypt } from 'node:crypto';
 import { DynamoDBClient, GetItemCommand } from '@aws-sdk/client-dynamodb';
-import { KMSClient, SignCommand } from '@aws-sdk/client-kms';
+import { GetPublicKeyCommand, KMSClient, SignCommand } from '@aws-sdk/client-kms';
 import { marshall } from '@aws-sdk/util-dynamodb';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import { jwtVerify } from 'jose';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { ENV, PATHS, TABLE } from '../../src/constants.ts';
+import { publicJwkFromKey } from '../../src/core/jwk.ts';
 import { generateSecret, hashSecret } from '../../src/token/secrets.ts';
 import type { Client } from '../../src/token/types.ts';
 
 const ISSUER = 'https://d111111abcdef8.cloudfront.net';
 const VAULT_KEY_ID = 'arn:aws:kms:eu-west-1:123456789012:key/0f0e0d0c-0000-4000-8000-000000000001';
-const KID = 'kid-active';
 const API = 'https://orders.example';
 
 /** What the token function is deployed with: no key-policy principals, no bucket, no distribution. */
@@ -65,11 +65,17 @@ const kms = mockClient(KMSClient);
 const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
 const secret = generateSecret();
 let client: Client;
+/** The RFC 7638 thumbprint of the KMS key's public half: what STATE names when nobody tampered with it. */
+let KID: string;
+/** STATE's activeKid, when a test rewrites the table. */
+let stateKid: string | undefined;
 
 beforeEach(async () => {
   vi.unstubAllEnvs();
   ddb.reset();
   kms.reset();
+  KID ??= (await publicJwkFromKey(publicKey, 'RS256')).kid;
+  stateKid = undefined;
   client ??= {
     clientId: 'svc',
     secretHash: await hashSecret(secret),
@@ -85,7 +91,7 @@ beforeEach(async () => {
     [TABLE.SORT_KEY]: TABLE.STATE_SORT_KEY,
     registryVersion: 3,
     activeKeyRef: 'ref-1',
-    activeKid: KID,
+    activeKid: stateKid ?? KID,
     activeAlg: 'RS256',
     activeVaultKeyId: VAULT_KEY_ID,
   };
@@ -96,9 +102,14 @@ beforeEach(async () => {
   };
   ddb.on(GetItemCommand).callsFake((input: { Key: Record<string, { S?: string }> }) => {
     const pk = input.Key[TABLE.PARTITION_KEY]?.S;
-    if (pk === TABLE.REGISTRY_PARTITION) return { Item: marshall(state) };
+    if (pk === TABLE.REGISTRY_PARTITION) return { Item: marshall({ ...state, activeKid: stateKid ?? KID }) };
     if (pk === clientItem.pk) return { Item: marshall(clientItem, { removeUndefinedValues: true }) };
     return {};
+  });
+  kms.on(GetPublicKeyCommand).resolves({
+    PublicKey: new Uint8Array(publicKey.export({ format: 'der', type: 'spki' })),
+    KeyUsage: 'SIGN_VERIFY',
+    SigningAlgorithms: ['RSASSA_PKCS1_V1_5_SHA_256'],
   });
   kms.on(SignCommand).callsFake((input: { Message: Uint8Array; MessageType: string }) => {
     if (input.MessageType !== 'DIGEST') throw new Error('expected a digest');
@@ -163,11 +174,26 @@ describe('token Lambda entry', () => {
       SigningAlgorithm: 'RSASSA_PKCS1_V1_5_SHA_256',
       MessageType: 'DIGEST',
     });
-    // Sign is the only KMS call: no GetPublicKey, no DescribeKey.
-    expect(kms.calls()).toHaveLength(2);
+    // Besides Sign, one GetPublicKey per container: the vault's kid must be STATE's (design §11).
+    expect(kms.commandCalls(GetPublicKeyCommand).map((c) => c.args[0].input.KeyId)).toEqual([VAULT_KEY_ID]);
+    expect(kms.calls()).toHaveLength(3);
     const reads = ddb.commandCalls(GetItemCommand).map((c) => c.args[0].input.Key?.[TABLE.PARTITION_KEY]?.S);
     expect(reads.sort()).toEqual([`CLIENT#svc`, TABLE.REGISTRY_PARTITION]);
     expect(ddb.calls()).toHaveLength(2);
+  });
+
+  it('answers 500 server_error and signs nothing when STATE names a kid the KMS key does not have', async () => {
+    stateKid = 'forged-kid';
+    const { handler } = await coldStart(TOKEN_ENV);
+    const res = await handler(
+      event({
+        headers: { 'Content-Type': 'application/x-www-form-urlencoded', Authorization: basic('svc', secret) },
+        body: 'grant_type=client_credentials&scope=orders%3Aread',
+      }),
+    );
+    expect(res.statusCode).toBe(500);
+    expect(JSON.parse(res.body)).toMatchObject({ error: 'server_error' });
+    expect(kms.commandCalls(SignCommand)).toHaveLength(0);
   });
 
   it('answers a wrong secret with 401 invalid_client and a GET with 405, without signing', async () => {

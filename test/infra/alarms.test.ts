@@ -1,6 +1,6 @@
 import { Match } from 'aws-cdk-lib/assertions';
 import { describe, expect, it } from 'vitest';
-import { KEY_TAGS, METRICS_NAMESPACE } from '../../src/constants.ts';
+import { KEY_TAGS, METRICS_NAMESPACE, SERVICE_NAMES } from '../../src/constants.ts';
 import { logicalId, synth } from './synth.ts';
 
 describe('JwksAlarms', () => {
@@ -55,6 +55,19 @@ describe('JwksAlarms', () => {
       }),
     );
     expect(metric('UnknownVaultKeys', METRICS_NAMESPACE)).toHaveLength(1);
+    // design §11: a record the vault does not back, counted by the publish function.
+    expect(metric('UnverifiedKeys', METRICS_NAMESPACE)).toEqual([
+      expect.objectContaining({
+        Statistic: 'Maximum',
+        Threshold: 1,
+        ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+        TreatMissingData: 'notBreaching',
+        Dimensions: expect.arrayContaining([
+          { Name: 'Deployment', Value: deployment },
+          { Name: 'service', Value: SERVICE_NAMES.PUBLISH },
+        ]),
+      }),
+    ]);
     for (const a of alarms) expect(a.AlarmActions).toEqual([{ Ref: topicId }]);
   });
 

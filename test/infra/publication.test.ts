@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ENV, OBJECT_KEYS } from '../../src/constants.ts';
+import { ENV, KEY_TAGS, OBJECT_KEYS } from '../../src/constants.ts';
 import { allowedActions, allowing, asArray, logicalId, roleStatements, synth } from './synth.ts';
 
 describe('JwksPublication', () => {
@@ -107,13 +107,30 @@ describe('JwksPublication', () => {
     expect(fn).toMatchObject({ Runtime: 'nodejs22.x', Architectures: ['arm64'], Handler: 'index.handler' });
   });
 
+  it("may read tags and public keys of this deployment's tagged KMS keys only (the vault proof)", () => {
+    const kms = allowing(statements, 'kms:GetPublicKey');
+    expect(kms).toHaveLength(1);
+    expect(asArray(kms[0]?.Action).sort()).toEqual(['kms:GetPublicKey', 'kms:ListResourceTags']);
+    expect(JSON.stringify(kms[0]?.Resource)).toContain(':key/*');
+    expect(kms[0]?.Condition).toEqual({
+      StringEquals: { [`aws:ResourceTag/${KEY_TAGS.DEPLOYMENT}`]: stack.publisher.settings.deploymentName },
+    });
+    const env =
+      template.toJSON().Resources[logicalId(publication.handler.function)].Properties.Environment.Variables;
+    expect(env[ENV.DEPLOYMENT_NAME]).toBe(stack.publisher.settings.deploymentName);
+  });
+
   it('may publish jwks.published to the events topic only, with its key and no other SNS or KMS action', () => {
     const topicId = logicalId(stack.publisher.events.topic);
     const publish = allowing(statements, 'sns:Publish');
     expect(publish.flatMap((s) => asArray(s.Resource))).toEqual([{ Ref: topicId }]);
     expect(JSON.stringify(publish)).not.toContain(logicalId(stack.publisher.alarms.topic));
     expect(allowedActions(statements).filter((a) => a.startsWith('sns:'))).toEqual(['sns:Publish']);
-    const kms = statements.filter((s) => allowedActions([s]).some((a) => a.startsWith('kms:')));
+    const kms = statements.filter((s) =>
+      allowedActions([s]).some(
+        (a) => a.startsWith('kms:') && !['kms:GetPublicKey', 'kms:ListResourceTags'].includes(a),
+      ),
+    );
     expect(kms.flatMap((s) => asArray(s.Resource))).toEqual([
       { 'Fn::GetAtt': [logicalId(stack.publisher.events.topicKey), 'Arn'] },
     ]);

@@ -106,8 +106,18 @@ export class InvariantObserver {
 
   /** Invariant 3 (and PENDING/ACTIVE keys are published): every key that may verify tokens is in the set. */
   #checkRetention(keys: readonly KeyRecord[], at: number, kids: string[]): void {
+    const enabled = new Set(
+      this.w.vault
+        .all()
+        .filter((v) => v.state === 'Enabled')
+        .map((v) => v.vaultKeyId),
+    );
     for (const k of keys) {
       if (!k.kid || this.#listedAt.has(k.kid) || k.revokedAt !== undefined) continue;
+      // Design §11: a key is published only when the vault proves it, and KMS gives no public key once
+      // disabled; a key activated unpublished (`rotate --now`) and disabled before any publication was
+      // never in front of a verifier, and can no longer be proven: it stays out.
+      if (!this.#provable(k, enabled)) continue;
       const mustShow =
         (k.status === 'PENDING' || k.activatedAt !== undefined) &&
         (k.retiredAt === undefined || at < k.retiredAt + this.policy.retention);
@@ -187,9 +197,21 @@ export class InvariantObserver {
     }
   }
 
+  /** Whether the vault can still prove the key: enabled, or carried by a JWKS written earlier. */
+  #provable(k: KeyRecord, enabled: ReadonlySet<string>): boolean {
+    return enabled.has(k.vaultKeyId as string) || this.jwks.some((j) => j.kids.includes(k.kid as string));
+  }
+
   /** Invariant 6: the stored set is the rendering of the registry; publishing again changes nothing. */
   expectStoredMatchesRegistry(): void {
-    const body = renderJwks(this.w.registry.snapshot().keys, this.listedKids()).body;
+    const enabled = new Set(
+      this.w.vault
+        .all()
+        .filter((v) => v.state === 'Enabled')
+        .map((v) => v.vaultKeyId),
+    );
+    const keys = this.w.registry.snapshot().keys.filter((k) => this.#provable(k, enabled));
+    const body = renderJwks(keys, this.listedKids()).body;
     expect(this.w.store.text(OBJECT_KEYS.JWKS)).toBe(body);
   }
 }

@@ -11,10 +11,12 @@
  */
 import { constants, generateKeyPairSync, type KeyObject, sign } from 'node:crypto';
 import { calculateJwkThumbprint } from 'jose';
-import type { Algorithm, PublicJwk, VaultKey } from '../../src/core/types.ts';
+import type { Algorithm, KeyRecord, PublicJwk, VaultKey } from '../../src/core/types.ts';
+import type { VaultKeyFacts } from '../../src/core/vault-proof.ts';
 import { InvalidArgumentError, KeyNotFoundError, KeyUnusableError } from '../../src/errors.ts';
 import type { KeyVault } from '../../src/ports.ts';
 import { Faults } from './faults.ts';
+import { keyRecord } from './fixtures.ts';
 
 export type MemoryKeyState = 'Enabled' | 'Disabled' | 'PendingDeletion';
 
@@ -38,6 +40,8 @@ interface Entry {
   readonly vaultKeyId: string;
   readonly keyRef: string | undefined;
   readonly alg: Algorithm;
+  /** Tagged for another deployment (not a port concept: the vault reports it as not ours). */
+  readonly otherDeployment?: boolean;
   readonly pair: Pair;
   state: MemoryKeyState;
   deletionWindowDays?: number;
@@ -80,6 +84,31 @@ export class MemoryKeyVault implements KeyVault {
     return this.#create(opts.keyRef, opts.alg ?? 'ES256');
   }
 
+  /** A key tagged for another deployment of the same account (not a port method). */
+  addOtherDeploymentKey(opts: { keyRef?: string; alg?: Algorithm } = {}): string {
+    const id = this.#create(opts.keyRef, opts.alg ?? 'ES256');
+    this.#entries.set(id, { ...this.#entry(id), otherDeployment: true });
+    return id;
+  }
+
+  /** As KMS: tags of any key, the public key (SPKI DER) of ours while Enabled. */
+  describeKey(vaultKeyId: string): Promise<VaultKeyFacts> {
+    return this.faults.run('vault.describeKey', () => {
+      const e = this.#entries.get(vaultKeyId);
+      if (!e) return { kind: 'absent' as const };
+      const facts = {
+        kind: 'present' as const,
+        ours: !e.otherDeployment,
+        ...(e.keyRef === undefined ? {} : { keyRef: e.keyRef }),
+      };
+      if (e.otherDeployment || e.state !== 'Enabled') return facts;
+      return {
+        ...facts,
+        publicKey: new Uint8Array(e.pair.publicKey.export({ format: 'der', type: 'spki' })),
+      };
+    });
+  }
+
   createKey(input: { keyRef: string; alg: Algorithm }): Promise<{ vaultKeyId: string }> {
     return this.faults.run('vault.createKey', () => ({ vaultKeyId: this.#create(input.keyRef, input.alg) }));
   }
@@ -97,10 +126,12 @@ export class MemoryKeyVault implements KeyVault {
 
   listKeys(): Promise<VaultKey[]> {
     return this.faults.run('vault.listKeys', () =>
-      [...this.#entries.values()].map((e) => ({
-        vaultKeyId: e.vaultKeyId,
-        ...(e.keyRef === undefined ? {} : { keyRef: e.keyRef }),
-      })),
+      [...this.#entries.values()]
+        .filter((e) => !e.otherDeployment)
+        .map((e) => ({
+          vaultKeyId: e.vaultKeyId,
+          ...(e.keyRef === undefined ? {} : { keyRef: e.keyRef }),
+        })),
     );
   }
 
@@ -171,4 +202,20 @@ export class MemoryKeyVault implements KeyVault {
     if (KEY_TYPE[e.alg] !== KEY_TYPE[alg]) throw new InvalidArgumentError(`${vaultKeyId} cannot use ${alg}`);
     return e;
   }
+}
+
+/**
+ * A key record (tests' `keyRecord` fixture) backed by a real key of `vault`: created with the record's
+ * keyRef tag, with the vault's own JWK and kid, so the publisher's vault proof holds for it.
+ */
+export async function backedRecord(
+  vault: MemoryKeyVault,
+  keyRef: string,
+  status: KeyRecord['status'],
+  extra: Partial<KeyRecord> = {},
+): Promise<KeyRecord> {
+  const alg = extra.alg ?? 'ES256';
+  const { vaultKeyId } = await vault.createKey({ keyRef, alg });
+  const publicJwk = await vault.getPublicJwk(vaultKeyId, alg);
+  return keyRecord(keyRef, status, { alg, kid: publicJwk.kid, publicJwk, vaultKeyId, ...extra });
 }

@@ -34,6 +34,6 @@ export function makeWorld(policy: Policy, opts: { keyRefPrefix?: string } = {}):
     store,
     cdn,
     ops: { registry, vault, store, policy, newKeyRef },
-    publish: { registry, store, cdn, policy },
+    publish: { registry, store, cdn, policy, vault },
   };
 }

@@ -1,26 +1,43 @@
 import { generateKeyPairSync, type KeyObject, sign } from 'node:crypto';
 import { decodeProtectedHeader, jwtVerify } from 'jose';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import type { Algorithm, RegistryState } from '../../src/core/types.ts';
+import type { Algorithm, PublicJwk, RegistryState } from '../../src/core/types.ts';
 import { KeyUnusableError } from '../../src/errors.ts';
 import { Signer } from '../../src/signer.ts';
 
 const TTL = 5_000;
 
-/** An in-memory vault that really signs (ES256/RS256) and refuses disabled keys like KMS. */
+/**
+ * An in-memory vault that really signs (ES256/RS256) and refuses disabled keys like KMS. Its public
+ * keys have the kid the test names (`vault-x` → `kid-x` unless told), so STATE can agree or not.
+ */
 class FakeVault {
-  readonly keys = new Map<string, { alg: Algorithm; privateKey: KeyObject; publicKey: KeyObject }>();
+  readonly keys = new Map<
+    string,
+    { alg: Algorithm; kid: string; privateKey: KeyObject; publicKey: KeyObject }
+  >();
   readonly disabled = new Set<string>();
   calls: string[] = [];
+  publicKeyReads: string[] = [];
   failWith: Error | undefined;
+  publicKeyFailure: Error | undefined;
 
-  add(vaultKeyId: string, alg: 'ES256' | 'RS256') {
+  add(vaultKeyId: string, alg: 'ES256' | 'RS256', kid = vaultKeyId.replace(/^vault-/, 'kid-')) {
     const pair =
       alg === 'ES256'
         ? generateKeyPairSync('ec', { namedCurve: 'prime256v1' })
         : generateKeyPairSync('rsa', { modulusLength: 2048 });
-    this.keys.set(vaultKeyId, { alg, ...pair });
+    this.keys.set(vaultKeyId, { alg, kid, ...pair });
     return pair.publicKey;
+  }
+
+  async getPublicJwk(vaultKeyId: string, alg: Algorithm): Promise<PublicJwk> {
+    this.publicKeyReads.push(vaultKeyId);
+    if (this.publicKeyFailure) throw this.publicKeyFailure;
+    const key = this.keys.get(vaultKeyId);
+    if (!key || this.disabled.has(vaultKeyId)) throw new KeyUnusableError(`${vaultKeyId} is disabled`);
+    const jwk = key.publicKey.export({ format: 'jwk' }) as Record<string, string>;
+    return { kty: 'EC', kid: key.kid, use: 'sig', alg, crv: 'P-256', x: String(jwk.x), y: String(jwk.y) };
   }
 
   async sign(vaultKeyId: string, alg: Algorithm, input: Uint8Array): Promise<Uint8Array> {
@@ -140,7 +157,9 @@ describe('Signer', () => {
     vault.disabled.add('vault-a').add('vault-b');
     vault.calls = [];
     expect(await codeOf(signer.sign({}))).toBe('KEY_UNUSABLE');
-    expect(vault.calls).toEqual(['vault-a', 'vault-b']);
+    // B was refused before signing: the vault would not give its public key (disabled, as in KMS).
+    expect(vault.calls).toEqual(['vault-a']);
+    expect(vault.publicKeyReads).toEqual(['vault-a', 'vault-b']);
   });
 
   it('does not retry when STATE still names the refused key', async () => {
@@ -190,5 +209,33 @@ describe('Signer', () => {
     await expect(s.sign({})).rejects.toThrow('dynamo down');
     expect((await s.sign({})).kid).toBe('kid-a');
     expect(failing.readState).toHaveBeenCalledTimes(2);
+  });
+
+  describe('vault check (design §11)', () => {
+    it('refuses with KEY_UNVERIFIED and signs nothing when STATE names a kid the vault key does not have', async () => {
+      registry.activate('kid-forged', 'vault-a');
+      expect(await codeOf(signer.sign({ sub: 'svc' }))).toBe('KEY_UNVERIFIED');
+      expect(vault.calls).toEqual([]);
+    });
+
+    it('asks the vault once per key, and still compares every later STATE with its answer', async () => {
+      await signer.sign({});
+      await signer.sign({});
+      expect(vault.publicKeyReads).toEqual(['vault-a']);
+      // The table is rewritten under a running signer: same key id, another kid.
+      registry.activate('kid-forged', 'vault-a');
+      vi.advanceTimersByTime(TTL);
+      expect(await codeOf(signer.sign({}))).toBe('KEY_UNVERIFIED');
+      expect(vault.publicKeyReads).toEqual(['vault-a']);
+      expect(vault.calls).toEqual(['vault-a', 'vault-a']);
+    });
+
+    it('does not keep a failed vault answer: the next token asks again', async () => {
+      vault.publicKeyFailure = new Error('throttled');
+      await expect(signer.sign({})).rejects.toThrow('throttled');
+      vault.publicKeyFailure = undefined;
+      expect((await signer.sign({})).kid).toBe('kid-a');
+      expect(vault.publicKeyReads).toEqual(['vault-a', 'vault-a']);
+    });
   });
 });

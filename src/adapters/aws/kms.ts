@@ -20,6 +20,7 @@ import {
   GetPublicKeyCommand,
   type GetPublicKeyCommandOutput,
   type KMSClient,
+  ListResourceTagsCommand,
   ScheduleKeyDeletionCommand,
   SignCommand,
   type SignCommandOutput,
@@ -34,6 +35,7 @@ import { derToJose } from '../../core/der-jose.ts';
 import { publicJwkFromKey } from '../../core/jwk.ts';
 import { buildKeyPolicy, type KeyPolicyPrincipals } from '../../core/key-policy.ts';
 import type { Algorithm, PublicJwk, VaultKey } from '../../core/types.ts';
+import type { VaultKeyFacts } from '../../core/vault-proof.ts';
 import { InvalidArgumentError, JwksError, KeyNotFoundError, KeyUnusableError } from '../../errors.ts';
 import type { KeyVault } from '../../ports.ts';
 
@@ -41,7 +43,8 @@ export interface KmsKeyVaultOptions {
   readonly kms: KMSClient;
   readonly tagging: ResourceGroupsTaggingAPIClient;
   readonly deploymentName: string;
-  readonly keyPolicy: KeyPolicyPrincipals;
+  /** Needed by `createKey` only: a process that never creates keys (the publisher) leaves it out. */
+  readonly keyPolicy?: KeyPolicyPrincipals;
 }
 
 const errorName = (err: unknown): string | undefined => (err instanceof Error ? err.name : undefined);
@@ -49,12 +52,22 @@ const errorName = (err: unknown): string | undefined => (err instanceof Error ? 
 /** KMS's answers for a key that exists but may not be used now (disabled, pending deletion, …). */
 const UNUSABLE = new Set(['DisabledException', 'KMSInvalidStateException']);
 const PENDING_DELETION = new Set(['PendingDeletion', 'PendingReplicaDeletion']);
+/** KMS's answers that there is no such key here (an ARN of another account or region is one too). */
+const ABSENT = new Set(['NotFoundException', 'InvalidArnException']);
+
+/** A refusal that is KMS's answer about this key, not a failure to ask; undefined otherwise. */
+function refusalFacts(err: unknown): VaultKeyFacts | undefined {
+  const name = errorName(err);
+  if (name && ABSENT.has(name)) return { kind: 'absent' };
+  if (name === 'AccessDeniedException') return { kind: 'denied' };
+  return undefined;
+}
 
 export class KmsKeyVault implements KeyVault {
   readonly #kms: KMSClient;
   readonly #tagging: ResourceGroupsTaggingAPIClient;
   readonly #deploymentName: string;
-  readonly #principals: KeyPolicyPrincipals;
+  readonly #principals: KeyPolicyPrincipals | undefined;
   #policy: string | undefined;
 
   constructor(opts: KmsKeyVaultOptions) {
@@ -68,6 +81,7 @@ export class KmsKeyVault implements KeyVault {
   async createKey(input: { keyRef: string; alg: Algorithm }): Promise<{ vaultKeyId: string }> {
     const spec = algorithmSpec(input.alg);
     // Built on first use: a signer-only process (the token function) never needs the principals.
+    if (!this.#principals) throw new InvalidArgumentError('creating a key needs the key policy principals');
     this.#policy ??= JSON.stringify(buildKeyPolicy(this.#principals));
     const out = await this.#kms.send(
       new CreateKeyCommand({
@@ -99,6 +113,38 @@ export class KmsKeyVault implements KeyVault {
       throw new InvalidArgumentError(`KMS key ${vaultKeyId} cannot sign with ${spec.kmsSigningAlgorithm}`);
     }
     return publicJwkFromKey(out.PublicKey, alg);
+  }
+
+  /**
+   * `ListResourceTags`, then `GetPublicKey` for a key tagged for this deployment (IAM grants the
+   * publisher both on such keys only). A key has at most 50 tags, one page. A disabled or pending-
+   * deletion key gives no public key; throttling and KMS's internal failures throw.
+   */
+  async describeKey(vaultKeyId: string): Promise<VaultKeyFacts> {
+    let tags: { TagKey?: string; TagValue?: string }[];
+    try {
+      tags = (await this.#kms.send(new ListResourceTagsCommand({ KeyId: vaultKeyId, Limit: 50 }))).Tags ?? [];
+    } catch (err) {
+      const refusal = refusalFacts(err);
+      if (refusal) return refusal;
+      throw err;
+    }
+    const tag = (key: string) => tags.find((t) => t.TagKey === key)?.TagValue;
+    const keyRef = tag(KEY_TAGS.KEY_REF);
+    const ours = tag(KEY_TAGS.DEPLOYMENT) === this.#deploymentName;
+    const facts = { kind: 'present' as const, ours, ...(keyRef === undefined ? {} : { keyRef }) };
+    if (!ours) return facts;
+    try {
+      const out = await this.#kms.send(new GetPublicKeyCommand({ KeyId: vaultKeyId }));
+      return out.PublicKey ? { ...facts, publicKey: out.PublicKey } : facts;
+    } catch (err) {
+      const name = errorName(err);
+      // The key is ours but will not show its public half now: disabled, pending deletion, or our
+      // GetPublicKey grant is missing. The record may still be proven by an earlier publication.
+      if (name && (UNUSABLE.has(name) || name === 'AccessDeniedException')) return facts;
+      if (name && ABSENT.has(name)) return { kind: 'absent' };
+      throw err;
+    }
   }
 
   async listKeys(): Promise<VaultKey[]> {

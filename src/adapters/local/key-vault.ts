@@ -10,13 +10,22 @@
  *
  * Private keys never leave this class: not returned, not logged, hidden from JSON and inspect.
  */
-import { constants, createPrivateKey, generateKeyPair, type KeyObject, randomUUID, sign } from 'node:crypto';
+import {
+  constants,
+  createPrivateKey,
+  createPublicKey,
+  generateKeyPair,
+  type KeyObject,
+  randomUUID,
+  sign,
+} from 'node:crypto';
 import { chmod, mkdir, readdir, readFile, rename, stat, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { inspect } from 'node:util';
 import { ALGORITHM_SPECS, type AlgorithmSpec, algorithmSpec, isAlgorithm } from '../../core/algorithms.ts';
 import { publicJwkFromKey } from '../../core/jwk.ts';
 import type { Algorithm, PublicJwk, VaultKey } from '../../core/types.ts';
+import type { VaultKeyFacts } from '../../core/vault-proof.ts';
 import {
   InvalidArgumentError,
   KeyNotFoundError,
@@ -134,6 +143,17 @@ export class LocalKeyVault implements KeyVault {
     if (!entry) throw new KeyNotFoundError(`no local key ${vaultKeyId}`);
     this.#assertUsable(entry, alg);
     return publicJwkFromKey(entry.key, alg);
+  }
+
+  /** As KMS: the tags of any key we hold, its public key only while it is Enabled. */
+  async describeKey(vaultKeyId: string): Promise<VaultKeyFacts> {
+    const entry = await this.#load(vaultKeyId);
+    if (!entry) return { kind: 'absent' };
+    const ours = entry.meta.deploymentName === this.#deploymentName;
+    const facts = { kind: 'present' as const, ours, keyRef: entry.meta.keyRef };
+    if (!ours || entry.meta.state !== 'Enabled') return facts;
+    const spki = createPublicKey(entry.key).export({ format: 'der', type: 'spki' });
+    return { ...facts, publicKey: new Uint8Array(spki) };
   }
 
   async listKeys(): Promise<VaultKey[]> {

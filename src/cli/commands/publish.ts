@@ -18,7 +18,13 @@ export const publishCommand: Command = {
   ],
   async run({ values, out, context }) {
     const ctx = await context();
-    const deps = { registry: ctx.registry, store: ctx.store, cdn: ctx.cdn, policy: ctx.policy };
+    const deps = {
+      registry: ctx.registry,
+      store: ctx.store,
+      cdn: ctx.cdn,
+      policy: ctx.policy,
+      vault: ctx.vault,
+    };
     const r = await publishJwks(deps, ctx.now(), { force: boolFlag(values, 'force') });
     const discovery = ctx.issuer ? await publishDiscovery({ ...deps, issuer: ctx.issuer }) : undefined;
     const summary = {
@@ -29,7 +35,12 @@ export const publishCommand: Command = {
       sha256: r.sha256,
       kids: r.kids,
       ...(discovery ? { discoveryWritten: discovery.written } : {}),
+      // Records the vault does not back, left out (design §11; runbook "UNVERIFIED").
+      ...(r.unverified.length > 0 ? { unverified: r.unverified } : {}),
     };
+    const left = r.unverified.map(
+      (u) => `\nleft out (vault does not back it): ${u.kid ?? u.keyRef} ${u.failure}`,
+    );
     const what = r.written
       ? 'wrote a new JWKS and invalidated the CDN'
       : r.skipped === 'stored-newer'
@@ -37,7 +48,7 @@ export const publishCommand: Command = {
         : `JWKS unchanged, nothing written${r.invalidated ? ' (repeated the pending invalidation)' : ''}`;
     out.result(
       summary,
-      `${what}\nregistry version ${r.registryVersion}\nsha256 ${r.sha256}\nkids ${r.kids.join(', ') || '(none)'}`,
+      `${what}\nregistry version ${r.registryVersion}\nsha256 ${r.sha256}\nkids ${r.kids.join(', ') || '(none)'}${left.join('')}`,
     );
     return EXIT.OK;
   },

@@ -1,8 +1,12 @@
 /**
  * `jwks status`: the registry as an operator needs to see it — every key with its lifecycle state and
- * timestamps, the registry version, which key signs and which one stands by.
+ * timestamps, the registry version, which key signs and which one stands by — and, for every key in a
+ * published state, whether the vault backs it (design §11): `UNVERIFIED` is a record the publisher
+ * leaves out of the JWKS, with the reason (docs/runbook.md). The check is the publisher's own.
  */
 import type { KeyRecord, RegistrySnapshot } from '../../core/types.ts';
+import type { Proof, ProofFailure } from '../../core/vault-proof.ts';
+import { proveRecords, readPublishedJwks } from '../../vault-proofs.ts';
 import { type Command, cell, table } from '../command.ts';
 import { EXIT, iso } from '../output.ts';
 
@@ -17,6 +21,10 @@ export interface KeyStatusView {
   readonly retiredAt?: string;
   readonly expiredAt?: string;
   readonly revokedAt?: string;
+  /** Keys in a published state only: whether the vault backs the record (UNCHECKED: it could not be asked). */
+  readonly vault?: 'VERIFIED' | 'UNVERIFIED' | 'UNCHECKED';
+  /** Why an UNVERIFIED record is not backed. */
+  readonly vaultFailure?: ProofFailure;
 }
 
 export interface StatusView {
@@ -24,9 +32,21 @@ export interface StatusView {
   readonly activeKid?: string;
   readonly pendingKid?: string;
   readonly keys: KeyStatusView[];
+  /** Why the vault could not be asked (the keys then say UNCHECKED). */
+  readonly vaultError?: string;
 }
 
-export function statusView(snapshot: RegistrySnapshot): StatusView {
+type VaultCheck = { readonly proofs: ReadonlyMap<string, Proof> } | { readonly error: string };
+
+function vaultFields(check: VaultCheck | undefined, keyRef: string): Partial<KeyStatusView> {
+  if (!check) return {};
+  if ('error' in check) return { vault: 'UNCHECKED' };
+  const proof = check.proofs.get(keyRef);
+  if (!proof) return {};
+  return proof.verified ? { vault: 'VERIFIED' } : { vault: 'UNVERIFIED', vaultFailure: proof.failure };
+}
+
+export function statusView(snapshot: RegistrySnapshot, check?: VaultCheck): StatusView {
   const keys = [...snapshot.keys]
     .sort((a, b) => a.createdAt - b.createdAt || a.keyRef.localeCompare(b.keyRef))
     .map(
@@ -41,6 +61,7 @@ export function statusView(snapshot: RegistrySnapshot): StatusView {
         retiredAt: iso(k.retiredAt),
         expiredAt: iso(k.expiredAt),
         revokedAt: iso(k.revokedAt),
+        ...vaultFields(check, k.keyRef),
       }),
     );
   const pending = snapshot.keys.find((k) => k.keyRef === snapshot.state.pendingKeyRef);
@@ -49,6 +70,7 @@ export function statusView(snapshot: RegistrySnapshot): StatusView {
     ...(snapshot.state.activeKid === undefined ? {} : { activeKid: snapshot.state.activeKid }),
     ...(pending?.kid === undefined ? {} : { pendingKid: pending.kid }),
     keys,
+    ...(check && 'error' in check ? { vaultError: check.error } : {}),
   };
 }
 
@@ -66,6 +88,7 @@ function human(snapshot: RegistrySnapshot, view: StatusView): string {
       cell(k.retiredAt),
       cell(k.expiredAt),
       cell(k.revokedAt),
+      v.vault === 'UNVERIFIED' ? `UNVERIFIED (${v.vaultFailure})` : (v.vault ?? '-'),
     ];
   });
   const header = [
@@ -78,13 +101,15 @@ function human(snapshot: RegistrySnapshot, view: StatusView): string {
     'RETIRED',
     'EXPIRED',
     'REVOKED',
+    'VAULT',
   ];
   const summary = [
     `registry version ${view.registryVersion}`,
     `active ${view.activeKid ?? '(none)'}`,
     `pending ${view.pendingKid ?? '(none)'}`,
   ].join(', ');
-  return rows.length === 0 ? `${summary}\nno keys yet` : `${summary}\n${table([header, ...rows])}`;
+  const warning = view.vaultError ? `\nvault not checked: ${view.vaultError}` : '';
+  return rows.length === 0 ? `${summary}\nno keys yet` : `${summary}\n${table([header, ...rows])}${warning}`;
 }
 
 export const statusCommand: Command = {
@@ -96,7 +121,14 @@ export const statusCommand: Command = {
   async run({ out, context }) {
     const ctx = await context();
     const snapshot = await ctx.registry.read();
-    const view = statusView(snapshot);
+    let check: VaultCheck;
+    try {
+      check = { proofs: await proveRecords(ctx.vault, snapshot.keys, () => readPublishedJwks(ctx.store)) };
+    } catch (err) {
+      // The registry is still worth showing when the vault cannot be asked (no KMS permission, say).
+      check = { error: err instanceof Error ? err.message : String(err) };
+    }
+    const view = statusView(snapshot, check);
     out.result(view, human(snapshot, view));
     return EXIT.OK;
   },
