@@ -29,13 +29,17 @@ export const revokeCommand: Command = {
       previousStatus: result.previousStatus,
       alreadyRevoked: result.alreadyRevoked,
       ...(result.promoted ? { promotedKid: result.promoted.kid } : {}),
+      ...(result.awaitingPublication?.kid ? { awaitingPublicationKid: result.awaitingPublication.kid } : {}),
       ...(state === undefined ? {} : { activeKid: state }),
       warnings: result.warnings,
     };
     const human = result.alreadyRevoked
       ? `${kid} was already revoked (its revocation and vault state are ensured)`
       : `revoked ${kid} (was ${result.previousStatus})` +
-        (result.promoted ? `; ${result.promoted.kid} is ACTIVE now` : '');
+        (result.promoted ? `; ${result.promoted.kid} is ACTIVE now` : '') +
+        (result.awaitingPublication
+          ? `; no key is ACTIVE until ${result.awaitingPublication.kid ?? 'the new standby'} is published`
+          : '');
     out.result(summary, human);
     return EXIT.OK;
   },
