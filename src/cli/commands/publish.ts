@@ -18,7 +18,13 @@ export const publishCommand: Command = {
   ],
   async run({ values, out, context }) {
     const ctx = await context();
-    const deps = { registry: ctx.registry, store: ctx.store, cdn: ctx.cdn, policy: ctx.policy };
+    const deps = {
+      registry: ctx.registry,
+      store: ctx.store,
+      cdn: ctx.cdn,
+      policy: ctx.policy,
+      clock: ctx.now,
+    };
     const r = await publishJwks(deps, ctx.now(), { force: boolFlag(values, 'force') });
     const discovery = ctx.issuer ? await publishDiscovery({ ...deps, issuer: ctx.issuer }) : undefined;
     const summary = {
