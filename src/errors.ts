@@ -8,6 +8,7 @@ export type ErrorCode =
   | 'MISSING_CONFIG'
   | 'INVALID_CONFIG'
   | 'NO_ACTIVE_KEY'
+  | 'KEY_NOT_PUBLISHED'
   | 'KEY_NOT_FOUND'
   | 'KEY_UNUSABLE'
   | 'CONFLICT'
@@ -58,10 +59,38 @@ export class ConfigError extends JwksError {
   }
 }
 
-/** The signer found no ACTIVE key in the registry. */
+/**
+ * The signer found no ACTIVE key in the registry. `awaitingKid`: the standby that activates as soon as
+ * the publisher has published it (the window after an emergency revoke found no published standby).
+ */
 export class NoActiveKeyError extends JwksError {
-  constructor(message = 'no ACTIVE signing key in the registry', options?: { cause?: unknown }) {
+  readonly awaitingKid: string | undefined;
+  constructor(
+    message = 'no ACTIVE signing key in the registry',
+    options?: { cause?: unknown; awaitingKid?: string },
+  ) {
     super('NO_ACTIVE_KEY', message, options);
+    this.awaitingKid = options?.awaitingKid;
+  }
+
+  /** No ACTIVE key because the standby `kid` has not been published yet (design §3, Emergency revoke). */
+  static awaitingPublication(kid: string, options?: { cause?: unknown }): NoActiveKeyError {
+    return new NoActiveKeyError(
+      `no ACTIVE key: waiting for publication of ${kid} (it activates as soon as the publisher has published it)`,
+      { ...options, awaitingKid: kid },
+    );
+  }
+}
+
+/**
+ * A key would have to sign before any JWKS containing it was published (invariant 2): refused. The
+ * prepublish lead may be waived by an operator, publication never.
+ */
+export class KeyNotPublishedError extends JwksError {
+  readonly kid: string | undefined;
+  constructor(kid: string | undefined, message: string, options?: { cause?: unknown }) {
+    super('KEY_NOT_PUBLISHED', message, options);
+    this.kid = kid;
   }
 }
 

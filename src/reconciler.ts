@@ -13,11 +13,12 @@
  * key exists (completed by the next run); never a key the registry does not know.
  */
 import { randomUUID } from 'node:crypto';
+import { leadNotice, leadWarning } from './core/lead.ts';
 import { type Action, type ChangeAction, planRotation, transitionOf } from './core/lifecycle.ts';
 import { applyCommit, buildCommit, type Transition } from './core/transitions.ts';
-import type { ChangeContext, Policy, RegistrySnapshot } from './core/types.ts';
+import type { ChangeContext, Commit, Policy, RegistrySnapshot } from './core/types.ts';
 import { ConflictError, KeyUnusableError } from './errors.ts';
-import type { KeyVault, Log, ObjectStore, Registry } from './ports.ts';
+import type { Clock, KeyVault, Log, ObjectStore, Registry } from './ports.ts';
 import { silentLog } from './ports.ts';
 import { listRevokedKids, readRevocation } from './revocations.ts';
 
@@ -34,6 +35,47 @@ export interface ReconcileDeps {
    * operator's revoke that died after listing the kid, and undoes a point-in-time restore of it.
    */
   readonly store?: ObjectStore;
+  /**
+   * The control plane's clock (design §11: one clock decides). When given, the plan is made at its
+   * reading when the run starts and every commit is stamped with its reading at commit time (never
+   * earlier than the plan's), so `activatedAt`/`retiredAt`/`expiredAt` say when the change was
+   * made, not when a long run began. Without it (pure tests), everything happens at `now`.
+   */
+  readonly clock?: Clock;
+}
+
+/** The instant for planning, and a stamp for each commit: the clock's reading then, never going back. */
+export function commitClock(clock: Clock | undefined, now: number): { start: number; stamp: () => number } {
+  const start = clock ? clock() : now;
+  let last = start;
+  return {
+    start,
+    stamp: () => {
+      last = clock ? Math.max(last, clock()) : last;
+      return last;
+    },
+  };
+}
+
+/**
+ * The warning a commit owes the operator when it makes a key sign before its prepublish lead passed:
+ * an emergency promotion (revoke of the ACTIVE key) or the activation that ends a window with no ACTIVE
+ * key. Undefined when the commit activates nothing or the lead was met.
+ */
+export function activationWarning(
+  before: RegistrySnapshot,
+  commit: Commit,
+  at: number,
+  policy: Policy,
+): string | undefined {
+  // The deployment's first key: no verifier can have cached a JWKS without it.
+  if (before.state.bootstrappedAt === undefined) return undefined;
+  const wasActive = new Set(before.keys.filter((k) => k.status === 'ACTIVE').map((k) => k.keyRef));
+  const activated = commit.keys.find((w) => w.record.status === 'ACTIVE' && !wasActive.has(w.record.keyRef));
+  const notice = activated && leadNotice(activated.record, at, policy);
+  if (!notice || notice.leadMet) return undefined;
+  const revoked = commit.keys.some((w) => w.record.status === 'REVOKED');
+  return leadWarning(notice, revoked ? 'promoted' : 'activated', policy);
 }
 
 /** One executed action: what the planner asked for, plus what execution learned. */
@@ -62,6 +104,8 @@ export interface ReconcileResult {
   readonly conflicts: number;
   /** The registry version after this run's last commit. */
   readonly registryVersion: number;
+  /** Keys this run made sign before their prepublish lead passed, with their exact publication age. */
+  readonly warnings: string[];
 }
 
 export const SCHEDULE_CHANGE: ChangeContext = { changedBy: 'schedule', reason: 'scheduled reconciliation' };
@@ -73,19 +117,27 @@ export async function reconcile(
 ): Promise<ReconcileResult> {
   const log = deps.log ?? silentLog;
   const newKeyRef = deps.newKeyRef ?? randomUUID;
+  const clock = commitClock(deps.clock, now);
   let snapshot: RegistrySnapshot = await deps.registry.read();
   const vaultKeys = await deps.vault.listKeys();
   const revokedKids = deps.store ? await listRevokedKids(deps.store) : undefined;
-  const planned = planRotation({ ...snapshot, vaultKeys, revokedKids }, deps.policy, now);
+  const planned = planRotation({ ...snapshot, vaultKeys, revokedKids }, deps.policy, clock.start);
+  const warnings: string[] = [];
 
   const commit = async (t: Transition, why: string, by?: ChangeContext): Promise<void> => {
+    const at = clock.stamp();
     const c = buildCommit(
       snapshot,
       t,
-      now,
+      at,
       by ?? { changedBy: change.changedBy, reason: `${change.reason}: ${why}` },
     );
     await deps.registry.commit(c);
+    const warning = activationWarning(snapshot, c, at, deps.policy);
+    if (warning) {
+      warnings.push(warning);
+      log.warn('key signs before its prepublish lead', { transition: t.type, warning });
+    }
     snapshot = applyCommit(snapshot, c);
   };
 
@@ -160,5 +212,12 @@ export async function reconcile(
     a.type === 'alarm' ? [{ vaultKeyId: a.vaultKeyId, keyRef: a.keyRef, problem: a.problem }] : [],
   );
   for (const k of unknownVaultKeys) log.error('unaccounted vault key; not deleting it', { ...k });
-  return { actions, planned, unknownVaultKeys, conflicts, registryVersion: snapshot.state.registryVersion };
+  return {
+    actions,
+    planned,
+    unknownVaultKeys,
+    conflicts,
+    registryVersion: snapshot.state.registryVersion,
+    warnings,
+  };
 }

@@ -43,6 +43,8 @@ interface ActiveKey {
 
 interface View {
   readonly key: ActiveKey | undefined;
+  /** With no ACTIVE key: the standby that activates once published (named in NoActiveKeyError). */
+  readonly awaitingKid: string | undefined;
   /** Clock value when the read started. */
   readonly readAt: number;
   readonly seq: number;
@@ -83,7 +85,7 @@ export class Signer {
     } catch (err) {
       if (!(err instanceof KeyUnusableError)) throw err;
       const fresh = await this.#afterRefusal(key);
-      if (fresh === undefined) throw new NoActiveKeyError(undefined, { cause: err });
+      if (fresh === undefined) throw this.#noActiveKey({ cause: err });
       if (fresh.vaultKeyId === key.vaultKeyId) throw err;
       return this.#signWith(fresh, claims, typ);
     }
@@ -121,8 +123,15 @@ export class Signer {
     const view = this.#view;
     const key =
       view && this.#clock() - view.readAt < this.#ttl ? view.key : await (this.#inflight ?? this.#read());
-    if (!key) throw new NoActiveKeyError();
+    if (!key) throw this.#noActiveKey();
     return key;
+  }
+
+  #noActiveKey(options?: { cause?: unknown }): NoActiveKeyError {
+    const awaiting = this.#view?.awaitingKid;
+    return awaiting
+      ? NoActiveKeyError.awaitingPublication(awaiting, options)
+      : new NoActiveKeyError(undefined, options);
   }
 
   async #afterRefusal(refused: ActiveKey): Promise<ActiveKey | undefined> {
@@ -143,7 +152,9 @@ export class Signer {
     const read = this.#registry.readState().then((state) => {
       const key = activeKeyOf(state);
       // A slower, older read never overwrites a newer view.
-      if (!this.#view || this.#view.seq < seq) this.#view = { key, readAt, seq };
+      if (!this.#view || this.#view.seq < seq) {
+        this.#view = { key, awaitingKid: key ? undefined : state.pendingKid, readAt, seq };
+      }
       return key;
     });
     this.#inflight = read;

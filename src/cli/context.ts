@@ -37,6 +37,18 @@ export interface CliContext {
   close(): void;
 }
 
+/**
+ * What an operator command hands the lifecycle operations: the stack's ports, its policy and the clock
+ * that stamps each commit when it is made (the local stack's host clock; design §11).
+ */
+export const operationDeps = (ctx: CliContext) => ({
+  registry: ctx.registry,
+  vault: ctx.vault,
+  store: ctx.store,
+  policy: ctx.policy,
+  clock: ctx.now,
+});
+
 /** Which stack a command talks to: `--stack <name>` (deployed) or the local stack on a data dir. */
 export type Target =
   | { readonly kind: 'deployed'; readonly stackName: string }

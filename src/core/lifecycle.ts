@@ -41,7 +41,10 @@ export type Action =
       readonly keyRef: string;
       readonly kid: string;
       readonly retiringKeyRef?: string;
-      /** The deployment's first key: the prepublish lead was waived (it still had to be published). */
+      /**
+       * No key was ACTIVE (the deployment's first key, or after an emergency revoke): the prepublish lead
+       * was waived. Publication never is.
+       */
       readonly leadWaived: boolean;
       readonly why: string;
     }
@@ -123,16 +126,23 @@ function nextAction(input: PlanInput, policy: Policy, now: number): ChangeAction
       kid: k.kid as string,
       retiringKeyRef: active?.keyRef,
     } as const;
-    if (state.bootstrappedAt === undefined && !active) {
-      return { ...base, leadWaived: true, why: 'first key of the deployment, published' };
+    if (!active) {
+      // No key signs: the deployment's first key, or an emergency revoke found no published standby
+      // (design §3). Publication is what verifiers need to know the kid, so it is never waived; the
+      // lead is, because every minute without an ACTIVE key is a minute of 503s at the token endpoint.
+      const why =
+        state.bootstrappedAt === undefined
+          ? 'first key of the deployment, published'
+          : 'no ACTIVE key since an emergency revoke; the standby is published (lead waived)';
+      return { ...base, leadWaived: true, why };
     }
     const leadOk = published + policy.prepublishLead <= now;
-    const periodOver = !active || periodEnd(active, policy) <= now;
+    const periodOver = periodEnd(active, policy) <= now;
     if (leadOk && periodOver) {
       return {
         ...base,
         leadWaived: false,
-        why: active ? 'rotation period over, successor published ≥ lead' : 'no ACTIVE key, published ≥ lead',
+        why: 'rotation period over, successor published ≥ lead',
       };
     }
   }

@@ -38,7 +38,11 @@ export type Transition =
   /** Operator rotation: the ACTIVE key's period ends now instead of `activatedAt + rotationPeriod`. */
   | { readonly type: 'endPeriod'; readonly keyRef: string }
   | { readonly type: 'expire'; readonly keyRef: string }
-  /** → REVOKED; revoking the ACTIVE key promotes the PENDING key in the same commit (design §3, Emergency). */
+  /**
+   * → REVOKED. Revoking the ACTIVE key promotes the PENDING key in the same commit *if it has been
+   * published* (design §3, Emergency); otherwise no key is ACTIVE until the publisher has published the
+   * standby, which the planner then activates at once. Never a kid that no verifier can have seen.
+   */
   | { readonly type: 'revoke'; readonly keyRef: string }
   | { readonly type: 'markDisabled'; readonly keyRef: string }
   | { readonly type: 'markDeletionScheduled'; readonly keyRef: string; readonly vaultKeyId?: string };
@@ -104,7 +108,9 @@ function changedRecords(keys: readonly KeyRecord[], t: Transition, now: number):
       const r = mustFind(keys, t.keyRef, [...REVOCABLE]);
       const revoked: KeyRecord = { ...r, status: 'REVOKED', revokedAt: now };
       if (r.status !== 'ACTIVE') return [revoked];
-      const successor = keys.filter((k) => k.status === 'PENDING').sort(byAge)[0];
+      const successor = keys
+        .filter((k) => k.status === 'PENDING' && k.publishedAt !== undefined)
+        .sort(byAge)[0];
       return successor ? [revoked, { ...successor, status: 'ACTIVE', activatedAt: now }] : [revoked];
     }
     case 'markDisabled': {
@@ -140,6 +146,7 @@ export function deriveState(
     activeAlg: active?.alg,
     activeVaultKeyId: active?.vaultKeyId,
     pendingKeyRef: standby?.keyRef,
+    pendingKid: standby?.kid,
     // Set once, by the first activation; from then on the prepublish lead is never waived.
     bootstrappedAt: previous.bootstrappedAt ?? (active ? now : undefined),
     updatedAt: now,

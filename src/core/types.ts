@@ -79,6 +79,8 @@ export interface RegistryState {
   readonly activeVaultKeyId?: string;
   /** The standby slot: the keyRef of the CREATING or PENDING successor. At most one. */
   readonly pendingKeyRef?: string;
+  /** The standby's kid once it has one (PENDING): what a signer with no ACTIVE key is waiting for. */
+  readonly pendingKid?: string;
   /** Set once, when the first key of the deployment activates; after that the lead is never waived. */
   readonly bootstrappedAt?: number;
   readonly updatedAt?: number;

@@ -24,10 +24,11 @@ export interface RotateHandlerDeps extends ReconcileDeps {
   readonly log?: Log;
   readonly metrics?: MetricsSink;
   /**
-   * A run that created the deployment's very first key waits up to this long for the publisher to
-   * publish it, then reconciles again to activate it (the lead is waived for the first key only). Without
-   * it a new deployment could not sign until the next schedule period — an hour on AWS. Stays below
-   * the rotate function's 60 s timeout. 0 disables it.
+   * A run that leaves no ACTIVE key (a new deployment's first key, or an emergency revoke that found no
+   * published standby, design §3) waits up to this long for the publisher to publish the standby, then
+   * reconciles again to activate it (lead waived, publication never). Without it nothing could sign
+   * until the next schedule period — an hour on AWS. Stays below the rotate function's 60 s timeout.
+   * 0 disables it.
    * @default 40 s
    */
   readonly bootstrapWaitMs?: number;
@@ -38,10 +39,12 @@ export interface RotateHandlerDeps extends ReconcileDeps {
 
 const sleepFor = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
-/** Whether the deployment has never had an ACTIVE key and its first key is still unpublished. */
-async function firstKeyUnpublished(deps: RotateHandlerDeps): Promise<'unpublished' | 'published' | 'no'> {
+/** With no ACTIVE key: whether the standby that will take over is published yet ('no': nothing to wait for). */
+async function standbyAwaitingPublication(
+  deps: RotateHandlerDeps,
+): Promise<'unpublished' | 'published' | 'no'> {
   const { state, keys } = await deps.registry.read();
-  if (state.activeKid !== undefined || state.bootstrappedAt !== undefined) return 'no';
+  if (state.activeKid !== undefined) return 'no';
   const standby = keys.find((k) => k.keyRef === state.pendingKeyRef);
   if (standby?.status !== 'PENDING') return 'no';
   return standby.publishedAt === undefined ? 'unpublished' : 'published';
@@ -54,6 +57,7 @@ function merge(a: ReconcileResult, b: ReconcileResult): ReconcileResult {
     unknownVaultKeys: b.unknownVaultKeys,
     conflicts: Math.max(a.conflicts, b.conflicts),
     registryVersion: b.registryVersion,
+    warnings: [...a.warnings, ...b.warnings],
   };
 }
 
@@ -64,16 +68,20 @@ export function createRotateHandler(deps: RotateHandlerDeps): (event?: unknown) 
   const pollMs = deps.bootstrapPollMs ?? 500;
   const sleep = deps.sleep ?? sleepFor;
 
-  const bootstrap = async (first: ReconcileResult): Promise<ReconcileResult> => {
+  // The control plane's clock decides every timestamp of the run, read at each commit.
+  const reconcileDeps = { ...deps, log, clock };
+  const awaitActivation = async (first: ReconcileResult): Promise<ReconcileResult> => {
     const deadline = clock() + waitMs;
     for (
-      let status = await firstKeyUnpublished(deps);
+      let status = await standbyAwaitingPublication(deps);
       status !== 'no';
-      status = await firstKeyUnpublished(deps)
+      status = await standbyAwaitingPublication(deps)
     ) {
-      if (status === 'published') return merge(first, await reconcile({ ...deps, log }, clock()));
+      if (status === 'published') return merge(first, await reconcile(reconcileDeps, clock()));
       if (clock() >= deadline) {
-        log.warn('first key not published yet; it activates on a later run', { waitedMs: waitMs });
+        log.warn('no ACTIVE key and the standby is not published yet; it activates on a later run', {
+          waitedMs: waitMs,
+        });
         break;
       }
       await sleep(pollMs);
@@ -83,8 +91,8 @@ export function createRotateHandler(deps: RotateHandlerDeps): (event?: unknown) 
 
   return async () => {
     try {
-      let result = await reconcile({ ...deps, log }, clock());
-      if (waitMs > 0 && result.actions.some((a) => a.type === 'createKey')) result = await bootstrap(result);
+      let result = await reconcile(reconcileDeps, clock());
+      if (waitMs > 0) result = await awaitActivation(result);
       for (const key of result.unknownVaultKeys) {
         log.error('vault key tagged for this deployment is unknown to the registry; not deleting it', {
           vaultKeyId: key.vaultKeyId,

@@ -143,7 +143,11 @@ export function createTokenEndpoint(opts: TokenEndpointOptions): TokenEndpoint {
       } catch (err) {
         if (err instanceof OAuthError) return errorResponse(err);
         if (err instanceof NoActiveKeyError || err instanceof KeyUnusableError) {
-          log.error('token: no usable signing key', { code: err.code });
+          const awaitingKid = err instanceof NoActiveKeyError ? err.awaitingKid : undefined;
+          log.error('token: no usable signing key', {
+            code: err.code,
+            ...(awaitingKid ? { awaitingKid } : {}),
+          });
           return errorResponse(
             new OAuthError('temporarily_unavailable', 'no signing key is available; retry shortly', {
               status: 503,

@@ -93,6 +93,23 @@ describe('jwks sign', () => {
     expect((await run(['sign', '--ttl', ttl], stack)).code).toBe(2);
   });
 
+  it('exits 1 naming the standby it waits for when a revoke left no ACTIVE key', async () => {
+    const revoked = memoryStack({ algorithm: 'ES256', maxTokenTtl: '1h' });
+    await bootstrap(revoked);
+    const state = () => revoked.registry.snapshot().state;
+    await run(['revoke', state().pendingKid as string], revoked); // the replacement standby is unpublished
+    const awaiting = state().pendingKid as string;
+    const revoke = await run(['revoke', state().activeKid as string, '--json'], revoked);
+    expect(revoke.code).toBe(0);
+    expect(json(revoke)).toMatchObject({ awaitingPublicationKid: awaiting });
+    expect(revoke.stderr).toContain(awaiting);
+
+    const r = await run(['sign', '--json'], revoked);
+    expect(r.code).toBe(1);
+    expect(errorCode(r)).toBe('NO_ACTIVE_KEY');
+    expect(r.stderr).toContain(`no ACTIVE key: waiting for publication of ${awaiting}`);
+  });
+
   it('exits 1 with NO_ACTIVE_KEY when the registry has no active key', async () => {
     const empty = memoryStack();
     const r = await run(['sign', '--json'], empty);

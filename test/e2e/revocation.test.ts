@@ -42,6 +42,12 @@ describe('jwks revoke of the ACTIVE key on the local stack', () => {
     before = await sign(stack.dataDir);
     // A verifier that already holds the JWKS with the soon-revoked key.
     await joseVerifier(`${stack.url}/.well-known/jwks.json`, 1000).verify(before.token);
+    // Only a published standby is promoted (design §3): wait until verifiers are served it.
+    for (const until = Date.now() + 20_000; Date.now() < until; ) {
+      if ((await servedKids(stack.url)).length >= 2) break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    await new Promise((r) => setTimeout(r, 500)); // the publisher marks publishedAt after serving it
 
     revokeRun = await cli(stack.dataDir, ['revoke', before.kid, '--reason', 'key compromised', '--json']);
     // Measured from the moment the command returns (the revoke is done): starting a CLI process alone

@@ -89,6 +89,9 @@ describe('events handler on the DynamoDB Local stream', () => {
     await apply({ type: 'activate', keyRef: 'key-a' });
     await apply({ type: 'recordIntent', keyRef: 'key-b', alg: 'ES256' });
     await apply({ type: 'completeIntent', keyRef: 'key-b', vaultKeyId: 'vault-b', publicJwk: jwkB });
+    now += 1_000;
+    await registry.markPublished(['key-b'], now); // only a published standby is promoted
+    writes += 1;
     await apply({ type: 'revoke', keyRef: 'key-a' }, OPERATOR); // promotes key-b in the same transaction
     await apply({ type: 'markDisabled', keyRef: 'key-a' }, OPERATOR);
 
@@ -119,6 +122,7 @@ describe('events handler on the DynamoDB Local stream', () => {
       'PENDING', // the publication mark
       'REVOKED', // the disable mark
       'CREATING',
+      'PENDING', // key-b's publication mark
     ]);
   });
 });

@@ -1,9 +1,13 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { createRotateHandler, METRIC_NAMES, type MetricsSink } from '../../src/handlers/rotate-handler.ts';
+import { revokeKey } from '../../src/operations.ts';
 import { publishJwks } from '../../src/publisher.ts';
+import { appendRevocation } from '../../src/revocations.ts';
 import { policyOf, T0 } from '../support/fixtures.ts';
 import { MemoryKeyVault } from '../support/memory.ts';
 import { makeWorld } from '../support/world.ts';
+
+const operator = { changedBy: 'cli:ops', reason: 'leak' };
 
 class RecordingMetrics implements MetricsSink {
   readonly values: Array<[string, number]> = [];
@@ -64,6 +68,42 @@ describe('createRotateHandler', () => {
     const result = await handler();
     expect(result.actions.map((a) => a.type)).toEqual(['createKey', 'activate', 'createKey']);
     expect(world.registry.snapshot().state.activeKid).toBeDefined();
+  });
+
+  it('after revoking a listed ACTIVE key with no published standby, activates the standby in the same run once published', async () => {
+    const world = makeWorld(policyOf());
+    let now = T0;
+    const quick = createRotateHandler({ ...world.ops, clock: () => now, bootstrapWaitMs: 0 });
+    for (let i = 0; i < 2; i++) {
+      await quick();
+      await publishJwks(world.publish, now);
+    }
+    const { state } = world.registry.snapshot();
+    // An operator revoked the standby (its replacement is unpublished), then the ACTIVE key, and died
+    // after listing it: the scheduled run finishes the revoke from the revocation list.
+    await revokeKey(world.ops, state.pendingKid as string, operator, now);
+    const awaiting = world.registry.snapshot().state.pendingKid as string;
+    await appendRevocation(world.store, { kid: state.activeKid as string, revokedAt: now, ...operator });
+    const handler = createRotateHandler({
+      ...world.ops,
+      clock: () => now,
+      sleep: async (ms) => {
+        now += ms;
+        await publishJwks(world.publish, now);
+      },
+    });
+    const result = await handler();
+    expect(result.actions.map((a) => a.type)).toEqual([
+      'revoke',
+      'disableKey',
+      'scheduleDeletion',
+      'activate',
+      'createKey',
+    ]);
+    const activated = world.registry.snapshot().keys.find((k) => k.kid === awaiting);
+    expect(activated).toMatchObject({ status: 'ACTIVE' });
+    expect(activated?.activatedAt).toBeGreaterThanOrEqual(activated?.publishedAt as number);
+    expect(result.warnings).toEqual([expect.stringContaining(`activated ${awaiting}`)]);
   });
 
   it('gives up waiting for the first publication after bootstrapWaitMs and leaves activation to a later run', async () => {

@@ -1,11 +1,13 @@
 /**
  * Design §3 invariants 1–7 as properties: random sequences of clock advances, reconciler runs,
  * publisher runs, crashes between any two adapter calls, two concurrent reconcilers (interleaved by
- * fast-check's scheduler, or both reading before either commits), revocations and operator
- * rotations, with every invariant checked after every step (test/support/invariants.ts).
+ * fast-check's scheduler, or both reading before either commits), revocations at any moment (also
+ * between a commit and its publication) and operator rotations, with every invariant checked after
+ * every step (test/support/invariants.ts). A last property gives the actors clocks that disagree.
  */
 import fc from 'fast-check';
 import { beforeAll, describe, expect, it } from 'vitest';
+import type { KeyRecord } from '../../src/core/types.ts';
 import { hasCode } from '../../src/errors.ts';
 import { requestRotation, revokeKey } from '../../src/operations.ts';
 import { publishJwks } from '../../src/publisher.ts';
@@ -38,7 +40,9 @@ type Step =
   | { kind: 'reconcile'; crash: Crash }
   | { kind: 'publish'; crash: Crash; cdnFails: boolean }
   | { kind: 'race'; scheduler: fc.Scheduler | null }
-  | { kind: 'revoke'; pick: number; crash: Crash; retry: boolean }
+  | { kind: 'revoke'; pick: number | 'active'; crash: Crash; retry: boolean }
+  /** A commit (a reconcile, or an operator's rotation) and, before any publication, a revoke. */
+  | { kind: 'commitThenRevoke'; commit: 'reconcile' | 'rotate' | 'rotateNow'; pick: number | 'active' }
   | { kind: 'rotate'; immediate: boolean };
 
 const crash: fc.Arbitrary<Crash> = fc.option(
@@ -58,6 +62,9 @@ const duration = fc.constantFrom(
   2 * HOUR,
   5 * HOUR,
 );
+
+/** Which key a revoke hits: the ACTIVE one (the emergency), or any revocable one. */
+const revokePick: fc.Arbitrary<number | 'active'> = fc.oneof(fc.constant('active' as const), fc.nat(3));
 
 const step: fc.Arbitrary<Step> = fc.oneof(
   { weight: 3, arbitrary: fc.record({ kind: fc.constant('advance' as const), ms: duration }) },
@@ -82,9 +89,17 @@ const step: fc.Arbitrary<Step> = fc.oneof(
     weight: 1,
     arbitrary: fc.record({
       kind: fc.constant('revoke' as const),
-      pick: fc.nat(3),
+      pick: revokePick,
       crash,
       retry: fc.boolean(),
+    }),
+  },
+  {
+    weight: 1,
+    arbitrary: fc.record({
+      kind: fc.constant('commitThenRevoke' as const),
+      commit: fc.constantFrom('reconcile' as const, 'rotate' as const, 'rotateNow' as const),
+      pick: revokePick,
     }),
   },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('rotate' as const), immediate: fc.boolean() }) },
@@ -160,26 +175,41 @@ async function run(w: World, obs: InvariantObserver, s: Step, now: number, blind
       return obs.check(now);
     }
     case 'revoke': {
-      const candidates = w.registry
-        .snapshot()
-        .keys.filter((k) => ['PENDING', 'ACTIVE', 'RETIRED'].includes(k.status));
-      const target = candidates[s.pick % Math.max(1, candidates.length)];
-      if (!target?.kid) return obs.check(now);
-      const kid = target.kid;
+      const kid = revokeTarget(w, s.pick);
+      if (!kid) return obs.check(now);
+      const target = w.registry.snapshot().keys.find((k) => k.kid === kid) as KeyRecord;
       let result = await attempt(w, s.crash, () => revokeKey(w.ops, kid, operator, now));
       // An operator whose command failed runs it again (or not: then the next reconcile finishes it).
       if (!result && s.retry) result = await revokeKey(w.ops, kid, operator, now);
       if (result) expect(w.vault.stateOf(target.vaultKeyId as string)).not.toBe('Enabled');
       return obs.check(now, { forced: true });
     }
+    case 'commitThenRevoke': {
+      if (s.commit === 'reconcile') await reconcile(reconcileDeps, now);
+      else await rotate(w, s.commit === 'rotateNow', now);
+      await obs.check(now, { forced: s.commit === 'rotateNow' });
+      return run(w, obs, { kind: 'revoke', pick: s.pick, crash: null, retry: false }, now, blind);
+    }
     case 'rotate': {
-      await requestRotation(w.ops, { immediate: s.immediate }, operator, now).catch((err: unknown) => {
-        // `rotate --now` with no usable standby (a creation is in progress) is refused, not forced.
-        if (!(s.immediate && hasCode(err, 'KEY_NOT_FOUND'))) throw err;
-      });
+      await rotate(w, s.immediate, now);
       return obs.check(now, { forced: s.immediate });
     }
   }
+}
+
+/** The kid a revoke step hits, if any key is revocable. */
+function revokeTarget(w: World, pick: number | 'active'): string | undefined {
+  const { keys } = w.registry.snapshot();
+  if (pick === 'active') return keys.find((k) => k.status === 'ACTIVE')?.kid;
+  const candidates = keys.filter((k) => ['PENDING', 'ACTIVE', 'RETIRED'].includes(k.status));
+  return candidates[pick % Math.max(1, candidates.length)]?.kid;
+}
+
+/** `rotate [--now]`; `--now` with no published standby is refused, never forced (invariant 2). */
+async function rotate(w: World, immediate: boolean, now: number): Promise<void> {
+  await requestRotation(w.ops, { immediate }, operator, now).catch((err: unknown) => {
+    if (!(immediate && (hasCode(err, 'KEY_NOT_FOUND') || hasCode(err, 'KEY_NOT_PUBLISHED')))) throw err;
+  });
 }
 
 describe('lifecycle invariants (design §3)', () => {
@@ -220,7 +250,7 @@ describe('revocations survive a point-in-time restore (invariant 4)', () => {
       weight: 1,
       arbitrary: fc.record({
         kind: fc.constant('revoke' as const),
-        pick: fc.nat(3),
+        pick: revokePick,
         crash: fc.constant(null),
         retry: fc.constant(false),
       }),
@@ -259,6 +289,78 @@ describe('revocations survive a point-in-time restore (invariant 4)', () => {
         },
       ),
       { numRuns: Number(process.env.PROP_RUNS ?? 60) },
+    );
+  });
+});
+
+describe('invariants 2 and 3 when the actors’ clocks disagree (design §11: one clock decides)', () => {
+  beforeAll(() => MemoryKeyVault.warmPool(['ES256'], 64));
+
+  type ClockStep =
+    /** Time passes; the scheduled reconciler runs, then the stream-driven publisher. */
+    | { kind: 'cycle'; ms: number }
+    /** An operator's command from a workstation whose clock is a day off, executed by the control plane. */
+    | { kind: 'cliRevoke'; pick: number | 'active' }
+    | { kind: 'cliRotate'; immediate: boolean }
+    | { kind: 'cliPublish' };
+
+  const clockStep: fc.Arbitrary<ClockStep> = fc.oneof(
+    { weight: 5, arbitrary: fc.record({ kind: fc.constant('cycle' as const), ms: duration }) },
+    { weight: 1, arbitrary: fc.record({ kind: fc.constant('cliRevoke' as const), pick: revokePick }) },
+    { weight: 2, arbitrary: fc.record({ kind: fc.constant('cliRotate' as const), immediate: fc.boolean() }) },
+    { weight: 1, arbitrary: fc.record({ kind: fc.constant('cliPublish' as const) }) },
+  );
+
+  it('hold in real time whatever the CLI’s clock says, and with the control plane off real time', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        // The control plane (reconciler) vs real time; the publisher at or ahead of it; the CLI a day off.
+        fc.constantFrom(-30 * MINUTE, 0, 30 * MINUTE),
+        fc.constantFrom(0, SECOND, MINUTE),
+        fc.constantFrom(-24 * HOUR, 24 * HOUR),
+        fc.array(clockStep, { minLength: 5, maxLength: 40 }),
+        async (control, publisherAhead, cli, steps) => {
+          const w = makeWorld(policy);
+          const obs = new InvariantObserver(w, policy, control);
+          let now = T0; // real time: what verifiers and token holders live by
+          const ops = { ...w.ops, clock: () => now + control };
+          const publish = { ...w.publish, clock: () => now + control + publisherAhead };
+          const cycle = async () => {
+            await reconcile(ops, now + control);
+            await obs.check(now, { cleanReconcile: true });
+            await publishJwks(publish, now + control + publisherAhead);
+            await obs.check(now);
+          };
+          for (const s of steps) {
+            // What the workstation believes; before the fix the commands decided with it.
+            const cliNow = now + cli;
+            if (s.kind === 'cycle') {
+              now += s.ms;
+              await cycle();
+            } else if (s.kind === 'cliRevoke') {
+              const kid = revokeTarget(w, s.pick);
+              if (kid) await revokeKey(ops, kid, operator, cliNow);
+              await obs.check(now, { forced: true });
+            } else if (s.kind === 'cliRotate') {
+              await requestRotation(ops, { immediate: s.immediate }, operator, cliNow).catch(
+                (err: unknown) => {
+                  if (!(s.immediate && (hasCode(err, 'KEY_NOT_FOUND') || hasCode(err, 'KEY_NOT_PUBLISHED'))))
+                    throw err;
+                },
+              );
+              await obs.check(now, { forced: s.immediate });
+            } else {
+              await publishJwks(publish, cliNow);
+              await obs.check(now);
+            }
+          }
+          for (let i = 0; i < 3; i++) {
+            now += policy.prepublishLead;
+            await cycle();
+          }
+        },
+      ),
+      { numRuns: Number(process.env.PROP_RUNS ?? 80) },
     );
   });
 });

@@ -94,14 +94,18 @@ describe('planRotation', () => {
       expect(actions[0]).toMatchObject({ keyRef: 'f', leadWaived: true });
     });
 
-    it('never waives the lead once the deployment is bootstrapped', () => {
-      // No ACTIVE key (it was revoked), but bootstrappedAt is set: the standby waits for its lead.
+    it('activates a published standby at once when no key is ACTIVE after bootstrap (emergency revoke), waiving the lead only', () => {
+      // No ACTIVE key (it was revoked before its standby was published), but bootstrappedAt is set.
       const standby = pending({ publishedAt: T0 });
       const bootstrapped = { bootstrappedAt: T0 - 60 * DAY };
-      expect(plan([standby], T0 + policy.prepublishLead - 1, bootstrapped)).toEqual([]);
-      const actions = plan([standby], T0 + policy.prepublishLead, bootstrapped);
+      const actions = plan([standby], T0 + SECOND, bootstrapped);
       expect(types(actions)).toEqual(['activate', 'createKey']);
-      expect(actions[0]).toMatchObject({ leadWaived: false });
+      expect(actions[0]).toMatchObject({ keyRef: 'p', leadWaived: true });
+    });
+
+    it('never activates an unpublished standby, even with no key ACTIVE after an emergency revoke', () => {
+      const standby = pending({ publishedAt: undefined });
+      expect(plan([standby], T0 + 365 * DAY, { bootstrappedAt: T0 - 60 * DAY })).toEqual([]);
     });
 
     it('waits for the lead even when the period is over', () => {

@@ -101,12 +101,23 @@ describe('revokeKey', () => {
     expect(only('PENDING').keyRef).not.toBe(standby.keyRef);
   });
 
-  it('warns when the promoted key was published less than the lead ago', async () => {
+  it('warns with the exact publication age, in its result and its log, when the promoted key was published less than the lead ago', async () => {
     await requestRotation(w.ops, { immediate: false }, operator, Date.now()); // standby published 10d ago activates
     await publishJwks(w.publish, Date.now());
-    const result = await revokeKey(w.ops, only('ACTIVE').kid as string, operator, Date.now() + MINUTE);
-    expect(result.promoted).toBeDefined();
-    expect(result.warnings).toHaveLength(1);
+    const log = recordingLog();
+    const age = 2 * 60 * MINUTE + 3 * MINUTE + 4005; // 2h3m4s5ms
+    const result = await revokeKey(
+      { ...w.ops, log },
+      only('ACTIVE').kid as string,
+      operator,
+      Date.now() + age,
+    );
+    const promoted = result.promoted;
+    expect(promoted).toMatchObject({ publishedAgeMs: age, leadMet: false });
+    expect(result.warnings).toEqual([
+      expect.stringContaining(`promoted ${promoted?.kid}, published 2h3m4s5ms ago`),
+    ]);
+    expect(log.warns).toContain('emergency revoke promoted a key before its prepublish lead');
   });
 
   it('succeeds without a second entry or commit when the kid is already revoked', async () => {
@@ -142,7 +153,37 @@ describe('revokeKey', () => {
     const result = await revokeKey(w.ops, standby.kid as string, operator, Date.now());
     expect(result).toMatchObject({ previousStatus: 'ACTIVE', alreadyRevoked: false }); // the racer had activated it
     expect(keys().find((k) => k.keyRef === standby.keyRef)?.status).toBe('REVOKED');
-    expect(byStatus('ACTIVE')).toHaveLength(1);
+    // The racer's new standby was never published: nothing is promoted until it is.
+    expect(byStatus('ACTIVE')).toEqual([]);
+    expect(result.awaitingPublication?.keyRef).toBe(only('PENDING').keyRef);
+  });
+
+  it('promotes no unpublished standby: no key is ACTIVE until the publisher has published it, then it activates at once', async () => {
+    const log = recordingLog();
+    const deps = { ...w.ops, log };
+    const standby = only('PENDING');
+    await revokeKey(deps, standby.kid as string, operator, Date.now()); // its replacement is not published
+    const fresh = only('PENDING');
+    expect(fresh.publishedAt).toBeUndefined();
+
+    const active = only('ACTIVE');
+    const result = await revokeKey(deps, active.kid as string, operator, Date.now() + MINUTE);
+    expect(result.promoted).toBeUndefined();
+    expect(result.awaitingPublication).toEqual({ keyRef: fresh.keyRef, kid: fresh.kid });
+    expect(byStatus('ACTIVE')).toEqual([]);
+    expect(w.registry.snapshot().state).toMatchObject({ pendingKeyRef: fresh.keyRef, pendingKid: fresh.kid });
+    expect(result.warnings.join('\n')).toContain(fresh.kid as string);
+    expect(log.warns).toContain('emergency revoke left no ACTIVE key');
+
+    // A reconcile before publication changes nothing; right after it, the standby activates (lead waived).
+    expect((await reconcile(w.ops, Date.now() + 2 * MINUTE)).actions).toEqual([]);
+    await publishJwks(w.publish, Date.now() + 3 * MINUTE);
+    const after = await reconcile(w.ops, Date.now() + 3 * MINUTE + 1500);
+    expect(after.actions.map((a) => a.type)).toEqual(['activate', 'createKey']);
+    expect(only('ACTIVE')).toMatchObject({ keyRef: fresh.keyRef, publishedAt: Date.now() + 3 * MINUTE });
+    expect(after.warnings).toEqual([
+      expect.stringContaining(`activated ${fresh.kid}, published 1s500ms ago`),
+    ]);
   });
 });
 
@@ -175,30 +216,74 @@ describe('requestRotation', () => {
     expect(only('ACTIVE').keyRef).toBe(standby.keyRef);
   });
 
-  it('activates the standby at once when immediate, and warns when its lead was not satisfied', async () => {
+  it('activates a published standby at once when immediate, and warns with its publication age when its lead was not satisfied', async () => {
     await requestRotation(w.ops, { immediate: true }, operator, Date.now()); // lead satisfied (10d)
-    const fresh = only('PENDING'); // created just now, not even published
+    await publishJwks(w.publish, Date.now());
+    const fresh = only('PENDING');
     const result = await requestRotation(w.ops, { immediate: true }, operator, Date.now() + MINUTE);
     expect(result).toMatchObject({
       immediate: true,
       activated: { keyRef: fresh.keyRef },
       verifierCacheWarning: true,
     });
-    expect(result.warnings).toHaveLength(1);
+    expect(result.warnings).toEqual([expect.stringContaining(`activated ${fresh.kid}, published 1m ago`)]);
     expect(only('ACTIVE').keyRef).toBe(fresh.keyRef);
     expect(byStatus('PENDING')).toHaveLength(1);
   });
 
-  it('creates a standby first when there is none, then activates it', async () => {
+  it('refuses with KEY_NOT_PUBLISHED to activate a standby no JWKS has contained, changing nothing', async () => {
+    await requestRotation(w.ops, { immediate: true }, operator, Date.now());
+    const fresh = only('PENDING'); // created just now, not published
+    const active = only('ACTIVE');
+    const commits = w.registry.commits.length;
+    const err = await errorOf(requestRotation(w.ops, { immediate: true }, operator, Date.now() + MINUTE));
+    expect(hasCode(err, 'KEY_NOT_PUBLISHED')).toBe(true);
+    expect(w.registry.commits).toHaveLength(commits);
+    expect(only('ACTIVE').keyRef).toBe(active.keyRef);
+    expect(only('PENDING').keyRef).toBe(fresh.keyRef);
+  });
+
+  it('creates a standby first when there is none, and activates it only once it is published', async () => {
     // The revoke's final reconcile dies before it can create the replacement standby.
     w.faults.crash('vault.listKeys', 'before');
     await errorOf(revokeKey(w.ops, only('PENDING').kid as string, operator, Date.now()));
     expect(byStatus('PENDING')).toEqual([]);
     const previous = only('ACTIVE');
+    const refused = await errorOf(requestRotation(w.ops, { immediate: true }, operator, Date.now()));
+    expect(hasCode(refused, 'KEY_NOT_PUBLISHED')).toBe(true);
+    expect(only('ACTIVE').keyRef).toBe(previous.keyRef);
+    await publishJwks(w.publish, Date.now());
     const result = await requestRotation(w.ops, { immediate: true }, operator, Date.now());
     expect(result.activated?.keyRef).toBe(only('ACTIVE').keyRef);
     expect(only('ACTIVE').keyRef).not.toBe(previous.keyRef);
     expect(result.verifierCacheWarning).toBe(true);
     expect(byStatus('PENDING')).toHaveLength(1);
   });
+
+  it('stamps each commit with the control-plane clock read at commit time, not the time the caller passed', async () => {
+    const controlPlane = { now: Date.now() + 3 * MINUTE };
+    const deps = { ...w.ops, clock: () => controlPlane.now };
+    const createKey = w.vault.createKey.bind(w.vault);
+    vi.spyOn(w.vault, 'createKey').mockImplementation(async (input) => {
+      controlPlane.now += 30_000; // a slow CreateKey between the activation and what follows it
+      return createKey(input);
+    });
+    const standby = only('PENDING');
+    const previous = only('ACTIVE');
+    const callerBelieves = Date.now() + DAY; // a workstation one day fast
+    await requestRotation(deps, {}, operator, callerBelieves);
+    const start = Date.now() + 3 * MINUTE;
+    expect(keys().find((k) => k.keyRef === previous.keyRef)).toMatchObject({
+      periodEndsAt: start,
+      retiredAt: start,
+    });
+    expect(only('ACTIVE')).toMatchObject({ keyRef: standby.keyRef, activatedAt: start });
+    expect(only('PENDING').createdAt).toBe(start);
+    expect(w.registry.snapshot().state.updatedAt).toBe(start + 30_000);
+  });
 });
+
+function recordingLog() {
+  const warns: string[] = [];
+  return { warns, info() {}, error() {}, warn: (message: string) => void warns.push(message) };
+}

@@ -151,6 +151,66 @@ describe('reconcile', () => {
     );
   });
 
+  it('stamps each commit with its clock read at commit time, not at the start of a long run', async () => {
+    await bootstrap();
+    const period = policy.rotationPeriod;
+    await reconcile(w.ops, T0 + period); // key 1 RETIRED, key 2 ACTIVE, key 3 created
+    await publishJwks(w.publish, T0 + period);
+    await reconcile(w.ops, T0 + period + MINUTE); // key 1 disabled
+    const retired = keys().find((k) => k.status === 'RETIRED');
+    let clock = T0 + 2 * period;
+    const createKey = w.vault.createKey.bind(w.vault);
+    vi.spyOn(w.vault, 'createKey').mockImplementation(async (input) => {
+      clock += 30_000; // CreateKey takes 30 s, between the activation and the expiry in the same run
+      return createKey(input);
+    });
+    const result = await reconcile({ ...w.ops, clock: () => clock }, 0);
+    expect(result.actions.map((a) => a.type)).toEqual([
+      'activate',
+      'createKey',
+      'expire',
+      'scheduleDeletion',
+    ]);
+    const byRef = (ref?: string) => keys().find((k) => k.keyRef === ref);
+    expect(byRef(result.actions[0]?.keyRef)?.activatedAt).toBe(T0 + 2 * period);
+    expect(byRef(retired?.keyRef)).toMatchObject({
+      status: 'EXPIRED',
+      expiredAt: T0 + 2 * period + 30_000,
+      deletionScheduledAt: T0 + 2 * period + 30_000,
+    });
+  });
+
+  it('revokes a listed ACTIVE key without promoting an unpublished standby, and warns with the exact age when it activates it after publication', async () => {
+    await bootstrap();
+    const active = keys().find((k) => k.status === 'ACTIVE');
+    const standby = keys().find((k) => k.status === 'PENDING');
+    // The standby is replaced by one nobody has published yet.
+    await appendRevocation(w.store, {
+      kid: standby?.kid as string,
+      revokedAt: T0,
+      reason: 'x',
+      changedBy: 'cli:ops',
+    });
+    await reconcile(w.ops, T0 + MINUTE);
+    const fresh = keys().find((k) => k.status === 'PENDING');
+    expect(fresh?.publishedAt).toBeUndefined();
+    await appendRevocation(w.store, {
+      kid: active?.kid as string,
+      revokedAt: T0,
+      reason: 'leak',
+      changedBy: 'cli:ops',
+    });
+    const result = await reconcile(w.ops, T0 + 2 * MINUTE);
+    expect(result.actions.map((a) => a.type)).toEqual(['revoke', 'disableKey', 'scheduleDeletion']);
+    expect(w.registry.snapshot().state).toMatchObject({ pendingKid: fresh?.kid });
+    expect(w.registry.snapshot().state.activeKid).toBeUndefined();
+    await publishJwks(w.publish, T0 + 3 * MINUTE);
+    const later = await reconcile(w.ops, T0 + 4 * MINUTE);
+    expect(later.actions.map((a) => a.type)).toEqual(['activate', 'createKey']);
+    expect(w.registry.snapshot().state.activeKid).toBe(fresh?.kid);
+    expect(later.warnings).toEqual([expect.stringContaining(`activated ${fresh?.kid}, published 1m ago`)]);
+  });
+
   it('finishes a revoke that died after listing the kid, when it can read the revocation list', async () => {
     await bootstrap();
     const active = keys().find((k) => k.status === 'ACTIVE');

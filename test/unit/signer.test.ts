@@ -188,6 +188,13 @@ describe('Signer', () => {
     expect(await codeOf(signer.sign({}))).toBe('NO_ACTIVE_KEY');
   });
 
+  it('names the standby it is waiting for when STATE has no ACTIVE key but a PENDING one', async () => {
+    registry.state = { registryVersion: 3, pendingKeyRef: 'ref-p', pendingKid: 'kid-p' };
+    const err = await signer.sign({}).catch((e: unknown) => e);
+    expect(err).toMatchObject({ code: 'NO_ACTIVE_KEY', awaitingKid: 'kid-p' });
+    expect((err as Error).message).toContain('waiting for publication of kid-p');
+  });
+
   it('throws NO_ACTIVE_KEY when the key is refused and STATE no longer has an ACTIVE key', async () => {
     await signer.sign({});
     registry.state = { registryVersion: 9 };

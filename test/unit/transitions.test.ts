@@ -73,7 +73,15 @@ describe('buildCommit', () => {
     expect(applyCommit(after, c2).state.registryVersion).toBe(4);
   });
 
-  it('promotes the PENDING key in the same commit when the ACTIVE key is revoked', () => {
+  it('promotes no unpublished PENDING key when the ACTIVE key is revoked: no key is ACTIVE', () => {
+    const snap = snapshotOf([active(), pending({ publishedAt: undefined })], { bootstrappedAt: T0 });
+    const commit = buildCommit(snap, { type: 'revoke', keyRef: 'a' }, T0 + DAY, change);
+    expect(commit.keys.map((w) => [w.record.keyRef, w.record.status])).toEqual([['a', 'REVOKED']]);
+    expect(commit.state.activeKeyRef).toBeUndefined();
+    expect(commit.state).toMatchObject({ pendingKeyRef: 'p', pendingKid: pending().kid });
+  });
+
+  it('promotes the published PENDING key in the same commit when the ACTIVE key is revoked', () => {
     const snap = snapshotOf([active(), pending()]);
     const commit = buildCommit(snap, { type: 'revoke', keyRef: 'a' }, T0 + DAY, change);
     expect(commit.keys.map((w) => [w.record.keyRef, w.record.status])).toEqual([

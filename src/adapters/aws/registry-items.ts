@@ -141,6 +141,7 @@ export function registryStateFromItem(item: Item): RegistryState {
     activeAlg,
     activeVaultKeyId: str(item, 'activeVaultKeyId', true),
     pendingKeyRef: str(item, 'pendingKeyRef', true),
+    pendingKid: str(item, 'pendingKid', true),
     bootstrappedAt: num(item, 'bootstrappedAt', true),
     updatedAt: num(item, 'updatedAt', true),
   });

@@ -24,6 +24,7 @@ export const publishCommand: Command = {
       cdn: ctx.cdn,
       policy: ctx.policy,
       vault: ctx.vault,
+      clock: ctx.now,
     };
     const r = await publishJwks(deps, ctx.now(), { force: boolFlag(values, 'force') });
     const discovery = ctx.issuer ? await publishDiscovery({ ...deps, issuer: ctx.issuer }) : undefined;

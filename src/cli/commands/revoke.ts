@@ -5,6 +5,7 @@
  */
 import { revokeKey } from '../../operations.ts';
 import { type Command, stringFlag } from '../command.ts';
+import { operationDeps } from '../context.ts';
 import { EXIT } from '../output.ts';
 
 export const revokeCommand: Command = {
@@ -19,7 +20,7 @@ export const revokeCommand: Command = {
     const reason = stringFlag(values, 'reason')?.trim() || 'operator revoke';
     const ctx = await context();
     const change = { changedBy: await ctx.changedBy(), reason };
-    const deps = { registry: ctx.registry, vault: ctx.vault, store: ctx.store, policy: ctx.policy };
+    const deps = operationDeps(ctx);
     const result = await revokeKey(deps, kid, change, ctx.now());
     for (const w of result.warnings) out.warn(w);
 
@@ -29,13 +30,17 @@ export const revokeCommand: Command = {
       previousStatus: result.previousStatus,
       alreadyRevoked: result.alreadyRevoked,
       ...(result.promoted ? { promotedKid: result.promoted.kid } : {}),
+      ...(result.awaitingPublication?.kid ? { awaitingPublicationKid: result.awaitingPublication.kid } : {}),
       ...(state === undefined ? {} : { activeKid: state }),
       warnings: result.warnings,
     };
     const human = result.alreadyRevoked
       ? `${kid} was already revoked (its revocation and vault state are ensured)`
       : `revoked ${kid} (was ${result.previousStatus})` +
-        (result.promoted ? `; ${result.promoted.kid} is ACTIVE now` : '');
+        (result.promoted ? `; ${result.promoted.kid} is ACTIVE now` : '') +
+        (result.awaitingPublication
+          ? `; no key is ACTIVE until ${result.awaitingPublication.kid ?? 'the new standby'} is published`
+          : '');
     out.result(summary, human);
     return EXIT.OK;
   },

@@ -7,6 +7,7 @@
 import { formatDuration } from '../../core/duration.ts';
 import { requestRotation } from '../../operations.ts';
 import { boolFlag, type Command, stringFlag } from '../command.ts';
+import { operationDeps } from '../context.ts';
 import { EXIT, iso } from '../output.ts';
 
 export const rotateCommand: Command = {
@@ -27,7 +28,7 @@ export const rotateCommand: Command = {
         stringFlag(values, 'reason')?.trim() || (immediate ? 'operator: rotate --now' : 'operator: rotate'),
     };
     // With the store, the reconcile this runs also finishes any revoke the revocation list holds.
-    const deps = { registry: ctx.registry, vault: ctx.vault, store: ctx.store, policy: ctx.policy };
+    const deps = operationDeps(ctx);
     const result = await requestRotation(deps, { immediate }, change, ctx.now());
     const lead = ctx.policy.prepublishLead;
 
