@@ -7,6 +7,7 @@
 import { resolve } from 'node:path';
 import type { Policy } from '../core/types.ts';
 import { JwksError } from '../errors.ts';
+import type { OperatorOutcome, OperatorRequest } from '../operator/action.ts';
 import type { Cdn, KeyVault, ObjectStore, Registry } from '../ports.ts';
 import type { ClientStore } from '../token/types.ts';
 
@@ -26,6 +27,12 @@ export interface CliContext {
   readonly jwksUrl: string;
   /** The canonical issuer (design §2), when known: `publish` then republishes the discovery documents too. */
   readonly issuer?: string;
+  /**
+   * A deployed stack's control plane: `rotate`, `revoke` and `publish` ask the function that owns the
+   * action to act (its clock, its decisions) instead of running the operations here. Absent for the
+   * local stack, whose clock is this machine's.
+   */
+  readonly controlPlane?: ControlPlane;
   /** `cli:<identity>`, recorded on every registry change this command makes. */
   changedBy(): Promise<string>;
   /** The JWKS exactly as verifiers are served it. */
@@ -33,6 +40,11 @@ export interface CliContext {
   readonly now: () => number;
   /** Release clients (sockets) so the process can end. */
   close(): void;
+}
+
+export interface ControlPlane {
+  /** Invoke the deployed function that owns `request.action` with the operator's identity; its outcome. */
+  act(request: OperatorRequest): Promise<OperatorOutcome>;
 }
 
 /** Which stack a command talks to: `--stack <name>` (deployed) or the local stack on a data dir. */

@@ -6,6 +6,9 @@
  * it and finally hands it to the on-failure destination), and if any well-formed registry record is
  * in the batch the publisher re-reads the whole registry once and converges. Duplicated, reordered or
  * replayed records therefore change nothing.
+ *
+ * It also takes an operator's `publish` (`jwks publish --stack`, src/operator/action.ts): the same
+ * publication the CLI runs locally (with `force` after a restore), with this function's clock.
  */
 import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
 import type { DynamoDBBatchResponse, DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
@@ -14,9 +17,11 @@ import { jwksPublishedEvent } from '../core/events.ts';
 import { publishDiscovery } from '../discovery-publisher.ts';
 import { MalformedRecordError } from '../errors.ts';
 import type { EventBus } from '../events/ports.ts';
+import { answer, isOperatorEvent, type OperatorEvent, type OperatorResponse } from '../operator/action.ts';
+import { publishAction } from '../operator/run.ts';
 import type { Clock, Log } from '../ports.ts';
 import { silentLog } from '../ports.ts';
-import { type PublishDeps, publishJwks } from '../publisher.ts';
+import { type PublishDeps, type PublishResult, publishJwks } from '../publisher.ts';
 
 const EVENT_NAMES = new Set(['INSERT', 'MODIFY', 'REMOVE']);
 
@@ -51,7 +56,10 @@ export interface PublishHandlerDeps extends PublishDeps {
   readonly events?: { readonly bus: EventBus; readonly jwksUri: string };
 }
 
-export type PublishHandler = (event: DynamoDBStreamEvent) => Promise<DynamoDBBatchResponse>;
+export interface PublishHandler {
+  (event: DynamoDBStreamEvent): Promise<DynamoDBBatchResponse>;
+  (event: OperatorEvent): Promise<OperatorResponse>;
+}
 
 export function createPublishHandler(deps: PublishHandlerDeps): PublishHandler {
   const clock = deps.clock ?? Date.now;
@@ -59,7 +67,29 @@ export function createPublishHandler(deps: PublishHandlerDeps): PublishHandler {
   // The discovery documents depend only on the issuer and the policy, fixed for this container: once
   // they are published (or found current), later batches skip their two HEADs.
   let discoveryCurrent = false;
-  return async (event) => {
+  /** After a changed write: `jwks.published` (design §6), when the stack has a topic. */
+  const announce = async (result: PublishResult): Promise<void> => {
+    if (!result.written || !deps.events) return;
+    const published = jwksPublishedEvent({ ...result, at: clock(), jwksUri: deps.events.jwksUri });
+    try {
+      await deps.events.bus.publish(published);
+    } catch (err) {
+      // A notification, not the publication: the JWKS is out and the CDN invalidated, and retrying
+      // the batch would find the bytes unchanged. The per-key events carry every change anyway.
+      log.error('jwks.published event not delivered', { id: published.id, error: err });
+    }
+  };
+
+  const operatorAction = (event: unknown): Promise<OperatorResponse> =>
+    answer(log, event, ['publish'], async (action) => {
+      const force = action.action === 'publish' && action.force === true;
+      const { published, ...outcome } = await publishAction({ ...deps, log }, force, clock());
+      await announce(published);
+      if (deps.issuer !== undefined) discoveryCurrent = true;
+      return outcome;
+    });
+
+  const batch = async (event: DynamoDBStreamEvent): Promise<DynamoDBBatchResponse> => {
     const processor = new BatchProcessor(EventType.DynamoDBStreams);
     let registryChanges = 0;
     const response = await processPartialResponse(
@@ -79,16 +109,7 @@ export function createPublishHandler(deps: PublishHandlerDeps): PublishHandler {
       // A failure here throws: the whole batch is retried, because nothing was published.
       const result = await publishJwks({ ...deps, log }, clock());
       log.info('published', { ...result, records: event.Records.length });
-      if (result.written && deps.events) {
-        const published = jwksPublishedEvent({ ...result, at: clock(), jwksUri: deps.events.jwksUri });
-        try {
-          await deps.events.bus.publish(published);
-        } catch (err) {
-          // A notification, not the publication: the JWKS is out and the CDN invalidated, and retrying
-          // the batch would find the bytes unchanged. The per-key events carry every change anyway.
-          log.error('jwks.published event not delivered', { id: published.id, error: err });
-        }
-      }
+      await announce(result);
       if (deps.issuer !== undefined && !discoveryCurrent) {
         await publishDiscovery({ ...deps, issuer: deps.issuer, log });
         discoveryCurrent = true;
@@ -96,4 +117,7 @@ export function createPublishHandler(deps: PublishHandlerDeps): PublishHandler {
     }
     return response;
   };
+
+  return (async (event: unknown) =>
+    isOperatorEvent(event) ? operatorAction(event) : batch(event as DynamoDBStreamEvent)) as PublishHandler;
 }

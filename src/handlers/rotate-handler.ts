@@ -4,8 +4,20 @@
  * It emits `ReconcileSucceeded` (the "no successful reconcile in 2 periods" alarm reads it) and
  * `UnknownVaultKeys` (a key tagged for this deployment that the registry does not know: never
  * deleted, only reported, design §3 invariant 7).
+ *
+ * It also takes an operator's `rotate` or `revoke` (`jwks … --stack`, src/operator/action.ts): the same
+ * operations the CLI runs locally, with this function's clock, answered as an OperatorResponse.
  */
 import { METRICS } from '../constants.ts';
+import { ConfigError } from '../errors.ts';
+import {
+  answer,
+  changeOf,
+  isOperatorEvent,
+  type OperatorEvent,
+  type OperatorResponse,
+} from '../operator/action.ts';
+import { revokeAction, rotateAction } from '../operator/run.ts';
 import type { Clock, Log } from '../ports.ts';
 import { silentLog } from '../ports.ts';
 import { type ReconcileDeps, type ReconcileResult, reconcile } from '../reconciler.ts';
@@ -57,7 +69,13 @@ function merge(a: ReconcileResult, b: ReconcileResult): ReconcileResult {
   };
 }
 
-export function createRotateHandler(deps: RotateHandlerDeps): (event?: unknown) => Promise<ReconcileResult> {
+/** A schedule tick (any event without an `action`) reconciles; an operator action is answered. */
+export interface RotateHandler {
+  (event: OperatorEvent): Promise<OperatorResponse>;
+  (event?: unknown): Promise<ReconcileResult>;
+}
+
+export function createRotateHandler(deps: RotateHandlerDeps): RotateHandler {
   const clock = deps.clock ?? Date.now;
   const log = deps.log ?? silentLog;
   const waitMs = deps.bootstrapWaitMs ?? 40_000;
@@ -81,7 +99,21 @@ export function createRotateHandler(deps: RotateHandlerDeps): (event?: unknown) 
     return first;
   };
 
-  return async () => {
+  const operatorAction = (event: unknown): Promise<OperatorResponse> =>
+    answer(log, event, ['rotate', 'revoke'], async (action) => {
+      // rotate.ts always passes the bucket: a revoke must list the kid before anything else.
+      if (!deps.store) throw new ConfigError('BUCKET_NAME');
+      const ops = { ...deps, store: deps.store, log };
+      if (action.action === 'revoke') return revokeAction(ops, action.kid, changeOf(action), clock());
+      return rotateAction(
+        ops,
+        action.action === 'rotate' && action.immediate === true,
+        changeOf(action),
+        clock(),
+      );
+    });
+
+  const tick = async (): Promise<ReconcileResult> => {
     try {
       let result = await reconcile({ ...deps, log }, clock());
       if (waitMs > 0 && result.actions.some((a) => a.type === 'createKey')) result = await bootstrap(result);
@@ -100,4 +132,7 @@ export function createRotateHandler(deps: RotateHandlerDeps): (event?: unknown) 
       deps.metrics?.publishStoredMetrics();
     }
   };
+
+  return (async (event?: unknown) =>
+    isOperatorEvent(event) ? operatorAction(event) : tick()) as RotateHandler;
 }
