@@ -2,13 +2,12 @@
  * How `rotate`, `revoke` and `publish` act: against a deployed stack, its control plane (the function
  * that owns the action runs it, with its clock); against the local stack, the same code in-process.
  */
-import type { OperatorRequest } from '../operator/action.ts';
-import { runOperatorRequest } from '../operator/run.ts';
+import type { OperatorOutcome, OperatorRequest } from '../operator/action.ts';
 import type { CliContext } from './context.ts';
 import { EXIT, type Output } from './output.ts';
 
 export async function act(ctx: CliContext, request: OperatorRequest, out: Output): Promise<number> {
-  let outcome: Awaited<ReturnType<typeof runOperatorRequest>>;
+  let outcome: OperatorOutcome;
   if (ctx.controlPlane) {
     outcome = await ctx.controlPlane.act(request);
   } else {
@@ -21,6 +20,8 @@ export async function act(ctx: CliContext, request: OperatorRequest, out: Output
       policy: ctx.policy,
       ...(ctx.issuer ? { issuer: ctx.issuer } : {}),
     };
+    // Loaded here (the operations, the planner, the publisher): `jwks --help` never needs them.
+    const { runOperatorRequest } = await import('../operator/run.ts');
     outcome = await runOperatorRequest(deps, request, change, ctx.now());
   }
   for (const w of outcome.warnings) out.warn(w);

@@ -8,7 +8,7 @@ import { userInfo } from 'node:os';
 import { CloudFrontClient } from '@aws-sdk/client-cloudfront';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { S3Client } from '@aws-sdk/client-s3';
-import { baseClientConfig } from '../adapters/aws/clients.ts';
+import { baseClientConfig } from '../adapters/aws/client-config.ts';
 import { CloudFrontCdn } from '../adapters/aws/cloudfront.ts';
 import { DynamoDbClientStore } from '../adapters/aws/dynamodb-clients.ts';
 import { DynamoDbRegistry } from '../adapters/aws/dynamodb-registry.ts';
