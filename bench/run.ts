@@ -6,8 +6,9 @@
  *
  * Names: jwks (JWKS serving vs oidc-provider), publish (registry change → JWKS served), signing (Signer
  * vs node:crypto), bundles (Lambda bundle size and load time), token (client-credentials vs
- * oidc-provider). bundles and token live in files other people own: they are imported dynamically and
- * skipped with a note when the file is missing or does not load.
+ * oidc-provider), cli-start (jwks --help/status/sign start beyond node -e 0). bundles and token live
+ * in files other people own: they are imported dynamically and skipped with a note when the file is
+ * missing or does not load.
  *
  * Exit code: 0 when every selected benchmark ran, even if a target was missed (the summary says FAIL:
  * a benchmark measures, it does not gate); 1 when a benchmark crashed or could not measure part of what
@@ -217,6 +218,27 @@ const BENCHES: readonly Bench[] = [
             verdict: 'info',
           },
         ],
+      };
+    },
+  },
+  {
+    name: 'cli-start',
+    title: 'CLI start: jwks --help / status / sign beyond node -e 0 (bench/cli-start.ts)',
+    async run() {
+      const { runCliStartBench, formatCliStartTable, CLI_START_TARGETS_MS } = await import('./cli-start.ts');
+      const r = await runCliStartBench({ log });
+      return {
+        result: r,
+        table: formatCliStartTable(r),
+        summary: (Object.keys(r.commands) as (keyof typeof CLI_START_TARGETS_MS)[]).map((n) => ({
+          benchmark: 'cli-start',
+          metric: `jwks ${n}: ms beyond node -e 0 (median of ${r.runs})`,
+          ours: fmt(r.commands[n].beyondNodeMs),
+          baseline: `${fmt(r.nodeMs)} (node -e 0)`,
+          ratio: '—',
+          target: `≤ ${CLI_START_TARGETS_MS[n]} ms`,
+          verdict: verdict(r.commands[n].beyondNodeMs <= CLI_START_TARGETS_MS[n]),
+        })),
       };
     },
   },
