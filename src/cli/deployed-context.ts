@@ -8,7 +8,6 @@
 import { DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
 import { GetCallerIdentityCommand } from '@aws-sdk/client-sts';
 import {
-  baseClientConfig,
   createCloudFormationClient,
   createCloudFrontClient,
   createDynamoDbClient,
@@ -145,11 +144,10 @@ export async function deployedContext(
           publish: need(STACK_OUTPUTS.PUBLISH_FUNCTION_NAME),
         };
         // Loaded here: only these three commands invoke a function.
-        const [{ LambdaClient }, { LambdaControlPlane }] = await Promise.all([
-          import('@aws-sdk/client-lambda'),
-          import('../adapters/aws/lambda-control-plane.ts'),
-        ]);
-        const lambda = new LambdaClient(baseClientConfig(env));
+        const { createLambdaClient, LambdaControlPlane } = await import(
+          '../adapters/aws/lambda-control-plane.ts'
+        );
+        const lambda = createLambdaClient(env);
         try {
           const plane = new LambdaControlPlane({
             lambda,

@@ -43,11 +43,8 @@ export function localContext(dataDir: string, now: () => number = Date.now): Loc
   let cloudfront: CloudFrontClient | undefined;
   const bucket = (name: string) =>
     lazyObjectStore(async () => {
-      const [{ S3Client }, { S3ObjectStore }] = await Promise.all([
-        import('@aws-sdk/client-s3'),
-        import('../adapters/aws/s3.ts'),
-      ]);
-      s3 ??= new S3Client({ ...base, endpoint: info.s3Endpoint, forcePathStyle: true });
+      const { s3Client, S3ObjectStore } = await import('./local-edge-clients.ts');
+      s3 ??= s3Client({ ...base, endpoint: info.s3Endpoint, forcePathStyle: true });
       return new S3ObjectStore({ client: s3, bucket: name });
     });
   let policy: Policy | undefined;
@@ -58,11 +55,8 @@ export function localContext(dataDir: string, now: () => number = Date.now): Loc
     clients: new DynamoDbClientStore({ client: dynamodb, tableName: info.tableName }),
     store: bucket(info.bucket),
     cdn: lazyCdn(async () => {
-      const [{ CloudFrontClient }, { CloudFrontCdn }] = await Promise.all([
-        import('@aws-sdk/client-cloudfront'),
-        import('../adapters/aws/cloudfront.ts'),
-      ]);
-      cloudfront ??= new CloudFrontClient({ ...base, endpoint: info.url });
+      const { cloudFrontClient, CloudFrontCdn } = await import('./local-edge-clients.ts');
+      cloudfront ??= cloudFrontClient({ ...base, endpoint: info.url });
       return new CloudFrontCdn({ client: cloudfront, distributionId: info.distributionId });
     }),
     // A getter: only `audit` needs it, and a stack.json from before events has no audit bucket.

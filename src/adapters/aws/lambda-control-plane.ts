@@ -6,7 +6,7 @@
  * two functions, not KMS or table writes (docs/deploy.md, "Operator permissions").
  * @see https://docs.aws.amazon.com/lambda/latest/api/API_Invoke.html
  */
-import { InvokeCommand, type InvokeCommandOutput, type LambdaClient } from '@aws-sdk/client-lambda';
+import { InvokeCommand, type InvokeCommandOutput, LambdaClient } from '@aws-sdk/client-lambda';
 import type { ControlPlane } from '../../cli/context.ts';
 import { type ErrorCode, JwksError } from '../../errors.ts';
 import type {
@@ -16,6 +16,10 @@ import type {
   OperatorRequest,
   OperatorResponse,
 } from '../../operator/action.ts';
+import { baseClientConfig, type Env } from './client-config.ts';
+
+/** Built here, not by the caller: the CLI loads this module only for the commands that invoke. */
+export const createLambdaClient = (env: Env): LambdaClient => new LambdaClient(baseClientConfig(env));
 
 export interface LambdaControlPlaneOptions {
   readonly lambda: LambdaClient;
