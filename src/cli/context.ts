@@ -7,6 +7,7 @@
 import { resolve } from 'node:path';
 import type { Policy } from '../core/types.ts';
 import { JwksError } from '../errors.ts';
+import type { OperatorOutcome, OperatorRequest } from '../operator/action.ts';
 import type { Cdn, KeyVault, ObjectStore, Registry } from '../ports.ts';
 import type { ClientStore } from '../token/types.ts';
 
@@ -28,6 +29,12 @@ export interface CliContext {
   readonly issuer?: string;
   /** Clients may get a jwks_uri on a loopback address: the local stack only (design §11). */
   readonly allowLoopbackJwksUri?: boolean;
+  /**
+   * A deployed stack's control plane: `rotate`, `revoke` and `publish` ask the function that owns the
+   * action to act (its clock, its decisions) instead of running the operations here. Absent for the
+   * local stack, whose clock is this machine's.
+   */
+  readonly controlPlane?: ControlPlane;
   /** `cli:<identity>`, recorded on every registry change this command makes. */
   changedBy(): Promise<string>;
   /** The JWKS exactly as verifiers are served it. */
@@ -37,17 +44,10 @@ export interface CliContext {
   close(): void;
 }
 
-/**
- * What an operator command hands the lifecycle operations: the stack's ports, its policy and the clock
- * that stamps each commit when it is made (the local stack's host clock; design §11).
- */
-export const operationDeps = (ctx: CliContext) => ({
-  registry: ctx.registry,
-  vault: ctx.vault,
-  store: ctx.store,
-  policy: ctx.policy,
-  clock: ctx.now,
-});
+export interface ControlPlane {
+  /** Invoke the deployed function that owns `request.action` with the operator's identity; its outcome. */
+  act(request: OperatorRequest): Promise<OperatorOutcome>;
+}
 
 /** Which stack a command talks to: `--stack <name>` (deployed) or the local stack on a data dir. */
 export type Target =

@@ -1,7 +1,9 @@
 /**
  * The CLI against a deployed stack (`--stack <name>`): table, bucket, distribution, deployment tag, key
  * policy principals and lifecycle policy come from the stack's CloudFormation outputs (one
- * DescribeStacks), and the operator's own AWS credentials (the SDK's default chain) do the work.
+ * DescribeStacks), and the operator's own AWS credentials (the SDK's default chain) read. `rotate`,
+ * `revoke` and `publish` do not act here: the control plane asks the deployed function that owns the
+ * action (its clock, its decisions), with the operator's identity from STS.
  */
 import { DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
 import { GetCallerIdentityCommand } from '@aws-sdk/client-sts';
@@ -81,7 +83,20 @@ export async function deployedContext(
   const issuer = outputs.get(STACK_OUTPUTS.ISSUER_URL);
   let vault: KmsKeyVault | undefined;
   let policy: Policy | undefined;
-  let identity: Promise<string> | undefined;
+  let callerArn: Promise<string> | undefined;
+  const caller = (): Promise<string> => {
+    callerArn ??= (async () => {
+      const sts = createStsClient(env);
+      try {
+        const who = await sts.send(new GetCallerIdentityCommand({}));
+        if (!who.Arn) throw new StackNotFoundError('STS GetCallerIdentity returned no ARN');
+        return who.Arn;
+      } finally {
+        sts.destroy();
+      }
+    })();
+    return callerArn;
+  };
   return {
     registry: new DynamoDbRegistry({ client: dynamodb, tableName: need(STACK_OUTPUTS.TABLE_NAME) }),
     clients: new DynamoDbClientStore({ client: dynamodb, tableName: need(STACK_OUTPUTS.TABLE_NAME) }),
@@ -121,17 +136,29 @@ export async function deployedContext(
     },
     jwksUrl,
     ...(issuer ? { issuer } : {}),
-    changedBy() {
-      identity ??= (async () => {
-        const sts = createStsClient(env);
+    changedBy: async () => `cli:${await caller()}`,
+    controlPlane: {
+      async act(request) {
+        const functions = {
+          rotate: need(STACK_OUTPUTS.ROTATE_FUNCTION_NAME),
+          publish: need(STACK_OUTPUTS.PUBLISH_FUNCTION_NAME),
+        };
+        // Loaded here: only these three commands invoke a function.
+        const { createLambdaClient, LambdaControlPlane } = await import(
+          '../adapters/aws/lambda-control-plane.ts'
+        );
+        const lambda = createLambdaClient(env);
         try {
-          const who = await sts.send(new GetCallerIdentityCommand({}));
-          return `cli:${who.Arn ?? 'unknown'}`;
+          const plane = new LambdaControlPlane({
+            lambda,
+            functions,
+            operator: async () => ({ arn: await caller() }),
+          });
+          return await plane.act(request);
         } finally {
-          sts.destroy();
+          lambda.destroy();
         }
-      })();
-      return identity;
+      },
     },
     fetchJwks: () => fetchJwksFrom(jwksUrl),
     now,

@@ -5,23 +5,23 @@
  * the local key vault on the stack's key directory (design §7: no "if local" inside an adapter).
  */
 import { userInfo } from 'node:os';
-import { CloudFrontClient } from '@aws-sdk/client-cloudfront';
+import type { CloudFrontClient } from '@aws-sdk/client-cloudfront';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { S3Client } from '@aws-sdk/client-s3';
-import { baseClientConfig } from '../adapters/aws/clients.ts';
-import { CloudFrontCdn } from '../adapters/aws/cloudfront.ts';
+import type { S3Client } from '@aws-sdk/client-s3';
+import { baseClientConfig } from '../adapters/aws/client-config.ts';
 import { DynamoDbClientStore } from '../adapters/aws/dynamodb-clients.ts';
 import { DynamoDbRegistry } from '../adapters/aws/dynamodb-registry.ts';
-import { S3ObjectStore } from '../adapters/aws/s3.ts';
 import { LocalKeyVault } from '../adapters/local/key-vault.ts';
 import { PATHS } from '../constants.ts';
 import { parsePolicy } from '../core/policy.ts';
 import type { Policy } from '../core/types.ts';
 import { readStackInfo } from '../local/data-dir.ts';
 import { S3RVER_CREDENTIALS } from '../local/s3-server.ts';
+import type { ObjectStore } from '../ports.ts';
 import type { AuditStoreContext } from './commands/audit.ts';
 import { type CliContext, fetchJwksFrom } from './context.ts';
 import { StackNotFoundError } from './errors.ts';
+import { lazyCdn, lazyObjectStore } from './lazy-ports.ts';
 
 /**
  * The embedded servers do not check signatures, but the SDK refuses to sign without credentials, and
@@ -38,24 +38,35 @@ export function localContext(dataDir: string, now: () => number = Date.now): Loc
   if (!info) throw new StackNotFoundError(`no local stack running on ${dataDir}: start it with npm start`);
   const base = { ...baseClientConfig({ AWS_REGION: info.region }), credentials: LOCAL_CREDENTIALS };
   const dynamodb = new DynamoDBClient({ ...base, endpoint: info.dynamodbEndpoint });
-  const s3 = new S3Client({ ...base, endpoint: info.s3Endpoint, forcePathStyle: true });
-  const cloudfront = new CloudFrontClient({ ...base, endpoint: info.url });
+  // S3 and CloudFront are loaded on first use: `status` and `sign` never need them.
+  let s3: S3Client | undefined;
+  let cloudfront: CloudFrontClient | undefined;
+  const bucket = (name: string) =>
+    lazyObjectStore(async () => {
+      const { s3Client, S3ObjectStore } = await import('./local-edge-clients.ts');
+      s3 ??= s3Client({ ...base, endpoint: info.s3Endpoint, forcePathStyle: true });
+      return new S3ObjectStore({ client: s3, bucket: name });
+    });
   let policy: Policy | undefined;
-  let auditStore: S3ObjectStore | undefined;
+  let auditStore: ObjectStore | undefined;
   const jwksUrl = `${info.url.replace(/\/+$/, '')}${PATHS.JWKS}`;
   return {
     registry: new DynamoDbRegistry({ client: dynamodb, tableName: info.tableName }),
     clients: new DynamoDbClientStore({ client: dynamodb, tableName: info.tableName }),
-    store: new S3ObjectStore({ client: s3, bucket: info.bucket }),
-    cdn: new CloudFrontCdn({ client: cloudfront, distributionId: info.distributionId }),
+    store: bucket(info.bucket),
+    cdn: lazyCdn(async () => {
+      const { cloudFrontClient, CloudFrontCdn } = await import('./local-edge-clients.ts');
+      cloudfront ??= cloudFrontClient({ ...base, endpoint: info.url });
+      return new CloudFrontCdn({ client: cloudfront, distributionId: info.distributionId });
+    }),
     // A getter: only `audit` needs it, and a stack.json from before events has no audit bucket.
-    get auditStore(): S3ObjectStore {
+    get auditStore(): ObjectStore {
       if (!info.auditBucket) {
         throw new StackNotFoundError(
           `the stack on ${dataDir} has no audit bucket: restart it with npm start`,
         );
       }
-      auditStore ??= new S3ObjectStore({ client: s3, bucket: info.auditBucket });
+      auditStore ??= bucket(info.auditBucket);
       return auditStore;
     },
     vault: new LocalKeyVault({ dir: info.keysDir, deploymentName: info.deploymentName }),
@@ -72,8 +83,8 @@ export function localContext(dataDir: string, now: () => number = Date.now): Loc
     now,
     close() {
       dynamodb.destroy();
-      s3.destroy();
-      cloudfront.destroy();
+      s3?.destroy();
+      cloudfront?.destroy();
     },
   };
 }

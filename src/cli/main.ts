@@ -1,9 +1,11 @@
 /**
  * `jwks <command> [flags]`: parse, pick the stack, run, report. Exit codes (output.ts): 0 success,
  * 1 the command ran and failed, 2 the command line was wrong. Flags are parsed strictly (node:util
- * parseArgs), so a mistyped flag is an error, never silently ignored.
+ * parseArgs, after args.ts has told values that begin with `-` from flags), so a mistyped flag is an
+ * error, never silently ignored, and a kid that begins with `-` is still a kid.
  */
 import { parseArgs } from 'node:util';
+import { normalizeArgs } from './args.ts';
 import { COMMON_HELP, COMMON_OPTIONS, type Command, stringFlag } from './command.ts';
 import { auditCommand } from './commands/audit.ts';
 import { CLIENTS_COMMANDS } from './commands/clients.ts';
@@ -69,10 +71,29 @@ export const defaultLoader =
 const usageLine = (c: Command): string =>
   [`jwks ${c.name}`, ...c.positionals.map((p) => `<${p}>`), '[flags]'].join(' ');
 
+/** The same with `--`, which always works for a value that begins with `-`: `jwks revoke [flags] -- <kid>`. */
+const dashDashLine = (c: Command): string =>
+  [`jwks ${c.name}`, '[flags]', '--', ...c.positionals.map((p) => `<${p}>`)].join(' ');
+
+const VALUES_HELP = [
+  'a kid is taken as is, also when it begins with "-" (as `jwks status` prints it);',
+  'any other value that begins with "-": after --, or --flag=<value>',
+];
+
 export function helpText(command?: Command): string {
   if (command) {
     const flags = [...command.help, ...COMMON_HELP].map((l) => `  ${l}`);
-    return [`usage: ${usageLine(command)}`, '', command.summary, '', 'flags:', ...flags].join('\n');
+    const takesValues = command.positionals.length > 0;
+    return [
+      `usage: ${usageLine(command)}`,
+      ...(takesValues ? [`       ${dashDashLine(command)}`] : []),
+      '',
+      command.summary,
+      '',
+      'flags:',
+      ...flags,
+      ...(takesValues ? ['', ...VALUES_HELP] : []),
+    ].join('\n');
   }
   const width = Math.max(...COMMANDS.map((c) => c.name.length));
   return [
@@ -84,20 +105,25 @@ export function helpText(command?: Command): string {
     'flags of every command:',
     ...COMMON_HELP.map((l) => `  ${l}`),
     '',
+    ...VALUES_HELP,
+    '',
     'exit codes: 0 success, 1 failure, 2 usage error. `jwks <command> --help` for its flags.',
   ].join('\n');
 }
 
-function parse(command: Command, args: readonly string[]) {
+export function parse(command: Command, args: readonly string[]) {
+  const options = { ...COMMON_OPTIONS, ...command.options };
+  const normalized = normalizeArgs(args, options, command.name);
   try {
     return parseArgs({
-      args: [...args],
-      options: { ...COMMON_OPTIONS, ...command.options },
+      args: normalized,
+      options,
       allowPositionals: true,
       strict: true,
     });
   } catch (err) {
-    // parseArgs throws TypeErrors with ERR_PARSE_ARGS_* codes for unknown flags and missing values.
+    // Unknown flags and missing values are caught by normalizeArgs; parseArgs still throws (TypeErrors
+    // with ERR_PARSE_ARGS_* codes) for a value given to a boolean flag (`--json=yes`).
     const message = (err as Error).message.split(/\n|\. To specify/)[0];
     throw new UsageError(`${message} (see jwks ${command.name} --help)`);
   }

@@ -6,6 +6,9 @@
  * it and finally hands it to the on-failure destination), and if any well-formed registry record is
  * in the batch the publisher re-reads the whole registry once and converges. Duplicated, reordered or
  * replayed records therefore change nothing.
+ *
+ * It also takes an operator's `publish` (`jwks publish --stack`, src/operator/action.ts): the same
+ * publication the CLI runs locally (with `force` after a restore), with this function's clock.
  */
 import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
 import type { DynamoDBBatchResponse, DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
@@ -14,9 +17,11 @@ import { jwksPublishedEvent } from '../core/events.ts';
 import { publishDiscovery } from '../discovery-publisher.ts';
 import { MalformedRecordError } from '../errors.ts';
 import type { EventBus } from '../events/ports.ts';
+import { answer, isOperatorEvent, type OperatorEvent, type OperatorResponse } from '../operator/action.ts';
+import { publishAction } from '../operator/run.ts';
 import type { Clock, Log } from '../ports.ts';
 import { silentLog } from '../ports.ts';
-import { type PublishDeps, publishJwks } from '../publisher.ts';
+import { type PublishDeps, type PublishResult, publishJwks } from '../publisher.ts';
 import { METRIC_NAMES, type MetricsSink } from './rotate-handler.ts';
 
 const EVENT_NAMES = new Set(['INSERT', 'MODIFY', 'REMOVE']);
@@ -54,7 +59,10 @@ export interface PublishHandlerDeps extends PublishDeps {
   readonly metrics?: MetricsSink;
 }
 
-export type PublishHandler = (event: DynamoDBStreamEvent) => Promise<DynamoDBBatchResponse>;
+export interface PublishHandler {
+  (event: DynamoDBStreamEvent): Promise<DynamoDBBatchResponse>;
+  (event: OperatorEvent): Promise<OperatorResponse>;
+}
 
 export function createPublishHandler(deps: PublishHandlerDeps): PublishHandler {
   const clock = deps.clock ?? Date.now;
@@ -62,7 +70,34 @@ export function createPublishHandler(deps: PublishHandlerDeps): PublishHandler {
   // The discovery documents depend only on the issuer and the policy, fixed for this container: once
   // they are published (or found current), later batches skip their two HEADs.
   let discoveryCurrent = false;
-  return async (event) => {
+  /**
+   * After every publication: `UnverifiedKeys` (0 included, so the alarm tells "none" from "no data"),
+   * then, after a changed write, `jwks.published` (design §6) when the stack has a topic.
+   */
+  const report = async (result: PublishResult): Promise<void> => {
+    deps.metrics?.addMetric(METRIC_NAMES.UNVERIFIED_KEYS, 'Count', result.unverified.length);
+    deps.metrics?.publishStoredMetrics();
+    if (!result.written || !deps.events) return;
+    const published = jwksPublishedEvent({ ...result, at: clock(), jwksUri: deps.events.jwksUri });
+    try {
+      await deps.events.bus.publish(published);
+    } catch (err) {
+      // A notification, not the publication: the JWKS is out and the CDN invalidated, and retrying
+      // the batch would find the bytes unchanged. The per-key events carry every change anyway.
+      log.error('jwks.published event not delivered', { id: published.id, error: err });
+    }
+  };
+
+  const operatorAction = (event: unknown): Promise<OperatorResponse> =>
+    answer(log, event, ['publish'], async (action) => {
+      const force = action.action === 'publish' && action.force === true;
+      const { published, ...outcome } = await publishAction({ ...deps, log }, force, clock());
+      await report(published);
+      if (deps.issuer !== undefined) discoveryCurrent = true;
+      return outcome;
+    });
+
+  const batch = async (event: DynamoDBStreamEvent): Promise<DynamoDBBatchResponse> => {
     const processor = new BatchProcessor(EventType.DynamoDBStreams);
     let registryChanges = 0;
     const response = await processPartialResponse(
@@ -82,19 +117,7 @@ export function createPublishHandler(deps: PublishHandlerDeps): PublishHandler {
       // A failure here throws: the whole batch is retried, because nothing was published.
       const result = await publishJwks({ ...deps, log }, clock());
       log.info('published', { ...result, records: event.Records.length });
-      // Every run reports, 0 included: the alarm then tells "none" from "no data".
-      deps.metrics?.addMetric(METRIC_NAMES.UNVERIFIED_KEYS, 'Count', result.unverified.length);
-      deps.metrics?.publishStoredMetrics();
-      if (result.written && deps.events) {
-        const published = jwksPublishedEvent({ ...result, at: clock(), jwksUri: deps.events.jwksUri });
-        try {
-          await deps.events.bus.publish(published);
-        } catch (err) {
-          // A notification, not the publication: the JWKS is out and the CDN invalidated, and retrying
-          // the batch would find the bytes unchanged. The per-key events carry every change anyway.
-          log.error('jwks.published event not delivered', { id: published.id, error: err });
-        }
-      }
+      await report(result);
       if (deps.issuer !== undefined && !discoveryCurrent) {
         await publishDiscovery({ ...deps, issuer: deps.issuer, log });
         discoveryCurrent = true;
@@ -102,4 +125,7 @@ export function createPublishHandler(deps: PublishHandlerDeps): PublishHandler {
     }
     return response;
   };
+
+  return (async (event: unknown) =>
+    isOperatorEvent(event) ? operatorAction(event) : batch(event as DynamoDBStreamEvent)) as PublishHandler;
 }

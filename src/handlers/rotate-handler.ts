@@ -4,8 +4,20 @@
  * It emits `ReconcileSucceeded` (the "no successful reconcile in 2 periods" alarm reads it) and
  * `UnknownVaultKeys` (a key tagged for this deployment that the registry does not know: never
  * deleted, only reported, design §3 invariant 7).
+ *
+ * It also takes an operator's `rotate` or `revoke` (`jwks … --stack`, src/operator/action.ts): the same
+ * operations the CLI runs locally, with this function's clock, answered as an OperatorResponse.
  */
 import { METRICS } from '../constants.ts';
+import { ConfigError } from '../errors.ts';
+import {
+  answer,
+  changeOf,
+  isOperatorEvent,
+  type OperatorEvent,
+  type OperatorResponse,
+} from '../operator/action.ts';
+import { revokeAction, rotateAction } from '../operator/run.ts';
 import type { Clock, Log } from '../ports.ts';
 import { silentLog } from '../ports.ts';
 import { type ReconcileDeps, type ReconcileResult, reconcile } from '../reconciler.ts';
@@ -61,7 +73,13 @@ function merge(a: ReconcileResult, b: ReconcileResult): ReconcileResult {
   };
 }
 
-export function createRotateHandler(deps: RotateHandlerDeps): (event?: unknown) => Promise<ReconcileResult> {
+/** A schedule tick (any event without an `action`) reconciles; an operator action is answered. */
+export interface RotateHandler {
+  (event: OperatorEvent): Promise<OperatorResponse>;
+  (event?: unknown): Promise<ReconcileResult>;
+}
+
+export function createRotateHandler(deps: RotateHandlerDeps): RotateHandler {
   const clock = deps.clock ?? Date.now;
   const log = deps.log ?? silentLog;
   const waitMs = deps.bootstrapWaitMs ?? 40_000;
@@ -89,7 +107,27 @@ export function createRotateHandler(deps: RotateHandlerDeps): (event?: unknown) 
     return first;
   };
 
-  return async () => {
+  const operatorAction = (event: unknown): Promise<OperatorResponse> =>
+    answer(log, event, ['rotate', 'revoke'], async (action) => {
+      // rotate.ts always passes the bucket: a revoke must list the kid before anything else.
+      if (!deps.store) throw new ConfigError('BUCKET_NAME');
+      const ops = { ...deps, store: deps.store, log, clock };
+      if (action.action === 'revoke') {
+        const outcome = await revokeAction(ops, action.kid, changeOf(action), clock());
+        // A revoke that left no ACTIVE key (no published standby, design §3): wait here for the
+        // publisher and activate then, instead of answering 503 until the next scheduled run.
+        if (waitMs > 0) await awaitActivation(await reconcile(reconcileDeps, clock()));
+        return outcome;
+      }
+      return rotateAction(
+        ops,
+        action.action === 'rotate' && action.immediate === true,
+        changeOf(action),
+        clock(),
+      );
+    });
+
+  const tick = async (): Promise<ReconcileResult> => {
     try {
       let result = await reconcile(reconcileDeps, clock());
       if (waitMs > 0) result = await awaitActivation(result);
@@ -108,4 +146,7 @@ export function createRotateHandler(deps: RotateHandlerDeps): (event?: unknown) 
       deps.metrics?.publishStoredMetrics();
     }
   };
+
+  return (async (event?: unknown) =>
+    isOperatorEvent(event) ? operatorAction(event) : tick()) as RotateHandler;
 }

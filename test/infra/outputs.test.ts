@@ -138,6 +138,15 @@ describe('stack outputs', () => {
     });
   });
 
+  it('names the rotate and publish functions, which operator commands invoke with --stack', () => {
+    expect(outputs[STACK_OUTPUTS.ROTATE_FUNCTION_NAME]?.Value).toEqual({
+      Ref: logicalId(dev.stack.publisher.rotation.handler.function),
+    });
+    expect(outputs[STACK_OUTPUTS.PUBLISH_FUNCTION_NAME]?.Value).toEqual({
+      Ref: logicalId(dev.stack.publisher.publication.handler.function),
+    });
+  });
+
   it('writes an empty role list as the placeholder, never as an empty value', () => {
     expect(outputs[STACK_OUTPUTS.READER_ROLE_ARNS]?.Value).toBe(EMPTY_LIST_OUTPUT);
   });

@@ -19,30 +19,18 @@ import { S3Client } from '@aws-sdk/client-s3';
 import { SNSClient } from '@aws-sdk/client-sns';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { STSClient } from '@aws-sdk/client-sts';
+import { baseClientConfig, customS3Endpoint, type Env } from './client-config.ts';
 
-export type Env = Readonly<Record<string, string | undefined>>;
-
-export const DEFAULT_REGION = 'us-east-1';
-
-/** The region from `AWS_REGION` (set by Lambda), then `AWS_DEFAULT_REGION` (CLI habit), else us-east-1. */
-export function regionFromEnv(env: Env = process.env): string {
-  return env.AWS_REGION?.trim() || env.AWS_DEFAULT_REGION?.trim() || DEFAULT_REGION;
-}
-
-/** What every client shares: an explicit region, and the standard retry mode (exponential backoff + jitter). */
-export interface BaseClientConfig {
-  readonly region: string;
-  readonly retryMode: 'standard';
-}
-
-export function baseClientConfig(env: Env = process.env): BaseClientConfig {
-  return { region: regionFromEnv(env), retryMode: 'standard' };
-}
-
-/** The S3 endpoint the SDK will use instead of AWS, when one is configured (same precedence as the SDK). */
-export function customS3Endpoint(env: Env = process.env): string | undefined {
-  return env.AWS_ENDPOINT_URL_S3?.trim() || env.AWS_ENDPOINT_URL?.trim() || undefined;
-}
+// The shared configuration lives apart so a caller that builds its own clients (the CLI's local context)
+// does not load every SDK client this module imports.
+export {
+  type BaseClientConfig,
+  baseClientConfig,
+  customS3Endpoint,
+  DEFAULT_REGION,
+  type Env,
+  regionFromEnv,
+} from './client-config.ts';
 
 export const createDynamoDbClient = (env: Env = process.env): DynamoDBClient =>
   new DynamoDBClient(baseClientConfig(env));

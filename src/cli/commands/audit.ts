@@ -10,8 +10,8 @@ import { STACK_OUTPUTS } from '../../constants.ts';
 import type { AuditRecord } from '../../core/audit.ts';
 import { parseDuration } from '../../core/duration.ts';
 import { type ErrorCode, KeyNotFoundError } from '../../errors.ts';
-import { type AuditBreak, type AuditVerification, verifyAuditChain } from '../../events/audit-chain.ts';
-import { type AuditEntry, readAudit } from '../../events/audit-log.ts';
+import type { AuditBreak, AuditVerification } from '../../events/audit-chain.ts';
+import type { AuditEntry } from '../../events/audit-log.ts';
 import type { ObjectStore } from '../../ports.ts';
 import { boolFlag, type Command, stringFlag, table, type Values } from '../command.ts';
 import type { CliContext } from '../context.ts';
@@ -119,6 +119,10 @@ export const auditCommand: Command = {
     const ctx = await context();
     const since = sinceFlag === undefined ? undefined : parseSince(sinceFlag, ctx.now());
     const audit = await openAuditStore(ctx, values);
+    const [{ readAudit }, { verifyAuditChain }] = await Promise.all([
+      import('../../events/audit-log.ts'),
+      import('../../events/audit-chain.ts'),
+    ]);
     let entries: AuditEntry[];
     try {
       entries = await readAudit(audit.store, {

@@ -13,18 +13,15 @@
  */
 import { readFileSync } from 'node:fs';
 import { PATHS } from '../../constants.ts';
-import {
-  type ClientSummary,
-  createClient,
-  disableClient,
-  listClients,
-  summarize,
-} from '../../token/clients-admin.ts';
+import type { ClientSummary } from '../../token/clients-admin.ts';
 import type { ClientJwks, ClientStore } from '../../token/types.ts';
 import { boolFlag, type Command, stringFlag, table, type Values } from '../command.ts';
 import type { CliContext } from '../context.ts';
 import { StackNotFoundError } from '../errors.ts';
 import { EXIT, iso, UsageError } from '../output.ts';
+
+/** The client administration (secrets, hashing, validation): loaded only by these commands. */
+const admin = () => import('../../token/clients-admin.ts');
 
 /** A client as printed: never a hash, never a secret (create adds the secret itself, once). */
 export interface ClientView {
@@ -126,6 +123,7 @@ export const clientsCreateCommand: Command = {
 
     const ctx = await context();
     const change = { changedBy: await ctx.changedBy(), reason };
+    const { createClient, summarize } = await admin();
     const { client, secret } = await createClient(
       clientsOf(ctx),
       {
@@ -181,6 +179,7 @@ export const clientsListCommand: Command = {
   help: [],
   async run({ out, context }) {
     const ctx = await context();
+    const { listClients } = await admin();
     const views = (await listClients(clientsOf(ctx))).map(clientView);
     out.result({ clients: views }, humanList(views));
     return EXIT.OK;
@@ -198,6 +197,7 @@ export const clientsDisableCommand: Command = {
     const reason = stringFlag(values, 'reason')?.trim() || 'operator disable';
     const ctx = await context();
     const change = { changedBy: await ctx.changedBy(), reason };
+    const { disableClient } = await admin();
     const view = clientView(await disableClient(clientsOf(ctx), clientId, change));
     out.result(view, `disabled ${clientId}: its token requests fail within signerCacheTtl`);
     return EXIT.OK;

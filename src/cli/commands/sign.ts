@@ -8,7 +8,6 @@
 import { randomUUID } from 'node:crypto';
 import { formatDuration, parseDuration } from '../../core/duration.ts';
 import { DurationError } from '../../errors.ts';
-import { Signer } from '../../signer.ts';
 import { type Command, stringFlag } from '../command.ts';
 import { EXIT, UsageError } from '../output.ts';
 
@@ -74,6 +73,7 @@ export const signCommand: Command = {
     const now = ctx.now();
     const iat = Math.floor(now / 1000);
     const payload = { jti: randomUUID(), ...claims, iat, exp: iat + Math.floor(ttl / 1000) };
+    const { Signer } = await import('../../signer.ts');
     const signer = new Signer({
       registry: ctx.registry,
       vault: ctx.vault,

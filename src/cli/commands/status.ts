@@ -103,11 +103,13 @@ function human(snapshot: RegistrySnapshot, view: StatusView): string {
     'REVOKED',
     'VAULT',
   ];
+  // Columns two spaces apart, never a comma: a kid is a whitespace-delimited word an operator can copy
+  // (double-click) into `jwks revoke <kid>` as it is, also when it begins with "-".
   const summary = [
     `registry version ${view.registryVersion}`,
     `active ${view.activeKid ?? '(none)'}`,
     `pending ${view.pendingKid ?? '(none)'}`,
-  ].join(', ');
+  ].join('  ');
   const warning = view.vaultError ? `\nvault not checked: ${view.vaultError}` : '';
   return rows.length === 0 ? `${summary}\nno keys yet` : `${summary}\n${table([header, ...rows])}${warning}`;
 }

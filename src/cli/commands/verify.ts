@@ -4,7 +4,7 @@
  */
 import type { Command } from '../command.ts';
 import { EXIT } from '../output.ts';
-import { checkHeader, type Verdict, verifyToken } from '../verify-token.ts';
+import type { Verdict } from '../verify-token.ts';
 
 export const verifyCommand: Command = {
   name: 'verify',
@@ -14,6 +14,8 @@ export const verifyCommand: Command = {
   help: [],
   async run({ positionals, out, context }) {
     const token = (positionals[0] as string).trim();
+    // jose, loaded only by the command that verifies.
+    const { checkHeader, verifyToken } = await import('../verify-token.ts');
     // A token that fails on its header alone is judged without contacting the stack at all.
     const header = checkHeader(token);
     let verdict: Verdict;
