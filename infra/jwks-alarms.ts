@@ -7,11 +7,10 @@
  * The tagging alarm is an EventBridge rule on CloudTrail management events: it needs a CloudTrail
  * trail recording management (write) events in the region (docs/deploy.md).
  */
-import { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import { Aws, Duration, RemovalPolicy } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as actions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import * as events from 'aws-cdk-lib/aws-events';
-import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
@@ -58,6 +57,9 @@ export class JwksAlarms extends Construct {
       removalPolicy: RemovalPolicy.DESTROY,
       pendingWindow: Duration.days(30),
     });
+    // Only for this account's alarms and rules: the service principals are shared by every account,
+    // so `aws:SourceAccount` keeps another account's alarm from using this key or topic.
+    const thisAccount = { StringEquals: { 'aws:SourceAccount': Aws.ACCOUNT_ID } };
     for (const service of ['cloudwatch.amazonaws.com', 'events.amazonaws.com']) {
       key.addToResourcePolicy(
         new iam.PolicyStatement({
@@ -65,6 +67,7 @@ export class JwksAlarms extends Construct {
           principals: [new iam.ServicePrincipal(service)],
           actions: ['kms:Decrypt', 'kms:GenerateDataKey*'],
           resources: ['*'],
+          conditions: thisAccount,
         }),
       );
     }
@@ -73,6 +76,24 @@ export class JwksAlarms extends Construct {
       masterKey: key,
       enforceSSL: true,
     });
+    // The topic policy CDK writes (TLS only, then EventBridge's grant) replaces SNS's default policy,
+    // which is what lets CloudWatch alarms publish: without this statement every alarm action is
+    // refused and nobody hears of an alarm.
+    // @see https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/AlarmThatSendsEmail.html
+    this.topic.addToResourcePolicy(
+      new iam.PolicyStatement({
+        sid: 'CloudWatchAlarmsOfThisAccountPublish',
+        principals: [new iam.ServicePrincipal('cloudwatch.amazonaws.com')],
+        actions: ['sns:Publish'],
+        resources: [this.topic.topicArn],
+        conditions: {
+          ...thisAccount,
+          ArnLike: {
+            'aws:SourceArn': `arn:${Aws.PARTITION}:cloudwatch:${Aws.REGION}:${Aws.ACCOUNT_ID}:alarm:*`,
+          },
+        },
+      }),
+    );
     if (props.alarmEmail) this.topic.addSubscription(new subscriptions.EmailSubscription(props.alarmEmail));
 
     // The rotate handler's custom metrics (Powertools Metrics, EMF: no IAM needed). A CloudWatch
@@ -171,19 +192,31 @@ export class JwksAlarms extends Construct {
           ],
         },
       },
-      targets: [
-        new targets.SnsTopic(this.topic, {
-          message: events.RuleTargetInput.fromObject({
-            alarm: 'KmsDeploymentTagChanged',
-            deployment: props.deploymentName,
-            eventName: events.EventField.fromPath('$.detail.eventName'),
-            keyId: events.EventField.fromPath('$.detail.requestParameters.keyId'),
-            principal: events.EventField.fromPath('$.detail.userIdentity.arn'),
-            time: events.EventField.time,
-          }),
-        }),
-      ],
     });
+    // Bound by hand, not with `targets.SnsTopic`: that one adds an unconditioned EventBridge grant to
+    // the topic and to its key; these are limited to this rule (aws:SourceArn) and this account.
+    this.taggingRule.addTarget({
+      bind: () => ({
+        arn: this.topic.topicArn,
+        input: events.RuleTargetInput.fromObject({
+          alarm: 'KmsDeploymentTagChanged',
+          deployment: props.deploymentName,
+          eventName: events.EventField.fromPath('$.detail.eventName'),
+          keyId: events.EventField.fromPath('$.detail.requestParameters.keyId'),
+          principal: events.EventField.fromPath('$.detail.userIdentity.arn'),
+          time: events.EventField.time,
+        }),
+      }),
+    });
+    this.topic.addToResourcePolicy(
+      new iam.PolicyStatement({
+        sid: 'KmsTaggingRulePublishes',
+        principals: [new iam.ServicePrincipal('events.amazonaws.com')],
+        actions: ['sns:Publish'],
+        resources: [this.topic.topicArn],
+        conditions: { ...thisAccount, ArnEquals: { 'aws:SourceArn': this.taggingRule.ruleArn } },
+      }),
+    );
   }
 
   /**

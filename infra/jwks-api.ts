@@ -10,7 +10,7 @@
  * (object missing, role wrong) would reach verifiers as a 200 with an XML error body, and a verifier
  * would cache that as "the JWKS".
  */
-import { RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import { Aws, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import * as apigateway from 'aws-cdk-lib/aws-apigateway';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as logs from 'aws-cdk-lib/aws-logs';
@@ -97,7 +97,10 @@ export class JwksApi extends Construct {
     this.restApi.node.tryRemoveChild('Endpoint');
 
     this.role = new iam.Role(this, 'S3ReadRole', {
-      assumedBy: new iam.ServicePrincipal('apigateway.amazonaws.com'),
+      // Only API Gateway acting for this account (confused deputy): the service principal is shared.
+      assumedBy: new iam.ServicePrincipal('apigateway.amazonaws.com').withConditions({
+        StringEquals: { 'aws:SourceAccount': Aws.ACCOUNT_ID },
+      }),
       description: 'API Gateway reads the published JWKS object (GetObject/HeadObject), nothing else',
     });
     // s3:GetObject also authorises HeadObject. Deliberately no s3:ListBucket: a missing object is a

@@ -37,6 +37,17 @@ describe('JwksApi', () => {
     }
   });
 
+  it('lets only API Gateway acting for this account assume the integration role', () => {
+    const trust = template.toJSON().Resources[logicalId(api.role)].Properties.AssumeRolePolicyDocument;
+    expect(trust.Statement).toEqual([
+      expect.objectContaining({
+        Effect: 'Allow',
+        Principal: { Service: 'apigateway.amazonaws.com' },
+        Condition: { StringEquals: { 'aws:SourceAccount': { Ref: 'AWS::AccountId' } } },
+      }),
+    ]);
+  });
+
   it('gives the integration role s3:GetObject on the JWKS object and nothing more', () => {
     const statements = roleStatements(template, api.role);
     expect(statements).toHaveLength(1);
