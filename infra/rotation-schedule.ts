@@ -4,8 +4,9 @@
  *
  * KMS permissions (design §3 invariant 7). The role's IAM policy can only *create* keys, and only
  * signing keys of the configured spec tagged with this deployment's name and a key-ref; nothing
- * else in KMS. Everything it later does to a key (GetPublicKey, DisableKey, ScheduleKeyDeletion,
- * PutKeyPolicy) comes from that key's own key policy, which names this role (KEY_ADMIN_ROLE_ARN);
+ * else in KMS. Everything it later does to a key (GetPublicKey, DisableKey, ScheduleKeyDeletion)
+ * comes from that key's own key policy, which names this role (KEY_ADMIN_ROLE_ARN) but never lets it
+ * change that policy (src/core/key-policy.ts);
  * `kms:Sign` is granted there to the signer roles only (KEY_SIGNER_ROLE_ARNS). So no destructive
  * KMS action is ever granted on `*`, and the role cannot touch keys of other deployments.
  */
@@ -96,10 +97,16 @@ export class RotationSchedule extends Construct {
         sid: 'CreateTaggedSigningKeysOnly',
         actions: ['kms:CreateKey'],
         resources: ['*'],
-        conditions: tagConditions(props.deploymentName, {
-          'kms:KeyUsage': 'SIGN_VERIFY',
-          'kms:KeySpec': algorithmSpec(props.policy.algorithm).kmsKeySpec,
-        }),
+        conditions: {
+          ...tagConditions(props.deploymentName, {
+            'kms:KeyUsage': 'SIGN_VERIFY',
+            'kms:KeySpec': algorithmSpec(props.policy.algorithm).kmsKeySpec,
+          }),
+          // The key policy leaves PutKeyPolicy to the account, not to this role (so it can never grant
+          // itself kms:Sign); CreateKey's lockout check would refuse that policy unless bypassed. The
+          // bypass is allowed through its condition key only, for these keys only.
+          Bool: { 'kms:BypassPolicyLockoutSafetyCheck': 'true' },
+        },
       }),
     );
     role.addToPolicy(

@@ -38,6 +38,8 @@ describe('RotationSchedule', () => {
       },
       'ForAllValues:StringEquals': { 'aws:TagKeys': [KEY_TAGS.DEPLOYMENT, KEY_TAGS.KEY_REF] },
       Null: { [`aws:RequestTag/${KEY_TAGS.KEY_REF}`]: 'false' },
+      // Keys whose policy does not let this role PutKeyPolicy (core/key-policy.ts) need the bypass.
+      Bool: { 'kms:BypassPolicyLockoutSafetyCheck': 'true' },
     });
   });
 
