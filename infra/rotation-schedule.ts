@@ -18,12 +18,13 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as logs from 'aws-cdk-lib/aws-logs';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
-import { ENV, KEY_TAGS } from '../src/constants.ts';
+import { ENV, KEY_TAGS, TABLE } from '../src/constants.ts';
 import { algorithmSpec } from '../src/core/algorithms.ts';
 import type { Policy } from '../src/core/types.ts';
 import { PolicyError } from '../src/errors.ts';
 import { HandlerFunction } from './handler-function.ts';
 import { grantReadRevocationList } from './revocation-list-access.ts';
+import { grantPartitions } from './table-access.ts';
 
 export interface RotationScheduleProps {
   readonly table: dynamodb.ITable;
@@ -126,7 +127,13 @@ export class RotationSchedule extends Construct {
         resources: ['*'],
       }),
     );
-    props.table.grantReadWriteData(role);
+    // The registry partition only (never CLIENT# items, which hold secret hashes): one consistent
+    // Query reads it, and each commit is a TransactWriteItems of conditional Puts.
+    grantPartitions(role, props.table, {
+      sid: 'ReadAndCommitTheRegistry',
+      actions: ['dynamodb:Query', 'dynamodb:PutItem'],
+      partitions: [TABLE.REGISTRY_PARTITION],
+    });
     grantReadRevocationList(role, props.bucket);
 
     this.rule = new events.Rule(this, 'Schedule', {
