@@ -20,6 +20,27 @@ import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { KEY_TAGS, METRIC_DIMENSIONS, METRICS, METRICS_NAMESPACE, SERVICE_NAMES } from '../src/constants.ts';
 
+/**
+ * A custom metric a handler writes (Powertools Metrics, EMF: no IAM needed). A CloudWatch metric is
+ * identified by its exact dimension set, so this names both dimensions the handlers write:
+ * `Deployment` and Powertools' `service`.
+ */
+export const handlerMetric = (
+  deploymentName: string,
+  service: string,
+  metricName: string,
+  options: { statistic: string; period: Duration },
+): cloudwatch.Metric =>
+  new cloudwatch.Metric({
+    namespace: METRICS_NAMESPACE,
+    metricName,
+    dimensionsMap: {
+      [METRIC_DIMENSIONS.DEPLOYMENT]: deploymentName,
+      [METRIC_DIMENSIONS.SERVICE]: service,
+    },
+    ...options,
+  });
+
 export interface JwksAlarmsProps {
   readonly deploymentName: string;
   readonly rotateFunction: lambda.IFunction;
@@ -96,19 +117,8 @@ export class JwksAlarms extends Construct {
     );
     if (props.alarmEmail) this.topic.addSubscription(new subscriptions.EmailSubscription(props.alarmEmail));
 
-    // The rotate handler's custom metrics (Powertools Metrics, EMF: no IAM needed). A CloudWatch
-    // metric is identified by its exact dimension set, so the alarms name both dimensions it writes.
     const metric = (metricName: string, statistic: string, period: Duration) =>
-      new cloudwatch.Metric({
-        namespace: METRICS_NAMESPACE,
-        metricName,
-        dimensionsMap: {
-          [METRIC_DIMENSIONS.DEPLOYMENT]: props.deploymentName,
-          [METRIC_DIMENSIONS.SERVICE]: SERVICE_NAMES.ROTATE,
-        },
-        statistic,
-        period,
-      });
+      handlerMetric(props.deploymentName, SERVICE_NAMES.ROTATE, metricName, { statistic, period });
 
     this.add('RotationErrors', {
       alarmDescription: 'The rotate function failed (errors, timeouts or throttles count as errors).',
@@ -171,6 +181,22 @@ export class JwksAlarms extends Construct {
         'Registry stream records gave up after all retries (events on-failure queue): their audit records and ' +
           'events are missing. The stream keeps records for 24 h: fix the cause and replay them from the queued positions.',
       ],
+    });
+
+    this.add('EventsRecordFailures', {
+      alarmDescription:
+        'The events function reported stream records as failed (partial batch response): no Lambda error counts ' +
+        'them. Lambda retries them; until they pass their audit records and events are late. Read its log ' +
+        '(`stream record failed`, with the code).',
+      metric: handlerMetric(props.deploymentName, SERVICE_NAMES.EVENTS, METRICS.RECORDS_FAILED, {
+        statistic: 'Sum',
+        period: Duration.minutes(15),
+      }),
+      // One transient S3 or SNS failure that the retry clears is not a page; three in 15 minutes is.
+      threshold: 3,
+      evaluationPeriods: 1,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
     });
 
     if (props.token) this.addTokenAlarms(props.token);

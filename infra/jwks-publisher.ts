@@ -201,6 +201,7 @@ export class JwksPublisher extends Construct {
     this.events = new JwksEvents(this, 'Events', {
       table: this.registry.table,
       issuer: this.issuer,
+      deploymentName,
       logBucket: this.storage.logBucket,
       // Whole days by validation (settings.ts); Object Lock counts in days.
       auditRetention: Duration.days(this.settings.auditRetention / 86_400_000),

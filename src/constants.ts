@@ -105,11 +105,13 @@ export const TABLE = {
 /** CloudWatch metric namespace used by the handlers and the alarms. */
 export const METRICS_NAMESPACE = 'JwksPublisher';
 
-/** Custom metrics the rotate handler emits (Powertools Metrics, EMF) and the alarms read. */
+/** Custom metrics the handlers emit (Powertools Metrics, EMF) and the alarms and dashboard read. */
 export const METRICS = {
   RECONCILE_SUCCEEDED: 'ReconcileSucceeded',
   UNKNOWN_VAULT_KEYS: 'UnknownVaultKeys',
   RECONCILE_CONFLICTS: 'ReconcileConflicts',
+  /** Events consumer: stream records reported as batch item failures in one invocation (service jwks-events). */
+  RECORDS_FAILED: 'RecordsFailed',
 } as const;
 
 /**

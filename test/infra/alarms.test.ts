@@ -83,6 +83,24 @@ describe('JwksAlarms', () => {
     ]);
   });
 
+  it('alarms on records the events function reports as failed, on the dimensions the handler writes', () => {
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      Namespace: METRICS_NAMESPACE,
+      MetricName: 'RecordsFailed',
+      Dimensions: [
+        { Name: 'Deployment', Value: deployment },
+        { Name: 'service', Value: 'jwks-events' },
+      ],
+      Statistic: 'Sum',
+      Threshold: 3,
+      ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+      TreatMissingData: 'notBreaching',
+      AlarmActions: [{ Ref: topicId }],
+    });
+    const fn = template.toJSON().Resources[logicalId(stack.publisher.events.handler.function)];
+    expect(fn.Properties.Environment.Variables.DEPLOYMENT_NAME).toBe(deployment);
+  });
+
   it('sends KMS tagging of the deployment tag outside key creation (CloudTrail) to the alarm topic', () => {
     template.hasResourceProperties('AWS::Events::Rule', {
       EventPattern: {
