@@ -65,6 +65,8 @@ export interface JwksAlarmsProps {
 export class JwksAlarms extends Construct {
   readonly topic: sns.Topic;
   readonly alarms: cloudwatch.Alarm[] = [];
+  /** Created after the first reconcile (first-reconcile.ts): it treats missing data as breaching. */
+  readonly noSuccessfulReconcile: cloudwatch.Alarm;
   /** The CloudTrail-backed rule for KMS tagging outside key creation. */
   readonly taggingRule: events.Rule;
 
@@ -128,7 +130,7 @@ export class JwksAlarms extends Construct {
       comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
       treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
     });
-    this.add('NoSuccessfulReconcile', {
+    this.noSuccessfulReconcile = this.add('NoSuccessfulReconcile', {
       alarmDescription:
         'No successful reconcile in two periods of the rotation schedule: keys will not activate, retire or expire.',
       metric: metric(METRICS.RECONCILE_SUCCEEDED, 'Sum', props.rotationInterval),
@@ -325,9 +327,11 @@ export class JwksAlarms extends Construct {
     });
   }
 
-  private add(id: string, props: cloudwatch.AlarmProps): void {
+  /** Every alarm goes to the topic; add one with `this.add(id, props)`. */
+  private add(id: string, props: cloudwatch.AlarmProps): cloudwatch.Alarm {
     const alarm = new cloudwatch.Alarm(this, id, props);
     alarm.addAlarmAction(new actions.SnsAction(this.topic));
     this.alarms.push(alarm);
+    return alarm;
   }
 }

@@ -16,6 +16,7 @@ import { Construct } from 'constructs';
 import { ENV } from '../src/constants.ts';
 import type { PolicyInput } from '../src/core/types.ts';
 import { assertPolicyRoundTrip, policyEnvironment } from './environment.ts';
+import { FirstReconcile } from './first-reconcile.ts';
 import { JwksAlarms } from './jwks-alarms.ts';
 import { JwksApi } from './jwks-api.ts';
 import { JwksBucket } from './jwks-bucket.ts';
@@ -135,6 +136,8 @@ export class JwksPublisher extends Construct {
   /** The per-client WAF rule on the stage, when `tokenRateLimit` is set. */
   readonly tokenRateLimit?: TokenRateLimit;
   readonly alarms: JwksAlarms;
+  /** The rotate function's first run, during the deployment (first-reconcile.ts). */
+  readonly firstReconcile: FirstReconcile;
   /** `https://<CloudFront or custom domain>`: issuer and base of every published URL. */
   readonly issuer: string;
 
@@ -238,6 +241,20 @@ export class JwksPublisher extends Construct {
       eventsFailureQueue: this.events.failureQueue,
       token: { function: this.token.handler.function, serverErrors: this.token.serverErrors },
       ...(this.settings.alarmEmail ? { alarmEmail: this.settings.alarmEmail } : {}),
+    });
+    this.firstReconcile = new FirstReconcile(this, 'FirstReconcile', {
+      handler: this.rotation.handler.function,
+      executeAfter: [
+        this.registry,
+        this.storage,
+        this.distribution,
+        this.api,
+        this.rotation,
+        this.publication,
+        this.events,
+        this.token,
+      ],
+      executeBefore: [this.alarms.noSuccessfulReconcile],
     });
   }
 }

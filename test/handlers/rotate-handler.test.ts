@@ -29,6 +29,15 @@ describe('createRotateHandler', () => {
     expect(metrics.published).toBe(1);
   });
 
+  it('reconciles when invoked with the empty event the deployment trigger sends (infra/first-reconcile.ts)', async () => {
+    const world = makeWorld(policyOf());
+    const metrics = new RecordingMetrics();
+    const handler = createRotateHandler({ ...world.ops, metrics, clock: () => T0, bootstrapWaitMs: 0 });
+    const result = await handler({});
+    expect(result.actions.map((a) => a.type)).toContain('createKey');
+    expect(metrics.values).toContainEqual([METRIC_NAMES.RECONCILE_SUCCEEDED, 1]);
+  });
+
   it('reports no success and still flushes metrics when the reconcile fails', async () => {
     const world = makeWorld(policyOf());
     world.faults.crash('registry.read');
