@@ -95,7 +95,8 @@ export class JwksAlarms extends Construct {
       );
     }
     this.topic = new sns.Topic(this, 'Topic', {
-      displayName: `JWKS publisher alarms (${props.deploymentName})`,
+      // SNS caps display names at 100 characters; deployment names may be up to 128.
+      displayName: `JWKS publisher alarms: ${props.deploymentName}`.slice(0, 100),
       masterKey: key,
       enforceSSL: true,
     });

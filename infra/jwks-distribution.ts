@@ -15,6 +15,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
 import { OBJECT_KEYS } from '../src/constants.ts';
+import { globalName } from './global-names.ts';
 import { LOG_PREFIXES } from './jwks-bucket.ts';
 import type { CustomDomain } from './settings.ts';
 
@@ -49,6 +50,8 @@ export class JwksDistribution extends Construct {
     super(scope, id);
     const maxTtl = props.maxTtl.toSeconds();
     this.cachePolicy = new cloudfront.CachePolicy(this, 'CachePolicy', {
+      // CloudFront names are account-wide: stack and region in each (global-names.ts).
+      cachePolicyName: globalName(this, 'jwks', 128),
       comment: 'JWKS publisher: honour the origin Cache-Control, never longer than cdnMaxTtl',
       // Min 0: a `max-age` below any minimum is obeyed, not stretched. Max = cdnMaxTtl: the edge never
       // keeps a document longer than the prepublish-lead rule assumes (design §3).
@@ -63,6 +66,7 @@ export class JwksDistribution extends Construct {
     });
 
     this.responseHeadersPolicy = new cloudfront.ResponseHeadersPolicy(this, 'Headers', {
+      responseHeadersPolicyName: globalName(this, 'jwks-headers', 128),
       comment: 'JWKS publisher: CORS for any origin, security headers',
       corsBehavior: {
         // Browsers (SPAs verifying ID tokens) may fetch the JWKS from any origin; nothing is secret.
@@ -98,7 +102,12 @@ export class JwksDistribution extends Construct {
       comment: 'JWKS publisher: JWKS, discovery documents and the token endpoint',
       defaultBehavior: {
         // OAC: CloudFront signs its S3 requests; the bucket policy admits only this distribution.
-        origin: origins.S3BucketOrigin.withOriginAccessControl(props.bucket),
+        origin: origins.S3BucketOrigin.withOriginAccessControl(props.bucket, {
+          originAccessControl: new cloudfront.S3OriginAccessControl(this, 'OriginAccess', {
+            originAccessControlName: globalName(this, 'jwks', 64),
+            description: 'JWKS publisher: CloudFront signs its reads of the content bucket',
+          }),
+        }),
         viewerProtocolPolicy: cloudfront.ViewerProtocolPolicy.HTTPS_ONLY,
         allowedMethods: cloudfront.AllowedMethods.ALLOW_GET_HEAD,
         cachedMethods: cloudfront.CachedMethods.CACHE_GET_HEAD,

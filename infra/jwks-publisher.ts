@@ -88,8 +88,9 @@ export interface JwksPublisherProps {
    */
   readonly keyReaderRoleArns?: readonly string[];
   /**
-   * Create API Gateway's account-level CloudWatch Logs role (needed once per account and region).
-   * @default true
+   * Create API Gateway's account-level CloudWatch Logs role (needed once per account and region; it
+   * overwrites the region's account setting, so only one stack per region may set it).
+   * @default false
    */
   readonly apiCloudWatchRole?: boolean;
   /**

@@ -94,6 +94,8 @@ export class TokenEndpoint extends Construct {
       // CPU scales with memory: scrypt (every unknown or wrong secret pays it in full) and the
       // warm-up's dummy keys finish ~4× sooner than at 256 MB, so failed attempts hold less concurrency.
       memorySize: 1024,
+      // The hot path: no source-map parsing at cold start or on logged errors (handler-function.ts).
+      sourceMaps: false,
       environment: props.environment,
       ...(props.logRetention ? { logRetention: props.logRetention } : {}),
     });

@@ -153,8 +153,8 @@ describe('JwksApi', () => {
     expect(dev.stack.stackName).toBe('JwksPublisher-dev');
   });
 
-  it('leaves the account-level CloudWatch role out when apiCloudWatchRole=false', () => {
-    template.resourceCountIs('AWS::ApiGateway::Account', 1);
-    synth({ apiCloudWatchRole: 'false' }).template.resourceCountIs('AWS::ApiGateway::Account', 0);
+  it('leaves the region-wide account setting alone by default and sets it when apiCloudWatchRole=true', () => {
+    template.resourceCountIs('AWS::ApiGateway::Account', 0);
+    synth({ apiCloudWatchRole: 'true' }).template.resourceCountIs('AWS::ApiGateway::Account', 1);
   });
 });

@@ -26,6 +26,11 @@ describe('TokenEndpoint', () => {
   const distributionConfig = () =>
     json.Resources[logicalId(stack.publisher.distribution.distribution)].Properties.DistributionConfig;
 
+  it('runs the token function without --enable-source-maps (hot path), the other functions with it', () => {
+    expect(envOf(token.handler.function).NODE_OPTIONS).toBeUndefined();
+    expect(envOf(stack.publisher.rotation.handler.function).NODE_OPTIONS).toBe('--enable-source-maps');
+  });
+
   describe('IAM', () => {
     it('grants the token role no KMS action at all, so kms:Sign can only come from key policies', () => {
       const actions = allowedActions(statements);
