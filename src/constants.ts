@@ -110,6 +110,10 @@ export const METRICS = {
   RECONCILE_SUCCEEDED: 'ReconcileSucceeded',
   UNKNOWN_VAULT_KEYS: 'UnknownVaultKeys',
   RECONCILE_CONFLICTS: 'ReconcileConflicts',
+  /** Rotate handler, after each run: seconds since the ACTIVE key activated (the dashboard sets it against rotationPeriod). */
+  ACTIVE_KEY_AGE: 'ActiveKeyAgeSeconds',
+  /** Rotate handler, after each run: seconds since the newest `publishedAt` of any key (the last key publication). */
+  SINCE_LAST_PUBLICATION: 'SecondsSinceLastKeyPublication',
   /** Events consumer: stream records reported as batch item failures in one invocation (service jwks-events). */
   RECORDS_FAILED: 'RecordsFailed',
 } as const;
@@ -177,3 +181,12 @@ export type StackOutputName = (typeof STACK_OUTPUTS)[keyof typeof STACK_OUTPUTS]
  * this as the empty list — never as a role named `-` or `none`.
  */
 export const EMPTY_LIST_OUTPUT = ',';
+
+/**
+ * The verifier canary's metrics, as the dashboard reads them (infra/jwks-dashboard.ts): one datum per
+ * probe of each public path, dimension `Path`. Written by the canary (a separate construct).
+ */
+export const CANARY_METRIC_NAMESPACE = 'JwksPublisher/Canary';
+export const CANARY_METRICS = { SUCCESS: 'CanarySuccess', LATENCY: 'CanaryLatency' } as const;
+export const CANARY_DIMENSIONS = { PATH: 'Path', DEPLOYMENT: 'Deployment' } as const;
+export const CANARY_PATHS = ['cloudfront-jwks', 'apigw-jwks', 'discovery', 'token'] as const;
