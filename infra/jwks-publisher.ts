@@ -13,13 +13,14 @@ import { Annotations, Duration, Stack } from 'aws-cdk-lib';
 import type * as cloudfront from 'aws-cdk-lib/aws-cloudfront';
 import type * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
-import { ENV } from '../src/constants.ts';
+import { ENV, PATHS } from '../src/constants.ts';
 import type { PolicyInput } from '../src/core/types.ts';
 import { assertPolicyRoundTrip, policyEnvironment } from './environment.ts';
 import { FirstReconcile } from './first-reconcile.ts';
 import { JwksAlarms } from './jwks-alarms.ts';
 import { JwksApi } from './jwks-api.ts';
 import { JwksBucket } from './jwks-bucket.ts';
+import { JwksDashboard } from './jwks-dashboard.ts';
 import { JwksDistribution } from './jwks-distribution.ts';
 import { JwksEvents } from './jwks-events.ts';
 import { JwksPublication } from './jwks-publication.ts';
@@ -137,6 +138,8 @@ export class JwksPublisher extends Construct {
   /** The per-client WAF rule on the stage, when `tokenRateLimit` is set. */
   readonly tokenRateLimit?: TokenRateLimit;
   readonly alarms: JwksAlarms;
+  /** The CloudWatch dashboard (jwks-dashboard.ts). */
+  readonly dashboard: JwksDashboard;
   /** The rotate function's first run, during the deployment (first-reconcile.ts). */
   readonly firstReconcile: FirstReconcile;
   /** `https://<CloudFront or custom domain>`: issuer and base of every published URL. */
@@ -242,6 +245,16 @@ export class JwksPublisher extends Construct {
       eventsFailureQueue: this.events.failureQueue,
       token: { function: this.token.handler.function, serverErrors: this.token.serverErrors },
       ...(this.settings.alarmEmail ? { alarmEmail: this.settings.alarmEmail } : {}),
+    });
+    this.dashboard = new JwksDashboard(this, 'Dashboard', {
+      deploymentName,
+      rotationPeriodMs: policy.rotationPeriod,
+      publishFunction: this.publication.handler.function,
+      eventsFunction: this.events.handler.function,
+      tokenFunction: this.token.handler.function,
+      apiName: this.api.restApi.restApiName,
+      stageName: envName,
+      tokenPath: PATHS.TOKEN,
     });
     this.firstReconcile = new FirstReconcile(this, 'FirstReconcile', {
       handler: this.rotation.handler.function,
