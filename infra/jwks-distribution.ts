@@ -71,7 +71,7 @@ export class JwksDistribution extends Construct {
       corsBehavior: {
         // Browsers (SPAs verifying ID tokens) may fetch the JWKS from any origin; nothing is secret.
         accessControlAllowOrigins: ['*'],
-        accessControlAllowMethods: ['GET', 'HEAD'],
+        accessControlAllowMethods: ['GET', 'HEAD', 'OPTIONS'],
         accessControlAllowHeaders: ['If-None-Match'],
         accessControlExposeHeaders: ['ETag'],
         accessControlAllowCredentials: false,
@@ -109,8 +109,13 @@ export class JwksDistribution extends Construct {
           }),
         }),
         viewerProtocolPolicy: cloudfront.ViewerProtocolPolicy.HTTPS_ONLY,
-        allowedMethods: cloudfront.AllowedMethods.ALLOW_GET_HEAD,
+        // OPTIONS: `If-None-Match` is not a CORS-safelisted header, so a browser's conditional fetch is
+        // preflighted. S3 answers the preflight from the bucket's CORS rule (jwks-bucket.ts), which
+        // needs Origin and the Access-Control-Request-* headers: the CORS-S3Origin request policy
+        // forwards exactly those (not part of the cache key); preflights are not cached.
+        allowedMethods: cloudfront.AllowedMethods.ALLOW_GET_HEAD_OPTIONS,
         cachedMethods: cloudfront.CachedMethods.CACHE_GET_HEAD,
+        originRequestPolicy: cloudfront.OriginRequestPolicy.CORS_S3_ORIGIN,
         cachePolicy: this.cachePolicy,
         responseHeadersPolicy: this.responseHeadersPolicy,
         compress: true,
@@ -159,8 +164,10 @@ export class JwksDistribution extends Construct {
     Validations.of(this.distribution).acknowledge({
       id: 'AwsSolutions-CFR2',
       reason:
-        'GET/HEAD of two static public documents, cached at the edge, no forms or query strings: a WAF ' +
-        'web ACL ($5/month + $0.60 per million requests) would have nothing to inspect.',
+        'The distribution serves public documents (JWKS, discovery) by GET/HEAD/OPTIONS and forwards POST ' +
+        '/oauth2/token to the API stage, where the method throttling and the optional tokenRateLimit web ACL ' +
+        'apply to every request, through CloudFront or not. A per-IP web ACL must be created in us-east-1; ' +
+        'docs/deploy.md (Rate limiting) gives it, for the distribution WebACLId.',
     });
   }
 }
