@@ -24,7 +24,7 @@ interface Widget {
 
 const COL = 40;
 const ROW = 24;
-const escape = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+const escapeXml = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 
 export function dashboardSvg(bodyText: string): string {
   const { widgets } = JSON.parse(bodyText) as { widgets: Widget[] };
@@ -35,7 +35,7 @@ export function dashboardSvg(bodyText: string): string {
     const [x, y, width, h] = [w.x * COL + 2, w.y * ROW + 2, w.width * COL - 4, w.height * ROW - 4];
     return [
       `  <rect x="${x}" y="${y}" width="${width}" height="${h}" rx="4" fill="${w.type === 'text' ? '#eef3f8' : '#ffffff'}" stroke="#8a99a8"/>`,
-      `  <text x="${x + 8}" y="${y + 18}" font-family="sans-serif" font-size="12" fill="#16191f">${escape(title)}</text>`,
+      `  <text x="${x + 8}" y="${y + 18}" font-family="sans-serif" font-size="12" fill="#16191f">${escapeXml(title)}</text>`,
     ].join('\n');
   });
   return [

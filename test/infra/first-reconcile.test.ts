@@ -16,7 +16,7 @@ describe('FirstReconcile', () => {
 
   it('invokes the current version of the rotate function once, synchronously, during the deployment', () => {
     expect(Object.values(resources).filter((r) => r.Type === 'Custom::Trigger')).toHaveLength(1);
-    const version = resources[(trigger?.Properties.HandlerArn as { Ref: string }).Ref];
+    const version = resources[(trigger?.Properties.HandlerArn as { Ref: string } | undefined)?.Ref ?? ''];
     expect(version?.Type).toBe('AWS::Lambda::Version');
     expect(version?.Properties.FunctionName).toEqual({ Ref: logicalId(p.rotation.handler.function) });
     expect(trigger?.Properties).toMatchObject({

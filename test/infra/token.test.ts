@@ -216,8 +216,8 @@ describe('TokenEndpoint', () => {
       expect(b.CachePolicyId).toBe(cloudfront.CachePolicy.CACHING_DISABLED.cachePolicyId);
       expect(b.OriginRequestPolicyId).toBe(ALL_VIEWER_EXCEPT_HOST_HEADER);
       expect(b.ViewerProtocolPolicy).toBe('https-only');
-      // The JWKS behaviour stays as it was.
-      expect(distributionConfig().DefaultCacheBehavior.AllowedMethods).toEqual(['GET', 'HEAD']);
+      // The JWKS behaviour stays as it was (GET, HEAD and its CORS preflight).
+      expect(distributionConfig().DefaultCacheBehavior.AllowedMethods).toEqual(['GET', 'HEAD', 'OPTIONS']);
     });
 
     it('uses the stage of envName as the origin path when envName=dev', () => {
