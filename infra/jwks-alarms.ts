@@ -8,11 +8,10 @@
  * The tagging alarm is an EventBridge rule on CloudTrail management events: it needs a CloudTrail
  * trail recording management (write) events in the region (docs/deploy.md).
  */
-import { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import { Aws, Duration, RemovalPolicy } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as actions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import * as events from 'aws-cdk-lib/aws-events';
-import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
@@ -21,6 +20,31 @@ import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { KEY_TAGS, METRIC_DIMENSIONS, METRICS, METRICS_NAMESPACE, SERVICE_NAMES } from '../src/constants.ts';
+
+/**
+ * A custom metric a handler writes (Powertools Metrics, EMF: no IAM needed). A CloudWatch metric is
+ * identified by its exact dimension set, so this names both dimensions the handlers write:
+ * `Deployment` and Powertools' `service`.
+ */
+export const handlerMetric = (
+  deploymentName: string,
+  service: string,
+  metricName: string,
+  {
+    dimensions,
+    ...options
+  }: { statistic: string; period: Duration; label?: string; dimensions?: Record<string, string> },
+): cloudwatch.Metric =>
+  new cloudwatch.Metric({
+    namespace: METRICS_NAMESPACE,
+    metricName,
+    dimensionsMap: {
+      [METRIC_DIMENSIONS.DEPLOYMENT]: deploymentName,
+      [METRIC_DIMENSIONS.SERVICE]: service,
+      ...dimensions,
+    },
+    ...options,
+  });
 
 export interface JwksAlarmsProps {
   readonly deploymentName: string;
@@ -46,6 +70,8 @@ export interface JwksAlarmsProps {
 export class JwksAlarms extends Construct {
   readonly topic: sns.Topic;
   readonly alarms: cloudwatch.Alarm[] = [];
+  /** Created after the first reconcile (first-reconcile.ts): it treats missing data as breaching. */
+  readonly noSuccessfulReconcile: cloudwatch.Alarm;
   /** The CloudTrail-backed rule for KMS tagging outside key creation. */
   readonly taggingRule: events.Rule;
 
@@ -59,6 +85,9 @@ export class JwksAlarms extends Construct {
       removalPolicy: RemovalPolicy.DESTROY,
       pendingWindow: Duration.days(30),
     });
+    // Only for this account's alarms and rules: the service principals are shared by every account,
+    // so `aws:SourceAccount` keeps another account's alarm from using this key or topic.
+    const thisAccount = { StringEquals: { 'aws:SourceAccount': Aws.ACCOUNT_ID } };
     for (const service of ['cloudwatch.amazonaws.com', 'events.amazonaws.com']) {
       key.addToResourcePolicy(
         new iam.PolicyStatement({
@@ -66,34 +95,43 @@ export class JwksAlarms extends Construct {
           principals: [new iam.ServicePrincipal(service)],
           actions: ['kms:Decrypt', 'kms:GenerateDataKey*'],
           resources: ['*'],
+          conditions: thisAccount,
         }),
       );
     }
     this.topic = new sns.Topic(this, 'Topic', {
-      displayName: `JWKS publisher alarms (${props.deploymentName})`,
+      // SNS caps display names at 100 characters; deployment names may be up to 128.
+      displayName: `JWKS publisher alarms: ${props.deploymentName}`.slice(0, 100),
       masterKey: key,
       enforceSSL: true,
     });
+    // The topic policy CDK writes (TLS only, then EventBridge's grant) replaces SNS's default policy,
+    // which is what lets CloudWatch alarms publish: without this statement every alarm action is
+    // refused and nobody hears of an alarm.
+    // @see https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/AlarmThatSendsEmail.html
+    this.topic.addToResourcePolicy(
+      new iam.PolicyStatement({
+        sid: 'CloudWatchAlarmsOfThisAccountPublish',
+        principals: [new iam.ServicePrincipal('cloudwatch.amazonaws.com')],
+        actions: ['sns:Publish'],
+        resources: [this.topic.topicArn],
+        conditions: {
+          ...thisAccount,
+          ArnLike: {
+            'aws:SourceArn': `arn:${Aws.PARTITION}:cloudwatch:${Aws.REGION}:${Aws.ACCOUNT_ID}:alarm:*`,
+          },
+        },
+      }),
+    );
     if (props.alarmEmail) this.topic.addSubscription(new subscriptions.EmailSubscription(props.alarmEmail));
 
-    // The rotate handler's custom metrics (Powertools Metrics, EMF: no IAM needed). A CloudWatch
-    // metric is identified by its exact dimension set, so the alarms name both dimensions it writes.
+    // The handlers' custom metrics (Powertools Metrics, EMF: no IAM needed), by their exact dimensions.
     const metric = (
       metricName: string,
       statistic: string,
       period: Duration,
       service: string = SERVICE_NAMES.ROTATE,
-    ) =>
-      new cloudwatch.Metric({
-        namespace: METRICS_NAMESPACE,
-        metricName,
-        dimensionsMap: {
-          [METRIC_DIMENSIONS.DEPLOYMENT]: props.deploymentName,
-          [METRIC_DIMENSIONS.SERVICE]: service,
-        },
-        statistic,
-        period,
-      });
+    ) => handlerMetric(props.deploymentName, service, metricName, { statistic, period });
 
     this.add('RotationErrors', {
       alarmDescription: 'The rotate function failed (errors, timeouts or throttles count as errors).',
@@ -103,7 +141,7 @@ export class JwksAlarms extends Construct {
       comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
       treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
     });
-    this.add('NoSuccessfulReconcile', {
+    this.noSuccessfulReconcile = this.add('NoSuccessfulReconcile', {
       alarmDescription:
         'No successful reconcile in two periods of the rotation schedule: keys will not activate, retire or expire.',
       metric: metric(METRICS.RECONCILE_SUCCEEDED, 'Sum', props.rotationInterval),
@@ -168,6 +206,22 @@ export class JwksAlarms extends Construct {
       ],
     });
 
+    this.add('EventsRecordFailures', {
+      alarmDescription:
+        'The events function reported stream records as failed (partial batch response): no Lambda error counts ' +
+        'them. Lambda retries them; until they pass their audit records and events are late. Read its log ' +
+        '(`stream record failed`, with the code).',
+      metric: handlerMetric(props.deploymentName, SERVICE_NAMES.EVENTS, METRICS.RECORDS_FAILED, {
+        statistic: 'Sum',
+        period: Duration.minutes(15),
+      }),
+      // One transient S3 or SNS failure that the retry clears is not a page; three in 15 minutes is.
+      threshold: 3,
+      evaluationPeriods: 1,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+    });
+
     if (props.token) this.addTokenAlarms(props.token);
 
     // Tagging a key with this deployment's tag (or removing it) outside CreateKey could smuggle a
@@ -187,19 +241,31 @@ export class JwksAlarms extends Construct {
           ],
         },
       },
-      targets: [
-        new targets.SnsTopic(this.topic, {
-          message: events.RuleTargetInput.fromObject({
-            alarm: 'KmsDeploymentTagChanged',
-            deployment: props.deploymentName,
-            eventName: events.EventField.fromPath('$.detail.eventName'),
-            keyId: events.EventField.fromPath('$.detail.requestParameters.keyId'),
-            principal: events.EventField.fromPath('$.detail.userIdentity.arn'),
-            time: events.EventField.time,
-          }),
-        }),
-      ],
     });
+    // Bound by hand, not with `targets.SnsTopic`: that one adds an unconditioned EventBridge grant to
+    // the topic and to its key; these are limited to this rule (aws:SourceArn) and this account.
+    this.taggingRule.addTarget({
+      bind: () => ({
+        arn: this.topic.topicArn,
+        input: events.RuleTargetInput.fromObject({
+          alarm: 'KmsDeploymentTagChanged',
+          deployment: props.deploymentName,
+          eventName: events.EventField.fromPath('$.detail.eventName'),
+          keyId: events.EventField.fromPath('$.detail.requestParameters.keyId'),
+          principal: events.EventField.fromPath('$.detail.userIdentity.arn'),
+          time: events.EventField.time,
+        }),
+      }),
+    });
+    this.topic.addToResourcePolicy(
+      new iam.PolicyStatement({
+        sid: 'KmsTaggingRulePublishes',
+        principals: [new iam.ServicePrincipal('events.amazonaws.com')],
+        actions: ['sns:Publish'],
+        resources: [this.topic.topicArn],
+        conditions: { ...thisAccount, ArnEquals: { 'aws:SourceArn': this.taggingRule.ruleArn } },
+      }),
+    );
   }
 
   /**
@@ -282,9 +348,11 @@ export class JwksAlarms extends Construct {
     });
   }
 
-  private add(id: string, props: cloudwatch.AlarmProps): void {
+  /** Every alarm goes to the topic; add one with `this.add(id, props)`. */
+  private add(id: string, props: cloudwatch.AlarmProps): cloudwatch.Alarm {
     const alarm = new cloudwatch.Alarm(this, id, props);
     alarm.addAlarmAction(new actions.SnsAction(this.topic));
     this.alarms.push(alarm);
+    return alarm;
   }
 }

@@ -10,7 +10,7 @@
  * (object missing, role wrong) would reach verifiers as a 200 with an XML error body, and a verifier
  * would cache that as "the JWKS".
  */
-import { RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import { Aws, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import * as apigateway from 'aws-cdk-lib/aws-apigateway';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as logs from 'aws-cdk-lib/aws-logs';
@@ -30,9 +30,12 @@ export interface JwksApiProps {
   /** @default 500 */
   readonly throttlingBurstLimit?: number;
   /**
-   * Create the account-level role API Gateway uses to write logs (`AWS::ApiGateway::Account`).
-   * Access logging needs it once per account and region; set false where it already exists.
-   * @default true
+   * Create the account-level role API Gateway uses to write logs (`AWS::ApiGateway::Account`). That
+   * resource overwrites the region's one account setting (a second stack would take it over, and
+   * deleting the stack leaves the setting pointing at a deleted role), so it is off unless asked for:
+   * set it true in exactly one stack per account and region, or set the role once with
+   * `aws apigateway update-account` (docs/deploy.md). Stage logging fails without it.
+   * @default false
    */
   readonly cloudWatchRole?: boolean;
   /** @default logs.RetentionDays.ONE_YEAR */
@@ -71,7 +74,7 @@ export class JwksApi extends Construct {
       retention: props.logRetention ?? logs.RetentionDays.ONE_YEAR,
       removalPolicy: RemovalPolicy.DESTROY,
     });
-    const cloudWatchRole = props.cloudWatchRole ?? true;
+    const cloudWatchRole = props.cloudWatchRole ?? false;
     this.restApi = new apigateway.RestApi(this, 'Api', {
       // Unique per stack: API Gateway's CloudWatch metrics are keyed by API name and stage, and the
       // token endpoint's 5XX alarm must not count another deployment's requests.
@@ -97,7 +100,10 @@ export class JwksApi extends Construct {
     this.restApi.node.tryRemoveChild('Endpoint');
 
     this.role = new iam.Role(this, 'S3ReadRole', {
-      assumedBy: new iam.ServicePrincipal('apigateway.amazonaws.com'),
+      // Only API Gateway acting for this account (confused deputy): the service principal is shared.
+      assumedBy: new iam.ServicePrincipal('apigateway.amazonaws.com').withConditions({
+        StringEquals: { 'aws:SourceAccount': Aws.ACCOUNT_ID },
+      }),
       description: 'API Gateway reads the published JWKS object (GetObject/HeadObject), nothing else',
     });
     // s3:GetObject also authorises HeadObject. Deliberately no s3:ListBucket: a missing object is a

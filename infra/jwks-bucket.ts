@@ -60,6 +60,16 @@ export class JwksBucket extends Construct {
       encryption: s3.BucketEncryption.S3_MANAGED,
       objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
       versioned: true,
+      // Answers CORS preflights (OPTIONS) of the JWKS behaviour: browsers preflight If-None-Match.
+      cors: [
+        {
+          allowedMethods: [s3.HttpMethods.GET, s3.HttpMethods.HEAD],
+          allowedOrigins: ['*'],
+          allowedHeaders: ['If-None-Match'],
+          exposedHeaders: ['ETag'],
+          maxAge: 86_400,
+        },
+      ],
       serverAccessLogsBucket: this.logBucket,
       serverAccessLogsPrefix: LOG_PREFIXES.S3,
       lifecycleRules: [

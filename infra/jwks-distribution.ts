@@ -15,6 +15,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
 import { OBJECT_KEYS } from '../src/constants.ts';
+import { globalName } from './global-names.ts';
 import { LOG_PREFIXES } from './jwks-bucket.ts';
 import type { CustomDomain } from './settings.ts';
 
@@ -49,6 +50,8 @@ export class JwksDistribution extends Construct {
     super(scope, id);
     const maxTtl = props.maxTtl.toSeconds();
     this.cachePolicy = new cloudfront.CachePolicy(this, 'CachePolicy', {
+      // CloudFront names are account-wide: stack and region in each (global-names.ts).
+      cachePolicyName: globalName(this, 'jwks', 128),
       comment: 'JWKS publisher: honour the origin Cache-Control, never longer than cdnMaxTtl',
       // Min 0: a `max-age` below any minimum is obeyed, not stretched. Max = cdnMaxTtl: the edge never
       // keeps a document longer than the prepublish-lead rule assumes (design §3).
@@ -63,11 +66,12 @@ export class JwksDistribution extends Construct {
     });
 
     this.responseHeadersPolicy = new cloudfront.ResponseHeadersPolicy(this, 'Headers', {
+      responseHeadersPolicyName: globalName(this, 'jwks-headers', 128),
       comment: 'JWKS publisher: CORS for any origin, security headers',
       corsBehavior: {
         // Browsers (SPAs verifying ID tokens) may fetch the JWKS from any origin; nothing is secret.
         accessControlAllowOrigins: ['*'],
-        accessControlAllowMethods: ['GET', 'HEAD'],
+        accessControlAllowMethods: ['GET', 'HEAD', 'OPTIONS'],
         accessControlAllowHeaders: ['If-None-Match'],
         accessControlExposeHeaders: ['ETag'],
         accessControlAllowCredentials: false,
@@ -98,10 +102,20 @@ export class JwksDistribution extends Construct {
       comment: 'JWKS publisher: JWKS, discovery documents and the token endpoint',
       defaultBehavior: {
         // OAC: CloudFront signs its S3 requests; the bucket policy admits only this distribution.
-        origin: origins.S3BucketOrigin.withOriginAccessControl(props.bucket),
+        origin: origins.S3BucketOrigin.withOriginAccessControl(props.bucket, {
+          originAccessControl: new cloudfront.S3OriginAccessControl(this, 'OriginAccess', {
+            originAccessControlName: globalName(this, 'jwks', 64),
+            description: 'JWKS publisher: CloudFront signs its reads of the content bucket',
+          }),
+        }),
         viewerProtocolPolicy: cloudfront.ViewerProtocolPolicy.HTTPS_ONLY,
-        allowedMethods: cloudfront.AllowedMethods.ALLOW_GET_HEAD,
+        // OPTIONS: `If-None-Match` is not a CORS-safelisted header, so a browser's conditional fetch is
+        // preflighted. S3 answers the preflight from the bucket's CORS rule (jwks-bucket.ts), which
+        // needs Origin and the Access-Control-Request-* headers: the CORS-S3Origin request policy
+        // forwards exactly those (not part of the cache key); preflights are not cached.
+        allowedMethods: cloudfront.AllowedMethods.ALLOW_GET_HEAD_OPTIONS,
         cachedMethods: cloudfront.CachedMethods.CACHE_GET_HEAD,
+        originRequestPolicy: cloudfront.OriginRequestPolicy.CORS_S3_ORIGIN,
         cachePolicy: this.cachePolicy,
         responseHeadersPolicy: this.responseHeadersPolicy,
         compress: true,
@@ -150,8 +164,10 @@ export class JwksDistribution extends Construct {
     Validations.of(this.distribution).acknowledge({
       id: 'AwsSolutions-CFR2',
       reason:
-        'GET/HEAD of two static public documents, cached at the edge, no forms or query strings: a WAF ' +
-        'web ACL ($5/month + $0.60 per million requests) would have nothing to inspect.',
+        'The distribution serves public documents (JWKS, discovery) by GET/HEAD/OPTIONS and forwards POST ' +
+        '/oauth2/token to the API stage, where the method throttling and the optional tokenRateLimit web ACL ' +
+        'apply to every request, through CloudFront or not. A per-IP web ACL must be created in us-east-1; ' +
+        'docs/deploy.md (Rate limiting) gives it, for the distribution WebACLId.',
     });
   }
 }

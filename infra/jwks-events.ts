@@ -38,6 +38,8 @@ export interface JwksEventsProps extends StreamConsumerOptions {
   readonly table: dynamodb.ITable;
   /** The one issuer (design §2): events carry `<issuer>/.well-known/jwks.json` as `jwksUri`. */
   readonly issuer: string;
+  /** The `Deployment` dimension of the function's `RecordsFailed` metric. */
+  readonly deploymentName: string;
   /** Receives the audit bucket's server access logs. */
   readonly logBucket: s3.IBucket;
   /** Object Lock default retention of every audit record (whole days, 1–36500). */
@@ -155,6 +157,7 @@ export class JwksEvents extends Construct {
         [ENV.TOPIC_ARN]: this.topic.topicArn,
         [ENV.AUDIT_BUCKET_NAME]: this.auditBucket.bucketName,
         [ENV.ISSUER]: props.issuer,
+        [ENV.DEPLOYMENT_NAME]: props.deploymentName,
       },
       ...(props.logRetention ? { logRetention: props.logRetention } : {}),
     });

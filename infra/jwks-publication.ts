@@ -20,7 +20,7 @@ import type * as logs from 'aws-cdk-lib/aws-logs';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { KEY_TAGS, OBJECT_KEYS } from '../src/constants.ts';
+import { KEY_TAGS, OBJECT_KEYS, TABLE } from '../src/constants.ts';
 import { HandlerFunction } from './handler-function.ts';
 import { grantReadRevocationList } from './revocation-list-access.ts';
 import {
@@ -28,6 +28,7 @@ import {
   consumeRegistryStream,
   type StreamConsumerOptions,
 } from './stream-consumer.ts';
+import { grantPartitions } from './table-access.ts';
 
 export interface JwksPublicationProps extends StreamConsumerOptions {
   readonly table: dynamodb.ITable;
@@ -71,8 +72,13 @@ export class JwksPublication extends Construct {
     this.failureQueue = consumer.failureQueue;
     this.eventSource = consumer.eventSource;
 
-    // Registry: read everything consistently, and UpdateItem for `publishedAt` only.
-    props.table.grant(role, 'dynamodb:Query', 'dynamodb:GetItem', 'dynamodb:UpdateItem');
+    // Registry partition only (never CLIENT# items): one consistent Query, and UpdateItem for
+    // `publishedAt` only.
+    grantPartitions(role, props.table, {
+      sid: 'ReadRegistryMarkPublished',
+      actions: ['dynamodb:Query', 'dynamodb:UpdateItem'],
+      partitions: [TABLE.REGISTRY_PARTITION],
+    });
 
     role.addToPolicy(
       new iam.PolicyStatement({

@@ -3,11 +3,18 @@
  * (STACK_OUTPUTS in src/constants.ts, shared with src/cli/deployed-context.ts).
  * Environment-agnostic (no account/region lookups), so `cdk synth` works offline.
  */
-import { CfnOutput, Lazy, Stack, type StackProps } from 'aws-cdk-lib';
+import { CfnOutput, Lazy, Stack, type StackProps, Tags } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
 import { EMPTY_LIST_OUTPUT, PATHS, STACK_OUTPUTS } from '../src/constants.ts';
 import { policyAsInput } from './environment.ts';
 import { JwksPublisher, type JwksPublisherProps } from './jwks-publisher.ts';
+
+/** Stack-wide tag keys (`Tags.of`); add your own with the stack's `tags` prop. */
+export const STACK_TAGS = {
+  APPLICATION: 'jwks-publisher:application',
+  ENVIRONMENT: 'jwks-publisher:environment',
+  DEPLOYMENT: 'jwks-publisher:stack-deployment',
+} as const;
 
 export interface JwksPublisherStackProps extends StackProps {
   readonly publisher?: JwksPublisherProps;
@@ -24,6 +31,11 @@ export class JwksPublisherStack extends Stack {
     super(scope, id, props);
     const p = new JwksPublisher(this, 'JwksPublisher', props.publisher);
     this.publisher = p;
+    // On every taggable resource of the stack (cost allocation, ownership). Not on the signing keys:
+    // the rotator creates those with exactly its two tags (its IAM policy allows no others).
+    Tags.of(this).add(STACK_TAGS.APPLICATION, 'jwks-publisher');
+    Tags.of(this).add(STACK_TAGS.ENVIRONMENT, p.settings.envName);
+    Tags.of(this).add(STACK_TAGS.DEPLOYMENT, p.settings.deploymentName);
 
     // Outputs at stack scope: their logical ids are exactly the STACK_OUTPUTS names.
     const output = (name: string, value: string, description: string) =>

@@ -13,13 +13,15 @@ import { Annotations, Duration, Stack } from 'aws-cdk-lib';
 import type * as cloudfront from 'aws-cdk-lib/aws-cloudfront';
 import type * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
-import { ENV } from '../src/constants.ts';
+import { ENV, PATHS } from '../src/constants.ts';
 import type { PolicyInput } from '../src/core/types.ts';
 import { assertPolicyRoundTrip, policyEnvironment } from './environment.ts';
+import { FirstReconcile } from './first-reconcile.ts';
 import { JwksAlarms } from './jwks-alarms.ts';
 import { JwksApi } from './jwks-api.ts';
 import { JwksBucket } from './jwks-bucket.ts';
 import { JwksCanary } from './jwks-canary.ts';
+import { JwksDashboard } from './jwks-dashboard.ts';
 import { JwksDistribution } from './jwks-distribution.ts';
 import { JwksEvents } from './jwks-events.ts';
 import { JwksPublication } from './jwks-publication.ts';
@@ -88,8 +90,9 @@ export interface JwksPublisherProps {
    */
   readonly keyReaderRoleArns?: readonly string[];
   /**
-   * Create API Gateway's account-level CloudWatch Logs role (needed once per account and region).
-   * @default true
+   * Create API Gateway's account-level CloudWatch Logs role (needed once per account and region; it
+   * overwrites the region's account setting, so only one stack per region may set it).
+   * @default false
    */
   readonly apiCloudWatchRole?: boolean;
   /**
@@ -138,6 +141,10 @@ export class JwksPublisher extends Construct {
   readonly alarms: JwksAlarms;
   /** The verifier canary: probes discovery, both JWKS paths and a token every 5 minutes (jwks-canary.ts). */
   readonly canary: JwksCanary;
+  /** The CloudWatch dashboard (jwks-dashboard.ts). */
+  readonly dashboard: JwksDashboard;
+  /** The rotate function's first run, during the deployment (first-reconcile.ts). */
+  readonly firstReconcile: FirstReconcile;
   /** `https://<CloudFront or custom domain>`: issuer and base of every published URL. */
   readonly issuer: string;
 
@@ -205,6 +212,7 @@ export class JwksPublisher extends Construct {
     this.events = new JwksEvents(this, 'Events', {
       table: this.registry.table,
       issuer: this.issuer,
+      deploymentName,
       logBucket: this.storage.logBucket,
       // Whole days by validation (settings.ts); Object Lock counts in days.
       auditRetention: Duration.days(this.settings.auditRetention / 86_400_000),
@@ -248,6 +256,30 @@ export class JwksPublisher extends Construct {
       deploymentName,
       alarmTopic: this.alarms.topic,
       ...logRetention,
+    });
+    this.dashboard = new JwksDashboard(this, 'Dashboard', {
+      deploymentName,
+      rotationPeriodMs: policy.rotationPeriod,
+      publishFunction: this.publication.handler.function,
+      eventsFunction: this.events.handler.function,
+      tokenFunction: this.token.handler.function,
+      apiName: this.api.restApi.restApiName,
+      stageName: envName,
+      tokenPath: PATHS.TOKEN,
+    });
+    this.firstReconcile = new FirstReconcile(this, 'FirstReconcile', {
+      handler: this.rotation.handler.function,
+      executeAfter: [
+        this.registry,
+        this.storage,
+        this.distribution,
+        this.api,
+        this.rotation,
+        this.publication,
+        this.events,
+        this.token,
+      ],
+      executeBefore: [this.alarms.noSuccessfulReconcile],
     });
   }
 }

@@ -4,8 +4,9 @@
  *
  * KMS permissions (design §3 invariant 7). The role's IAM policy can only *create* keys, and only
  * signing keys of the configured spec tagged with this deployment's name and a key-ref; nothing
- * else in KMS. Everything it later does to a key (GetPublicKey, DisableKey, ScheduleKeyDeletion,
- * PutKeyPolicy) comes from that key's own key policy, which names this role (KEY_ADMIN_ROLE_ARN);
+ * else in KMS. Everything it later does to a key (GetPublicKey, DisableKey, ScheduleKeyDeletion)
+ * comes from that key's own key policy, which names this role (KEY_ADMIN_ROLE_ARN) but never lets it
+ * change that policy (src/core/key-policy.ts);
  * `kms:Sign` is granted there to the signer roles only (KEY_SIGNER_ROLE_ARNS). So no destructive
  * KMS action is ever granted on `*`, and the role cannot touch keys of other deployments.
  */
@@ -17,12 +18,13 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as logs from 'aws-cdk-lib/aws-logs';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
-import { ENV, KEY_TAGS } from '../src/constants.ts';
+import { ENV, KEY_TAGS, TABLE } from '../src/constants.ts';
 import { algorithmSpec } from '../src/core/algorithms.ts';
 import type { Policy } from '../src/core/types.ts';
 import { PolicyError } from '../src/errors.ts';
 import { HandlerFunction } from './handler-function.ts';
 import { grantReadRevocationList } from './revocation-list-access.ts';
+import { grantPartitions } from './table-access.ts';
 
 export interface RotationScheduleProps {
   readonly table: dynamodb.ITable;
@@ -96,10 +98,16 @@ export class RotationSchedule extends Construct {
         sid: 'CreateTaggedSigningKeysOnly',
         actions: ['kms:CreateKey'],
         resources: ['*'],
-        conditions: tagConditions(props.deploymentName, {
-          'kms:KeyUsage': 'SIGN_VERIFY',
-          'kms:KeySpec': algorithmSpec(props.policy.algorithm).kmsKeySpec,
-        }),
+        conditions: {
+          ...tagConditions(props.deploymentName, {
+            'kms:KeyUsage': 'SIGN_VERIFY',
+            'kms:KeySpec': algorithmSpec(props.policy.algorithm).kmsKeySpec,
+          }),
+          // The key policy leaves PutKeyPolicy to the account, not to this role (so it can never grant
+          // itself kms:Sign); CreateKey's lockout check would refuse that policy unless bypassed. The
+          // bypass is allowed through its condition key only, for these keys only.
+          Bool: { 'kms:BypassPolicyLockoutSafetyCheck': 'true' },
+        },
       }),
     );
     role.addToPolicy(
@@ -119,7 +127,13 @@ export class RotationSchedule extends Construct {
         resources: ['*'],
       }),
     );
-    props.table.grantReadWriteData(role);
+    // The registry partition only (never CLIENT# items, which hold secret hashes): one consistent
+    // Query reads it, and each commit is a TransactWriteItems of conditional Puts.
+    grantPartitions(role, props.table, {
+      sid: 'ReadAndCommitTheRegistry',
+      actions: ['dynamodb:Query', 'dynamodb:PutItem'],
+      partitions: [TABLE.REGISTRY_PARTITION],
+    });
     grantReadRevocationList(role, props.bucket);
 
     this.rule = new events.Rule(this, 'Schedule', {

@@ -27,14 +27,11 @@ import * as cloudfront from 'aws-cdk-lib/aws-cloudfront';
 import * as origins from 'aws-cdk-lib/aws-cloudfront-origins';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
-import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { PATHS, TABLE } from '../src/constants.ts';
 import { HandlerFunction } from './handler-function.ts';
-
-/** Partition-key prefixes of the token path's items (src/adapters/aws/dynamodb-clients.ts). */
-export const TOKEN_ITEM_PREFIXES = { CLIENT: 'CLIENT#', JTI: 'JTI#' } as const;
+import { grantPartitions, ITEM_PARTITIONS } from './table-access.ts';
 
 /** Throttling of `POST /oauth2/token` at the stage (requests per second, bucket size). */
 export interface TokenThrottling {
@@ -97,6 +94,8 @@ export class TokenEndpoint extends Construct {
       // CPU scales with memory: scrypt (every unknown or wrong secret pays it in full) and the
       // warm-up's dummy keys finish ~4× sooner than at 256 MB, so failed attempts hold less concurrency.
       memorySize: 1024,
+      // The hot path: no source-map parsing at cold start or on logged errors (handler-function.ts).
+      sourceMaps: false,
       environment: props.environment,
       ...(props.logRetention ? { logRetention: props.logRetention } : {}),
     });
@@ -154,29 +153,18 @@ export class TokenEndpoint extends Construct {
 
   /** GetItem and PutItem on the token path's own partitions only. */
   private grantTokenItems(table: dynamodb.ITable): void {
-    // ForAllValues passes a request without the key at all; the Null check makes the key required.
-    const onlyPartitions = (partitions: string[]) => ({
-      'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': partitions },
-      Null: { 'dynamodb:LeadingKeys': 'false' },
+    // The registry partition holds STATE (and the key items, public by design); LeadingKeys cannot
+    // narrow by sort key.
+    grantPartitions(this.handler.role, table, {
+      sid: 'ReadSignerStateAndClients',
+      actions: ['dynamodb:GetItem'],
+      partitions: [TABLE.REGISTRY_PARTITION, ITEM_PARTITIONS.CLIENT],
     });
-    this.handler.role.addToPolicy(
-      new iam.PolicyStatement({
-        // The registry partition holds STATE (and the key items, public by design); LeadingKeys cannot
-        // narrow by sort key.
-        sid: 'ReadSignerStateAndClients',
-        actions: ['dynamodb:GetItem'],
-        resources: [table.tableArn],
-        conditions: onlyPartitions([TABLE.REGISTRY_PARTITION, `${TOKEN_ITEM_PREFIXES.CLIENT}*`]),
-      }),
-    );
-    this.handler.role.addToPolicy(
-      new iam.PolicyStatement({
-        sid: 'RecordClientAssertionIds',
-        actions: ['dynamodb:PutItem'],
-        resources: [table.tableArn],
-        conditions: onlyPartitions([`${TOKEN_ITEM_PREFIXES.JTI}*`]),
-      }),
-    );
+    grantPartitions(this.handler.role, table, {
+      sid: 'RecordClientAssertionIds',
+      actions: ['dynamodb:PutItem'],
+      partitions: [ITEM_PARTITIONS.JTI],
+    });
   }
 
   private acknowledgeFindings(restApi: apigateway.RestApi): void {

@@ -109,13 +109,19 @@ export const TABLE = {
 /** CloudWatch metric namespace used by the handlers and the alarms. */
 export const METRICS_NAMESPACE = 'JwksPublisher';
 
-/** Custom metrics the rotate and publish handlers emit (Powertools Metrics, EMF) and the alarms read. */
+/** Custom metrics the handlers emit (Powertools Metrics, EMF) and the alarms and dashboard read. */
 export const METRICS = {
   RECONCILE_SUCCEEDED: 'ReconcileSucceeded',
   UNKNOWN_VAULT_KEYS: 'UnknownVaultKeys',
   RECONCILE_CONFLICTS: 'ReconcileConflicts',
   /** Publish: registry records the vault does not back, left out of the JWKS (design §11). */
   UNVERIFIED_KEYS: 'UnverifiedKeys',
+  /** Rotate handler, after each run: seconds since the ACTIVE key activated (the dashboard sets it against rotationPeriod). */
+  ACTIVE_KEY_AGE: 'ActiveKeyAgeSeconds',
+  /** Rotate handler, after each run: seconds since the newest `publishedAt` of any key (the last key publication). */
+  SINCE_LAST_PUBLICATION: 'SecondsSinceLastKeyPublication',
+  /** Events consumer: stream records reported as batch item failures in one invocation (service jwks-events). */
+  RECORDS_FAILED: 'RecordsFailed',
 } as const;
 
 /**

@@ -10,18 +10,25 @@
  *   Support). Naming the account keeps it manageable through IAM; leaving out `kms:Sign` and
  *   `kms:CreateGrant` keeps an IAM policy with `kms:*` from turning into a signing permission.
  * - RotationRole (`adminRoleArn`, the rotate function): DescribeKey, GetPublicKey, DisableKey,
- *   ScheduleKeyDeletion — what the reconciler does — and PutKeyPolicy. The rotation role is the
- *   principal that calls CreateKey, and CreateKey's policy lockout safety check requires "The key
- *   policy must allow the calling principal to make a subsequent PutKeyPolicy request on the KMS
- *   key" (KMS API reference, CreateKey, request parameter `Policy`); we never bypass that check.
- * - Signers: `kms:Sign` plus GetPublicKey and DescribeKey.
+ *   ScheduleKeyDeletion — what the reconciler does — and nothing else. Not PutKeyPolicy: a role
+ *   that may rewrite the policy may grant itself `kms:Sign`. CreateKey's policy lockout safety check
+ *   wants the caller to be able to PutKeyPolicy, so the rotator creates keys with
+ *   `BypassPolicyLockoutSafetyCheck` (its IAM policy allows CreateKey only with that flag, through
+ *   the `kms:BypassPolicyLockoutSafetyCheck` condition key); the key cannot be locked out because
+ *   AccountAdministration keeps the account able to fix the policy.
+ * - SignersSign: `kms:Sign` for the signer roles, only with the deployment's signing algorithm and
+ *   only over a digest (`kms:SigningAlgorithm`, `kms:MessageType`): what the token path sends.
+ * - SignersRead: GetPublicKey and DescribeKey for the signer roles.
  * - Readers: GetPublicKey and DescribeKey (omitted when there are none: KMS rejects a statement
  *   without a principal).
  *
- * @see https://docs.aws.amazon.com/kms/latest/APIReference/API_CreateKey.html#KMS-CreateKey-request-Policy
+ * @see https://docs.aws.amazon.com/kms/latest/APIReference/API_CreateKey.html#KMS-CreateKey-request-BypassPolicyLockoutSafetyCheck
+ * @see https://docs.aws.amazon.com/kms/latest/developerguide/conditions-kms.html#conditions-kms-signing-algorithm
  * @see https://docs.aws.amazon.com/kms/latest/developerguide/key-policy-default.html
  */
 import { InvalidArgumentError } from '../errors.ts';
+import { algorithmSpec } from './algorithms.ts';
+import type { Algorithm } from './types.ts';
 
 export interface KeyPolicyPrincipals {
   readonly accountId: string;
@@ -41,6 +48,7 @@ export interface KeyPolicyStatement {
   readonly Principal: { readonly AWS: string | readonly string[] };
   readonly Action: readonly string[];
   readonly Resource: '*';
+  readonly Condition?: { readonly StringEquals: Readonly<Record<string, string>> };
 }
 
 export interface KeyPolicyDocument {
@@ -68,10 +76,9 @@ export const ROTATION_ROLE_ACTIONS = [
   'kms:DescribeKey',
   'kms:DisableKey',
   'kms:GetPublicKey',
-  'kms:PutKeyPolicy',
   'kms:ScheduleKeyDeletion',
 ] as const;
-export const SIGNER_ACTIONS = ['kms:DescribeKey', 'kms:GetPublicKey', 'kms:Sign'] as const;
+export const SIGNER_ACTIONS = ['kms:Sign'] as const;
 export const READER_ACTIONS = ['kms:DescribeKey', 'kms:GetPublicKey'] as const;
 
 const ROLE_ARN = /^arn:(aws[a-z-]*):iam::(\d{12}):role\/[\w+=,.@/-]{1,512}$/;
@@ -92,19 +99,22 @@ const statement = (
   Sid: string,
   principals: readonly string[],
   actions: readonly string[],
+  condition?: Readonly<Record<string, string>>,
 ): KeyPolicyStatement => ({
   Sid,
   Effect: 'Allow',
   Principal: { AWS: principals.length === 1 ? (principals[0] as string) : principals },
   Action: [...actions],
   Resource: '*',
+  ...(condition ? { Condition: { StringEquals: condition } } : {}),
 });
 
 /**
- * The key policy for one signing key of this deployment.
- * @throws InvalidArgumentError for a malformed account id or role ARN.
+ * The key policy for one signing key of this deployment, signing with `alg`.
+ * @throws InvalidArgumentError for a malformed account id or role ARN; UnsupportedAlgorithmError for `alg`.
  */
-export function buildKeyPolicy(p: KeyPolicyPrincipals): KeyPolicyDocument {
+export function buildKeyPolicy(p: KeyPolicyPrincipals, alg: Algorithm): KeyPolicyDocument {
+  const { kmsSigningAlgorithm } = algorithmSpec(alg);
   const partition = p.partition ?? 'aws';
   if (!/^aws[a-z-]*$/.test(partition)) throw new InvalidArgumentError(`invalid partition: ${partition}`);
   if (!/^\d{12}$/.test(p.accountId)) throw new InvalidArgumentError('accountId must be 12 digits');
@@ -117,7 +127,16 @@ export function buildKeyPolicy(p: KeyPolicyPrincipals): KeyPolicyDocument {
   ];
   // No signer yet (a deployment without a token function or operator signer role): a key nobody can
   // sign with is safe, and the statement cannot name zero principals.
-  if (signers.length > 0) statements.push(statement('Signers', signers, SIGNER_ACTIONS));
+  if (signers.length > 0) {
+    statements.push(
+      statement('SignersSign', signers, SIGNER_ACTIONS, {
+        'kms:SigningAlgorithm': kmsSigningAlgorithm,
+        // The signer hashes locally and sends the digest (src/adapters/aws/kms.ts).
+        'kms:MessageType': 'DIGEST',
+      }),
+      statement('SignersRead', signers, READER_ACTIONS),
+    );
+  }
   if (readers.length > 0) statements.push(statement('Readers', readers, READER_ACTIONS));
   return { Version: '2012-10-17', Statement: statements };
 }

@@ -16,7 +16,7 @@
  */
 import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
 import type { DynamoDBBatchResponse, DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
-import { TABLE } from '../constants.ts';
+import { METRICS, TABLE } from '../constants.ts';
 import { lifecycleEventOf } from '../core/events.ts';
 import { JwksError } from '../errors.ts';
 import type { AuditWriter, EventBus } from '../events/ports.ts';
@@ -31,6 +31,14 @@ export interface EventsHandlerDeps {
   /** Used only to report how far behind the stream the handler runs. */
   readonly clock?: Clock;
   readonly log?: Log;
+  /**
+   * Counts the records reported as failed (`RecordsFailed`): with partial batch responses a failed
+   * record is no Lambda error, so without this only lag would show it (an alarm reads it).
+   */
+  readonly metrics?: {
+    addMetric(name: string, unit: 'Count', value: number): void;
+    publishStoredMetrics(): void;
+  };
 }
 
 export type EventsHandler = (event: DynamoDBStreamEvent) => Promise<DynamoDBBatchResponse>;
@@ -78,7 +86,7 @@ export function createEventsHandler(deps: EventsHandlerDeps): EventsHandler {
   return async (streamEvent) => {
     const processor = new BatchProcessor(EventType.DynamoDBStreams);
     const failedItems = new Set<string>();
-    return processPartialResponse(
+    const response = await processPartialResponse(
       streamEvent,
       async (record: DynamoDBRecord) => {
         const item = itemOf(record);
@@ -101,5 +109,8 @@ export function createEventsHandler(deps: EventsHandlerDeps): EventsHandler {
       // reported item by item, so Lambda's bisect/retry/on-failure settings see exactly which.
       { processInParallel: false, throwOnFullBatchFailure: false },
     );
+    deps.metrics?.addMetric(METRICS.RECORDS_FAILED, 'Count', response.batchItemFailures.length);
+    deps.metrics?.publishStoredMetrics();
+    return response;
   };
 }

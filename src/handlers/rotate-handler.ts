@@ -27,7 +27,7 @@ export const METRIC_NAMES = METRICS;
 
 /** What the handler needs to report numbers; the Powertools Metrics instance satisfies it. */
 export interface MetricsSink {
-  addMetric(name: string, unit: 'Count', value: number): void;
+  addMetric(name: string, unit: 'Count' | 'Seconds', value: number): void;
   publishStoredMetrics(): void;
 }
 
@@ -71,6 +71,35 @@ function merge(a: ReconcileResult, b: ReconcileResult): ReconcileResult {
     registryVersion: b.registryVersion,
     warnings: [...a.warnings, ...b.warnings],
   };
+}
+
+/**
+ * The dashboard's "rotation age vs period" and "time since last publication": read after the run, so
+ * they describe the registry the run left. A failed read only loses the two numbers.
+ */
+async function reportAges(
+  deps: RotateHandlerDeps,
+  metrics: MetricsSink,
+  now: number,
+  log: Log,
+): Promise<void> {
+  try {
+    const { state, keys } = await deps.registry.read();
+    const active = keys.find((k) => k.keyRef === state.activeKeyRef);
+    if (active?.activatedAt !== undefined) {
+      metrics.addMetric(METRIC_NAMES.ACTIVE_KEY_AGE, 'Seconds', Math.max(0, now - active.activatedAt) / 1000);
+    }
+    const published = keys.flatMap((k) => (k.publishedAt === undefined ? [] : [k.publishedAt]));
+    if (published.length > 0) {
+      metrics.addMetric(
+        METRIC_NAMES.SINCE_LAST_PUBLICATION,
+        'Seconds',
+        Math.max(0, now - Math.max(...published)) / 1000,
+      );
+    }
+  } catch (err) {
+    log.warn('could not read the registry for the age metrics', { message: (err as Error).message });
+  }
 }
 
 /** A schedule tick (any event without an `action`) reconciles; an operator action is answered. */
@@ -140,6 +169,7 @@ export function createRotateHandler(deps: RotateHandlerDeps): RotateHandler {
       deps.metrics?.addMetric(METRIC_NAMES.RECONCILE_SUCCEEDED, 'Count', 1);
       deps.metrics?.addMetric(METRIC_NAMES.UNKNOWN_VAULT_KEYS, 'Count', result.unknownVaultKeys.length);
       deps.metrics?.addMetric(METRIC_NAMES.RECONCILE_CONFLICTS, 'Count', result.conflicts);
+      if (deps.metrics) await reportAges(deps, deps.metrics, clock(), log);
       log.info('reconciled', { actions: result.actions.map((a) => a.type), conflicts: result.conflicts });
       return result;
     } finally {

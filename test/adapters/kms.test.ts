@@ -23,6 +23,7 @@ import { calculateJwkThumbprint, exportJWK, importJWK, jwtVerify } from 'jose';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { KmsKeyVault } from '../../src/adapters/aws/kms.ts';
 import { KEY_TAGS } from '../../src/constants.ts';
+import { algorithmSpec } from '../../src/core/algorithms.ts';
 import { compactJws, jwsSigningInput } from '../../src/core/jws.ts';
 import type { KeyPolicyDocument } from '../../src/core/key-policy.ts';
 import { ALGORITHMS, type Algorithm } from '../../src/core/types.ts';
@@ -170,7 +171,8 @@ describe('KmsKeyVault', () => {
       expect(vaultKeyId).toMatch(/^arn:aws:kms:/);
       expect(input?.KeySpec).toBe(spec);
       expect(input?.KeyUsage).toBe('SIGN_VERIFY');
-      expect(input?.BypassPolicyLockoutSafetyCheck).toBeUndefined();
+      // The rotator is not allowed PutKeyPolicy by the key's policy (it could grant itself Sign).
+      expect(input?.BypassPolicyLockoutSafetyCheck).toBe(true);
       expect(input?.Tags).toEqual(
         expect.arrayContaining([
           { TagKey: KEY_TAGS.DEPLOYMENT, TagValue: 'prod' },
@@ -185,7 +187,11 @@ describe('KmsKeyVault', () => {
       const putters = policy.Statement.filter((s) => s.Action.includes('kms:PutKeyPolicy')).map(
         (s) => s.Principal.AWS,
       );
-      expect(putters).toContain(role('rotate'));
+      expect(putters).not.toContain(role('rotate'));
+      const sign = policy.Statement.find((s) => s.Action.includes('kms:Sign'));
+      expect(sign?.Condition?.StringEquals['kms:SigningAlgorithm']).toBe(
+        algorithmSpec(alg).kmsSigningAlgorithm,
+      );
     },
   );
 

@@ -154,4 +154,35 @@ describe('createEventsHandler', () => {
     await handler(batch([pending]));
     expect(bus.events.map((e) => e.id)).toEqual([pending.eventID]);
   });
+
+  it('counts the records it reports as failed in RecordsFailed, once per invocation, and publishes the metric', async () => {
+    const emitted: Array<[string, number]> = [];
+    let published = 0;
+    const counted = createEventsHandler({
+      bus,
+      audit: new AuditLog({ store }),
+      jwksUri: JWKS_URI,
+      clock: () => T0,
+      metrics: {
+        addMetric: (name, _unit, value) => emitted.push([name, value]),
+        publishStoredMetrics: () => {
+          published++;
+        },
+      },
+    });
+    const a = historyRecords(keyHistory('key-a'));
+    bus.failWhen = (e) => e.id === a[3]?.eventID; // activation fails: it and the 3 later records of key-a
+
+    const failed = await counted(batch(a));
+    expect(failed.batchItemFailures).toHaveLength(a.length - 3);
+    expect(emitted).toEqual([['RecordsFailed', a.length - 3]]);
+
+    bus.failWhen = undefined;
+    await counted(batch(a.slice(3)));
+    expect(emitted).toEqual([
+      ['RecordsFailed', a.length - 3],
+      ['RecordsFailed', 0],
+    ]);
+    expect(published).toBe(2);
+  });
 });

@@ -26,6 +26,7 @@ const EVENTS_ENV: Record<string, string> = {
   [ENV.TOPIC_ARN]: TOPIC_ARN,
   [ENV.AUDIT_BUCKET_NAME]: 'audit-bucket',
   [ENV.ISSUER]: ISSUER,
+  [ENV.DEPLOYMENT_NAME]: 'JwksPublisher-prod',
   AWS_REGION: 'eu-west-1',
 };
 

@@ -12,7 +12,7 @@ const operator = { changedBy: 'cli:ops', reason: 'leak' };
 class RecordingMetrics implements MetricsSink {
   readonly values: Array<[string, number]> = [];
   published = 0;
-  addMetric(name: string, _unit: 'Count', value: number): void {
+  addMetric(name: string, _unit: 'Count' | 'Seconds', value: number): void {
     this.values.push([name, value]);
   }
   publishStoredMetrics(): void {
@@ -31,6 +31,33 @@ describe('createRotateHandler', () => {
     expect(result.actions.map((a) => a.type)).toContain('createKey');
     expect(metrics.values).toContainEqual([METRIC_NAMES.RECONCILE_SUCCEEDED, 1]);
     expect(metrics.published).toBe(1);
+  });
+
+  it('reconciles when invoked with the empty event the deployment trigger sends (infra/first-reconcile.ts)', async () => {
+    const world = makeWorld(policyOf());
+    const metrics = new RecordingMetrics();
+    const handler = createRotateHandler({ ...world.ops, metrics, clock: () => T0, bootstrapWaitMs: 0 });
+    const result = await handler({});
+    expect(result.actions.map((a) => a.type)).toContain('createKey');
+    expect(metrics.values).toContainEqual([METRIC_NAMES.RECONCILE_SUCCEEDED, 1]);
+  });
+
+  it('reports the ACTIVE key age and the time since the last key publication after a run', async () => {
+    const world = makeWorld(policyOf());
+    const metrics = new RecordingMetrics();
+    let now = T0;
+    const handler = createRotateHandler({ ...world.ops, metrics, clock: () => now, bootstrapWaitMs: 0 });
+    await handler();
+    expect(metrics.values.map(([n]) => n)).not.toContain(METRIC_NAMES.ACTIVE_KEY_AGE);
+    await publishJwks(world.publish, now);
+    now = T0 + 60_000;
+    await handler(); // first key activates (lead waived for the first key)
+    now = T0 + 3_600_000;
+    metrics.values.length = 0;
+    await handler();
+    const value = (name: string) => metrics.values.find(([n]) => n === name)?.[1];
+    expect(value(METRIC_NAMES.ACTIVE_KEY_AGE)).toBe(3_540);
+    expect(value(METRIC_NAMES.SINCE_LAST_PUBLICATION)).toBe(3_600);
   });
 
   it('reports no success and still flushes metrics when the reconcile fails', async () => {

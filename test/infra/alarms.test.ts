@@ -96,6 +96,24 @@ describe('JwksAlarms', () => {
     ]);
   });
 
+  it('alarms on records the events function reports as failed, on the dimensions the handler writes', () => {
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      Namespace: METRICS_NAMESPACE,
+      MetricName: 'RecordsFailed',
+      Dimensions: [
+        { Name: 'Deployment', Value: deployment },
+        { Name: 'service', Value: 'jwks-events' },
+      ],
+      Statistic: 'Sum',
+      Threshold: 3,
+      ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+      TreatMissingData: 'notBreaching',
+      AlarmActions: [{ Ref: topicId }],
+    });
+    const fn = template.toJSON().Resources[logicalId(stack.publisher.events.handler.function)];
+    expect(fn.Properties.Environment.Variables.DEPLOYMENT_NAME).toBe(deployment);
+  });
+
   it('sends KMS tagging of the deployment tag outside key creation (CloudTrail) to the alarm topic', () => {
     template.hasResourceProperties('AWS::Events::Rule', {
       EventPattern: {
@@ -122,6 +140,43 @@ describe('JwksAlarms', () => {
       s.Principal.Service ? [s.Principal.Service] : [],
     );
     expect(services).toEqual(expect.arrayContaining(['cloudwatch.amazonaws.com', 'events.amazonaws.com']));
+  });
+
+  it('lets CloudWatch alarms of this account publish to every topic an alarm action targets', () => {
+    const json = template.toJSON();
+    const policies = Object.values(template.findResources('AWS::SNS::TopicPolicy')).map((p) => p.Properties);
+    /** Whether the policies of `topic` allow this account's CloudWatch alarms to publish to it. */
+    const cloudWatchMayPublish = (topic: unknown) =>
+      policies
+        .filter((p) => p.Topics.some((t: unknown) => JSON.stringify(t) === JSON.stringify(topic)))
+        .flatMap((p) => p.PolicyDocument.Statement)
+        .some(
+          (s) =>
+            s.Effect === 'Allow' &&
+            s.Principal?.Service === 'cloudwatch.amazonaws.com' &&
+            [s.Action].flat().includes('sns:Publish') &&
+            JSON.stringify(s.Condition?.StringEquals?.['aws:SourceAccount']) ===
+              JSON.stringify({ Ref: 'AWS::AccountId' }) &&
+            JSON.stringify(s.Condition?.ArnLike?.['aws:SourceArn']).includes(':alarm:*'),
+        );
+    const targets = Object.values(json.Resources as Record<string, { Type: string; Properties: any }>)
+      .filter((r) => r.Type === 'AWS::CloudWatch::Alarm')
+      .flatMap((r) => [...(r.Properties.AlarmActions ?? []), ...(r.Properties.OKActions ?? [])]);
+    expect(targets.length).toBeGreaterThan(10);
+    for (const topic of targets) expect(cloudWatchMayPublish(topic), JSON.stringify(topic)).toBe(true);
+  });
+
+  it('lets the services use the alarm topic key only on behalf of this account', () => {
+    const keyId = template.toJSON().Resources[topicId].Properties.KmsMasterKeyId['Fn::GetAtt'][0];
+    const statements = template.toJSON().Resources[keyId].Properties.KeyPolicy.Statement as Array<{
+      Principal: { Service?: string };
+      Condition?: Record<string, Record<string, unknown>>;
+    }>;
+    const services = statements.filter((s) => s.Principal.Service);
+    expect(services.length).toBe(2);
+    for (const s of services) {
+      expect(s.Condition?.StringEquals?.['aws:SourceAccount']).toEqual({ Ref: 'AWS::AccountId' });
+    }
   });
 
   it('refuses publishing over plain HTTP and subscribes the alarm e-mail', () => {

@@ -37,6 +37,17 @@ describe('JwksApi', () => {
     }
   });
 
+  it('lets only API Gateway acting for this account assume the integration role', () => {
+    const trust = template.toJSON().Resources[logicalId(api.role)].Properties.AssumeRolePolicyDocument;
+    expect(trust.Statement).toEqual([
+      expect.objectContaining({
+        Effect: 'Allow',
+        Principal: { Service: 'apigateway.amazonaws.com' },
+        Condition: { StringEquals: { 'aws:SourceAccount': { Ref: 'AWS::AccountId' } } },
+      }),
+    ]);
+  });
+
   it('gives the integration role s3:GetObject on the JWKS object and nothing more', () => {
     const statements = roleStatements(template, api.role);
     expect(statements).toHaveLength(1);
@@ -142,8 +153,8 @@ describe('JwksApi', () => {
     expect(dev.stack.stackName).toBe('JwksPublisher-dev');
   });
 
-  it('leaves the account-level CloudWatch role out when apiCloudWatchRole=false', () => {
-    template.resourceCountIs('AWS::ApiGateway::Account', 1);
-    synth({ apiCloudWatchRole: 'false' }).template.resourceCountIs('AWS::ApiGateway::Account', 0);
+  it('leaves the region-wide account setting alone by default and sets it when apiCloudWatchRole=true', () => {
+    template.resourceCountIs('AWS::ApiGateway::Account', 0);
+    synth({ apiCloudWatchRole: 'true' }).template.resourceCountIs('AWS::ApiGateway::Account', 1);
   });
 });

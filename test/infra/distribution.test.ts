@@ -96,11 +96,26 @@ describe('JwksDistribution', () => {
     expect(origin.S3OriginConfig.OriginAccessIdentity).toBe('');
   });
 
+  it('answers CORS preflights of the JWKS: OPTIONS allowed, Origin forwarded to S3, a bucket CORS rule for If-None-Match', () => {
+    const c = config();
+    expect(c.DefaultCacheBehavior.AllowedMethods).toEqual(['GET', 'HEAD', 'OPTIONS']);
+    // Managed CORS-S3Origin: Origin, Access-Control-Request-Headers/-Method to the origin only.
+    expect(c.DefaultCacheBehavior.OriginRequestPolicyId).toBe('88a5eaf4-2fd4-4709-b370-b4c650ea3fcf');
+    const bucket = template.toJSON().Resources[logicalId(stack.publisher.storage.bucket)].Properties;
+    expect(bucket.CorsConfiguration.CorsRules).toEqual([
+      expect.objectContaining({
+        AllowedMethods: ['GET', 'HEAD'],
+        AllowedOrigins: ['*'],
+        AllowedHeaders: ['If-None-Match'],
+        ExposedHeaders: ['ETag'],
+      }),
+    ]);
+  });
+
   it('serves GET and HEAD over HTTPS only (no redirect), HTTP/2 and HTTP/3, compressed, with access logs', () => {
     const c = config();
     expect(c.DefaultCacheBehavior).toMatchObject({
       ViewerProtocolPolicy: 'https-only',
-      AllowedMethods: ['GET', 'HEAD'],
       CachedMethods: ['GET', 'HEAD'],
       Compress: true,
     });
@@ -129,7 +144,7 @@ describe('JwksDistribution', () => {
       ResponseHeadersPolicyConfig: Match.objectLike({
         CorsConfig: Match.objectLike({
           AccessControlAllowOrigins: { Items: ['*'] },
-          AccessControlAllowMethods: { Items: ['GET', 'HEAD'] },
+          AccessControlAllowMethods: { Items: ['GET', 'HEAD', 'OPTIONS'] },
           AccessControlAllowCredentials: false,
           OriginOverride: true,
         }),

@@ -160,7 +160,7 @@ describe('JwksEvents', () => {
       expect(Object.keys(template.findResources('AWS::Lambda::EventSourceMapping'))).toHaveLength(2);
     });
 
-    it('runs the events entry with the topic, the audit bucket and the issuer, and nothing more', () => {
+    it('runs the events entry with the topic, the audit bucket, the issuer and the deployment (its metric dimension), and nothing more', () => {
       const fn = resources[logicalId(events.handler.function)].Properties;
       expect(fn).toMatchObject({ Runtime: 'nodejs22.x', Architectures: ['arm64'], Handler: 'index.handler' });
       expect(fn.Environment.Variables).toEqual({
@@ -175,6 +175,7 @@ describe('JwksEvents', () => {
             ],
           ],
         },
+        [ENV.DEPLOYMENT_NAME]: stack.publisher.settings.deploymentName,
         NODE_OPTIONS: '--enable-source-maps',
       });
     });

@@ -29,6 +29,7 @@ describe('cdk-nag AwsSolutions', () => {
       { customDomain: 'jwks.example.com', certificateArn: CERT, alarmEmail: 'a@b.co' },
     ],
     ['no API Gateway account role', { apiCloudWatchRole: 'false', envName: 'dev' }],
+    ['the API Gateway account role', { apiCloudWatchRole: 'true' }],
     ['a per-client token rate limit (web ACL on the stage)', { tokenRateLimit: '1000' }],
   ])('leaves no unacknowledged error or warning with %s', (_name, context) => {
     expect(findings(context)).toEqual([]);

@@ -89,18 +89,21 @@ function rotateKeyPolicy(s: Synthesized): unknown {
   const fn = s.template.toJSON().Resources[logicalId(s.stack.publisher.rotation.handler.function)];
   const env = fn.Properties.Environment.Variables as Record<string, unknown>;
   const text = (name: string) => resolveRoles(s, env[name]) ?? '';
-  return buildKeyPolicy({
-    accountId: '123456789012',
-    adminRoleArn: ROTATE_ROLE,
-    signerRoleArns: listEnv(
-      { [ENV.KEY_SIGNER_ROLE_ARNS]: text(ENV.KEY_SIGNER_ROLE_ARNS) },
-      ENV.KEY_SIGNER_ROLE_ARNS,
-    ),
-    readerRoleArns: listEnv(
-      { [ENV.KEY_READER_ROLE_ARNS]: text(ENV.KEY_READER_ROLE_ARNS) },
-      ENV.KEY_READER_ROLE_ARNS,
-    ),
-  });
+  return buildKeyPolicy(
+    {
+      accountId: '123456789012',
+      adminRoleArn: ROTATE_ROLE,
+      signerRoleArns: listEnv(
+        { [ENV.KEY_SIGNER_ROLE_ARNS]: text(ENV.KEY_SIGNER_ROLE_ARNS) },
+        ENV.KEY_SIGNER_ROLE_ARNS,
+      ),
+      readerRoleArns: listEnv(
+        { [ENV.KEY_READER_ROLE_ARNS]: text(ENV.KEY_READER_ROLE_ARNS) },
+        ENV.KEY_READER_ROLE_ARNS,
+      ),
+    },
+    'RS256',
+  );
 }
 
 describe('stack outputs', () => {
@@ -176,8 +179,13 @@ describe('stack outputs', () => {
   it('lets the CLI create keys with the key policy the rotate function uses when only the token role signs', async () => {
     const policy = (await cliKeyPolicy(dev)) as { Statement: Array<{ Sid: string; Principal: unknown }> };
     expect(policy).toEqual(rotateKeyPolicy(dev));
-    expect(policy.Statement.map((s) => s.Sid)).toEqual(['AccountAdministration', 'RotationRole', 'Signers']);
-    expect(policy.Statement.find((s) => s.Sid === 'Signers')?.Principal).toEqual({ AWS: TOKEN_ROLE });
+    expect(policy.Statement.map((s) => s.Sid)).toEqual([
+      'AccountAdministration',
+      'RotationRole',
+      'SignersSign',
+      'SignersRead',
+    ]);
+    expect(policy.Statement.find((s) => s.Sid === 'SignersSign')?.Principal).toEqual({ AWS: TOKEN_ROLE });
   });
 
   it('lets the CLI create keys with the key policy the rotate function uses when signers and readers are named', async () => {
@@ -190,7 +198,7 @@ describe('stack outputs', () => {
     );
     const policy = (await cliKeyPolicy(named)) as { Statement: Array<{ Sid: string; Principal: unknown }> };
     expect(policy).toEqual(rotateKeyPolicy(named));
-    expect(policy.Statement.find((s) => s.Sid === 'Signers')?.Principal).toEqual({
+    expect(policy.Statement.find((s) => s.Sid === 'SignersSign')?.Principal).toEqual({
       AWS: [...SIGNERS, TOKEN_ROLE].sort(),
     });
     expect(policy.Statement.map((s) => s.Sid)).toContain('Readers');

@@ -42,15 +42,11 @@ describe('JwksPublication', () => {
     });
   });
 
-  it('reads the table with Query/GetItem and writes only through UpdateItem (publishedAt)', () => {
+  it('reads the table with Query and writes only through UpdateItem (publishedAt)', () => {
     const onTable = statements.filter(
       (s) => JSON.stringify(s.Resource) === JSON.stringify({ 'Fn::GetAtt': [tableId, 'Arn'] }),
     );
-    expect(allowedActions(onTable).sort()).toEqual([
-      'dynamodb:GetItem',
-      'dynamodb:Query',
-      'dynamodb:UpdateItem',
-    ]);
+    expect(allowedActions(onTable).sort()).toEqual(['dynamodb:Query', 'dynamodb:UpdateItem']);
     for (const write of [
       'dynamodb:PutItem',
       'dynamodb:DeleteItem',
@@ -160,7 +156,6 @@ describe('JwksPublication', () => {
         .sort(),
     ).toEqual([
       'dynamodb:DescribeStream',
-      'dynamodb:GetItem',
       'dynamodb:GetRecords',
       'dynamodb:GetShardIterator',
       'dynamodb:ListStreams',

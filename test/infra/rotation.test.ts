@@ -38,6 +38,8 @@ describe('RotationSchedule', () => {
       },
       'ForAllValues:StringEquals': { 'aws:TagKeys': [KEY_TAGS.DEPLOYMENT, KEY_TAGS.KEY_REF] },
       Null: { [`aws:RequestTag/${KEY_TAGS.KEY_REF}`]: 'false' },
+      // Keys whose policy does not let this role PutKeyPolicy (core/key-policy.ts) need the bypass.
+      Bool: { 'kms:BypassPolicyLockoutSafetyCheck': 'true' },
     });
   });
 
@@ -70,7 +72,8 @@ describe('RotationSchedule', () => {
       expect(allowing(all, action), action).toEqual([]);
     }
     // Everything KMS the identity policies allow beyond the stack's own topic keys (the events
-    // function encrypts its SNS messages): creating tagged signing keys, nothing else.
+    // function encrypts its SNS messages): creating tagged signing keys, and reading the tags and public
+    // halves of this deployment's keys (the publisher proves every record against the vault, design §11).
     const stackKeys = Object.keys(template.findResources('AWS::KMS::Key'));
     const onStackKey = (st: (typeof all)[number]) =>
       asArray(st.Resource).every((r) =>
@@ -79,7 +82,9 @@ describe('RotationSchedule', () => {
     const kmsActions = new Set(
       allowedActions(all.filter((st) => !onStackKey(st))).filter((a) => /^kms:|^\*$/i.test(a)),
     );
-    expect(kmsActions).toEqual(new Set(['kms:CreateKey', 'kms:TagResource']));
+    expect(kmsActions).toEqual(
+      new Set(['kms:CreateKey', 'kms:TagResource', 'kms:GetPublicKey', 'kms:ListResourceTags']),
+    );
     const onKeys = allowedActions(all.filter(onStackKey)).filter((a) => /^kms:/i.test(a));
     expect(new Set(onKeys)).toEqual(new Set(['kms:Decrypt', 'kms:GenerateDataKey*']));
   });

@@ -84,3 +84,30 @@ export const allowing = <S extends Statement>(statements: S[], action: string): 
 /** All actions of Allow statements, flattened. */
 export const allowedActions = (statements: Statement[]): string[] =>
   statements.filter((s) => s.Effect === 'Allow').flatMap((s) => asArray(s.Action));
+
+/** IAM `StringLike`: `*` any run of characters, `?` one character, case-sensitive. */
+const likeMatches = (pattern: string, value: string) =>
+  new RegExp(
+    `^${pattern
+      .split('')
+      .map((c) => (c === '*' ? '.*' : c === '?' ? '.' : c.replace(/[.+^${}()|[\]\\]/g, '\\$&')))
+      .join('')}$`,
+  ).test(value);
+
+/**
+ * Whether `statements` allow `action` on an item of partition `pk`, evaluating the two conditions the
+ * token role's statements use (ForAllValues:StringLike and Null on dynamodb:LeadingKeys). A statement
+ * with any other condition operator counts as not allowing, so a new condition makes the test fail
+ * rather than pass unexamined.
+ */
+export function allowsItem(statements: Statement[], action: string, pk: string): boolean {
+  return statements.some((s) => {
+    if (s.Effect !== 'Allow' || !asArray(s.Action).includes(action)) return false;
+    return Object.entries(s.Condition ?? {}).every(([operator, keys]) => {
+      const patterns = asArray((keys as Record<string, string | string[]>)['dynamodb:LeadingKeys']);
+      if (operator === 'ForAllValues:StringLike') return patterns.some((p) => likeMatches(p, pk));
+      if (operator === 'Null') return patterns.every((v) => v === 'false');
+      return false;
+    });
+  });
+}

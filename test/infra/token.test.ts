@@ -8,39 +8,12 @@ import { describe, expect, it } from 'vitest';
 import { clientItemKey, jtiItemKey } from '../../src/adapters/aws/dynamodb-clients.ts';
 import { keyItemKey, STATE_KEY } from '../../src/adapters/aws/registry-items.ts';
 import { ENV, PATHS, POLICY_ENV, TABLE } from '../../src/constants.ts';
-import { allowedActions, asArray, logicalId, roleStatements, type Statement, synth } from './synth.ts';
+import { allowedActions, allowsItem, logicalId, roleStatements, synth } from './synth.ts';
 
 /** Managed policy ids, as AWS documents them (using-managed-cache-policies / -origin-request-policies). */
 const CACHING_DISABLED = '4135ea2d-6df8-44a3-9df3-4b5a84be39ad';
 const ALL_VIEWER_EXCEPT_HOST_HEADER = 'b689b0a8-53d0-40ab-baf2-68738e2966ac';
 const ALL_METHODS = ['GET', 'HEAD', 'OPTIONS', 'PUT', 'PATCH', 'POST', 'DELETE'];
-
-/** IAM `StringLike`: `*` any run of characters, `?` one character, case-sensitive. */
-const likeMatches = (pattern: string, value: string) =>
-  new RegExp(
-    `^${pattern
-      .split('')
-      .map((c) => (c === '*' ? '.*' : c === '?' ? '.' : c.replace(/[.+^${}()|[\]\\]/g, '\\$&')))
-      .join('')}$`,
-  ).test(value);
-
-/**
- * Whether `statements` allow `action` on an item of partition `pk`, evaluating the two conditions the
- * token role's statements use (ForAllValues:StringLike and Null on dynamodb:LeadingKeys). A statement
- * with any other condition operator counts as not allowing, so a new condition makes the test fail
- * rather than pass unexamined.
- */
-function allowsItem(statements: Statement[], action: string, pk: string): boolean {
-  return statements.some((s) => {
-    if (s.Effect !== 'Allow' || !asArray(s.Action).includes(action)) return false;
-    return Object.entries(s.Condition ?? {}).every(([operator, keys]) => {
-      const patterns = asArray((keys as Record<string, string | string[]>)['dynamodb:LeadingKeys']);
-      if (operator === 'ForAllValues:StringLike') return patterns.some((p) => likeMatches(p, pk));
-      if (operator === 'Null') return patterns.every((v) => v === 'false');
-      return false;
-    });
-  });
-}
 
 describe('TokenEndpoint', () => {
   const { stack, template } = synth();
@@ -52,6 +25,11 @@ describe('TokenEndpoint', () => {
     json.Resources[logicalId(fn)].Properties.Environment.Variables as Record<string, unknown>;
   const distributionConfig = () =>
     json.Resources[logicalId(stack.publisher.distribution.distribution)].Properties.DistributionConfig;
+
+  it('runs the token function without --enable-source-maps (hot path), the other functions with it', () => {
+    expect(envOf(token.handler.function).NODE_OPTIONS).toBeUndefined();
+    expect(envOf(stack.publisher.rotation.handler.function).NODE_OPTIONS).toBe('--enable-source-maps');
+  });
 
   describe('IAM', () => {
     it('grants the token role no KMS action at all, so kms:Sign can only come from key policies', () => {
@@ -238,8 +216,8 @@ describe('TokenEndpoint', () => {
       expect(b.CachePolicyId).toBe(cloudfront.CachePolicy.CACHING_DISABLED.cachePolicyId);
       expect(b.OriginRequestPolicyId).toBe(ALL_VIEWER_EXCEPT_HOST_HEADER);
       expect(b.ViewerProtocolPolicy).toBe('https-only');
-      // The JWKS behaviour stays as it was.
-      expect(distributionConfig().DefaultCacheBehavior.AllowedMethods).toEqual(['GET', 'HEAD']);
+      // The JWKS behaviour stays as it was (GET, HEAD and its CORS preflight).
+      expect(distributionConfig().DefaultCacheBehavior.AllowedMethods).toEqual(['GET', 'HEAD', 'OPTIONS']);
     });
 
     it('uses the stage of envName as the origin path when envName=dev', () => {

@@ -1,11 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import {
-  buildKeyPolicy,
+  buildKeyPolicy as buildFor,
   type KeyPolicyDocument,
   type KeyPolicyPrincipals,
 } from '../../src/core/key-policy.ts';
 
 const ACCOUNT = '111122223333';
+const buildKeyPolicy = (p: KeyPolicyPrincipals) => buildFor(p, 'RS256');
 const role = (name: string, account = ACCOUNT, partition = 'aws') =>
   `arn:${partition}:iam::${account}:role/${name}`;
 const ROOT = `arn:aws:iam::${ACCOUNT}:root`;
@@ -37,7 +38,7 @@ describe('buildKeyPolicy', () => {
   it('grants kms:Sign to nobody when there is no signer role', () => {
     const policy = buildKeyPolicy(principals({ signerRoleArns: [] }));
     expect(allowed(policy, 'kms:Sign')).toEqual([]);
-    expect(policy.Statement.map((s) => s.Sid)).not.toContain('Signers');
+    expect(policy.Statement.map((s) => s.Sid)).not.toContain('SignersSign');
   });
 
   it('lets only the signer roles kms:Sign', () => {
@@ -46,9 +47,40 @@ describe('buildKeyPolicy', () => {
     expect(allowed(policy, 'kms:CreateGrant')).toEqual([]);
   });
 
-  it('lets the rotation role call PutKeyPolicy so that CreateKey passes the lockout safety check', () => {
+  it('never lets the rotation role change the policy, so it cannot grant itself kms:Sign', () => {
     const policy = buildKeyPolicy(principals());
-    expect(allowed(policy, 'kms:PutKeyPolicy')).toContain(role('rotate'));
+    expect(allowed(policy, 'kms:PutKeyPolicy')).toEqual([ROOT]);
+    expect(allowed(policy, 'kms:CreateGrant')).toEqual([]);
+    const rotatorActions = policy.Statement.filter((s) => s.Principal.AWS === role('rotate')).flatMap(
+      (s) => s.Action,
+    );
+    expect(rotatorActions.sort()).toEqual([
+      'kms:DescribeKey',
+      'kms:DisableKey',
+      'kms:GetPublicKey',
+      'kms:ScheduleKeyDeletion',
+    ]);
+  });
+
+  it.each([
+    ['RS256', 'RSASSA_PKCS1_V1_5_SHA_256'],
+    ['PS256', 'RSASSA_PSS_SHA_256'],
+    ['ES256', 'ECDSA_SHA_256'],
+    ['ES384', 'ECDSA_SHA_384'],
+  ] as const)('lets signers kms:Sign only with %s (%s) over a digest', (alg, kmsAlg) => {
+    const policy = buildFor(principals({ signerRoleArns: [role('token')] }), alg);
+    const sign = policy.Statement.filter((s) => s.Action.includes('kms:Sign'));
+    expect(sign).toHaveLength(1);
+    expect(sign[0]?.Condition).toEqual({
+      StringEquals: { 'kms:SigningAlgorithm': kmsAlg, 'kms:MessageType': 'DIGEST' },
+    });
+    // Reading the public key needs no such condition (the condition keys do not exist for it).
+    expect(allowed(policy, 'kms:GetPublicKey')).toContain(role('token'));
+    for (const s of policy.Statement.filter((st) => st.Condition)) expect(s.Action).toEqual(['kms:Sign']);
+  });
+
+  it('throws UNSUPPORTED_ALGORITHM for an algorithm KMS keys of this system do not sign with', () => {
+    expect(codeOf(() => buildFor(principals(), 'HS256' as never))).toBe('UNSUPPORTED_ALGORITHM');
   });
 
   it('lets the rotation role do what the reconciler does, and not sign', () => {

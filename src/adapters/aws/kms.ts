@@ -68,7 +68,6 @@ export class KmsKeyVault implements KeyVault {
   readonly #tagging: ResourceGroupsTaggingAPIClient;
   readonly #deploymentName: string;
   readonly #principals: KeyPolicyPrincipals | undefined;
-  #policy: string | undefined;
 
   constructor(opts: KmsKeyVaultOptions) {
     if (!opts.deploymentName) throw new InvalidArgumentError('deploymentName is required');
@@ -80,14 +79,17 @@ export class KmsKeyVault implements KeyVault {
 
   async createKey(input: { keyRef: string; alg: Algorithm }): Promise<{ vaultKeyId: string }> {
     const spec = algorithmSpec(input.alg);
-    // Built on first use: a signer-only process (the token function) never needs the principals.
+    // A signer- or publisher-only process (the token and publish functions) never needs the principals.
     if (!this.#principals) throw new InvalidArgumentError('creating a key needs the key policy principals');
-    this.#policy ??= JSON.stringify(buildKeyPolicy(this.#principals));
+    const policy = JSON.stringify(buildKeyPolicy(this.#principals, input.alg));
     const out = await this.#kms.send(
       new CreateKeyCommand({
         KeySpec: spec.kmsKeySpec,
         KeyUsage: 'SIGN_VERIFY',
-        Policy: this.#policy,
+        Policy: policy,
+        // The policy deliberately does not let the caller (the rotator) PutKeyPolicy, so a rotator
+        // cannot grant itself kms:Sign; the account keeps PutKeyPolicy (core/key-policy.ts).
+        BypassPolicyLockoutSafetyCheck: true,
         Description: `JWT signing key (${spec.alg}) of jwks-publisher deployment ${this.#deploymentName}, keyRef ${input.keyRef}`,
         Tags: [
           { TagKey: KEY_TAGS.DEPLOYMENT, TagValue: this.#deploymentName },

@@ -1,0 +1,91 @@
+/**
+ * DynamoDB least privilege (infra/table-access.ts): each role may send exactly the actions its code
+ * sends, on exactly its partitions. CLIENT# items hold secret hashes: only the token role reads them.
+ */
+import { describe, expect, it } from 'vitest';
+import { clientItemKey, jtiItemKey } from '../../src/adapters/aws/dynamodb-clients.ts';
+import { keyItemKey, STATE_KEY } from '../../src/adapters/aws/registry-items.ts';
+import {
+  allowedActions,
+  allowing,
+  allowsItem,
+  identityStatements,
+  logicalId,
+  roleStatements,
+  synth,
+} from './synth.ts';
+
+const ITEM_ACTIONS = [
+  'dynamodb:GetItem',
+  'dynamodb:BatchGetItem',
+  'dynamodb:Query',
+  'dynamodb:Scan',
+  'dynamodb:PutItem',
+  'dynamodb:UpdateItem',
+  'dynamodb:DeleteItem',
+  'dynamodb:BatchWriteItem',
+  'dynamodb:ConditionCheckItem',
+];
+
+describe('registry table grants', () => {
+  const { stack, template } = synth();
+  const p = stack.publisher;
+  const registry = STATE_KEY.pk;
+  const client = clientItemKey('orders').pk;
+  const jti = jtiItemKey('orders', 'jti-1').pk;
+  expect(keyItemKey('k').pk).toBe(registry);
+
+  /** For one role: the (action, partition) pairs its statements allow. */
+  const allowedPairs = (role: Parameters<typeof roleStatements>[1]) => {
+    const statements = roleStatements(template, role);
+    return ITEM_ACTIONS.flatMap((action) =>
+      [registry, client, jti, 'OTHER#x']
+        .filter((pk) => allowsItem(statements, action, pk))
+        .map((pk) => `${action} ${pk}`),
+    ).sort();
+  };
+
+  it('lets the rotator Query and Put in the registry partition only', () => {
+    expect(allowedPairs(p.rotation.handler.role)).toEqual(
+      [`dynamodb:PutItem ${registry}`, `dynamodb:Query ${registry}`].sort(),
+    );
+  });
+
+  it('lets the publisher Query and Update in the registry partition only', () => {
+    expect(allowedPairs(p.publication.handler.role)).toEqual(
+      [`dynamodb:Query ${registry}`, `dynamodb:UpdateItem ${registry}`].sort(),
+    );
+  });
+
+  it('lets the token role read STATE and clients and record jtis, nothing more', () => {
+    expect(allowedPairs(p.token.handler.role)).toEqual(
+      [`dynamodb:GetItem ${registry}`, `dynamodb:GetItem ${client}`, `dynamodb:PutItem ${jti}`].sort(),
+    );
+  });
+
+  it('never lets the rotation or publish role touch a CLIENT# item', () => {
+    for (const role of [p.rotation.handler.role, p.publication.handler.role, p.events.handler.role]) {
+      const statements = roleStatements(template, role);
+      for (const action of ITEM_ACTIONS) expect(allowsItem(statements, action, client), action).toBe(false);
+    }
+  });
+
+  it('grants no Scan, BatchWriteItem, BatchGetItem or DeleteItem anywhere, and every item action only by partition', () => {
+    const all = identityStatements(template);
+    for (const action of [
+      'dynamodb:Scan',
+      'dynamodb:BatchWriteItem',
+      'dynamodb:BatchGetItem',
+      'dynamodb:DeleteItem',
+    ]) {
+      expect(allowing(all, action), action).toEqual([]);
+    }
+    const tableArn = JSON.stringify({ 'Fn::GetAtt': [logicalId(p.registry.table), 'Arn'] });
+    const onTable = all.filter((s) => JSON.stringify(s.Resource).includes(tableArn));
+    expect(onTable.length).toBeGreaterThanOrEqual(4);
+    for (const s of onTable) {
+      expect(s.Condition?.Null, JSON.stringify(s)).toEqual({ 'dynamodb:LeadingKeys': 'false' });
+      expect(allowedActions([s]).every((a) => ITEM_ACTIONS.includes(a))).toBe(true);
+    }
+  });
+});
