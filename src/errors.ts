@@ -21,6 +21,7 @@ export type ErrorCode =
   | 'DATA_DIR_LOCKED'
   | 'ADDRESS_IN_USE'
   | 'NOT_LOOPBACK'
+  | 'TORN_READ'
   | 'AUDIT_CHAIN_BROKEN'
   | 'KEY_UNVERIFIED'
   | 'UPSTREAM';
@@ -166,6 +167,13 @@ export class InvalidArgumentError extends JwksError {
 export class NotLoopbackError extends JwksError {
   constructor(message: string, options?: { cause?: unknown }) {
     super('NOT_LOOPBACK', message, options);
+  }
+}
+
+/** An object read whose bytes are not the ones its ETag names: read while it was being rewritten. */
+export class TornReadError extends JwksError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('TORN_READ', message, options);
   }
 }
 

@@ -27,6 +27,7 @@ import {
   sendObject,
 } from './edge-responses.ts';
 import { isLoopbackHost } from './loopback.ts';
+import { intactOrThrow } from './origin-integrity.ts';
 
 const COMMON_HEADER_ENTRIES = Object.entries(COMMON_HEADERS);
 const PUBLIC_HEADER_ENTRIES = Object.entries(PUBLIC_DOCUMENT_HEADERS);
@@ -254,7 +255,7 @@ export class EdgeServer {
   async #serveObject(req: IncomingMessage, res: ServerResponse, path: string, key: string): Promise<void> {
     let result: Awaited<ReturnType<EdgeCache['lookup']>>;
     try {
-      result = await this.#cache.lookup(path, () => this.#store.get(key));
+      result = await this.#cache.lookup(path, async () => intactOrThrow(await this.#store.get(key)));
     } catch (err) {
       // The origin failed every attempt and the edge never had a good copy: what CloudFront answers then.
       this.#log.error('edge: origin read failed', { path, error: err });

@@ -35,6 +35,7 @@ import { publishJwks } from '../publisher.ts';
 import { Signer } from '../signer.ts';
 import { createTokenEndpoint } from '../token/endpoint.ts';
 import { tokenRoute } from '../token/node-http.ts';
+import { activateOncePublished } from './activate-once-published.ts';
 import type { LocalConfig } from './config.ts';
 import { lockDataDir, removeStackInfo, type StackInfo, writeStackInfo } from './data-dir.ts';
 import { type DynamoDbLocal, startDynamoDbLocal } from './dynamodb-local.ts';
@@ -194,6 +195,9 @@ export async function startLocalStack(
     });
     const policy = config.policy;
 
+    // The reconciler's schedule; the publish consumer runs it early when a publication ends a window
+    // with no ACTIVE key (after an emergency revoke), so the standby activates in seconds.
+    let ticker: Ticker | undefined;
     const poller = new StreamPoller({
       client: createDynamoDbStreamsClient(),
       streamArn,
@@ -202,16 +206,20 @@ export async function startLocalStack(
       consumers: [
         {
           name: 'publish',
-          handler: createPublishHandler({
+          handler: activateOncePublished(
+            createPublishHandler({
+              registry,
+              store,
+              cdn,
+              policy,
+              vault,
+              log,
+              issuer: url,
+              events: { bus, jwksUri },
+            }),
             registry,
-            store,
-            cdn,
-            policy,
-            vault,
-            log,
-            issuer: url,
-            events: { bus, jwksUri },
-          }),
+            () => ticker?.runNow(),
+          ),
         },
         {
           name: 'events',
@@ -248,7 +256,7 @@ export async function startLocalStack(
     edge.route('POST', PATHS.TOKEN, token).route('GET', PATHS.TOKEN, token);
 
     const rotate = createRotateHandler({ registry, vault, store, policy, log });
-    const ticker = new Ticker(config.reconcileIntervalMs, () => rotate(), log);
+    ticker = new Ticker(config.reconcileIntervalMs, () => rotate(), log);
     ticker.start();
     cleanups.push(() => ticker.stop());
 

@@ -13,6 +13,8 @@ export class FakeStore implements ObjectStore {
   /** Fail this many reads (then succeed), like s3rver while it rewrites an object. */
   failNext = 0;
   gate: Promise<void> | undefined;
+  /** Return this many torn reads (half the body under the whole body's ETag), like s3rver mid-rewrite. */
+  tornNext = 0;
 
   set(key: string, body: string, cacheControl: string | undefined = JWKS_CC): string {
     const etag = `"${createHash('md5').update(body).digest('hex')}"`;
@@ -34,7 +36,12 @@ export class FakeStore implements ObjectStore {
       this.failNext--;
       throw new Error('origin read failed');
     }
-    return this.objects.get(key) ?? null;
+    const object = this.objects.get(key) ?? null;
+    if (object && this.tornNext > 0) {
+      this.tornNext--;
+      return { ...object, body: object.body.subarray(0, Math.floor(object.body.byteLength / 2)) };
+    }
+    return object;
   }
   async head(key: string) {
     return (await this.get(key)) ?? null;
