@@ -39,6 +39,7 @@ export const CONTEXT_KEYS = [
   'tokenRateLimit',
   'tokenThrottleRate',
   'tokenThrottleBurst',
+  'edgeWebAclArn',
   ...POLICY_CONTEXT_KEYS,
 ] as const;
 
@@ -126,6 +127,7 @@ export function stackInputFromContext(node: Node): StackInput {
         ...optional('tokenRateLimit', text(get, 'tokenRateLimit')),
         ...optional('tokenThrottleRate', text(get, 'tokenThrottleRate')),
         ...optional('tokenThrottleBurst', text(get, 'tokenThrottleBurst')),
+        ...optional('edgeWebAclArn', text(get, 'edgeWebAclArn')),
       },
     },
   };

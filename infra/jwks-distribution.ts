@@ -37,6 +37,11 @@ export interface JwksDistributionProps {
    * @default cloudfront.PriceClass.PRICE_CLASS_100
    */
   readonly priceClass?: cloudfront.PriceClass;
+  /**
+   * A CloudFront-scope web ACL (us-east-1) to attach: the per-IP rate limit of the token endpoint.
+   * @default - none (the stage's throttling and optional web ACL still apply)
+   */
+  readonly webAclArn?: string;
 }
 
 export class JwksDistribution extends Construct {
@@ -123,6 +128,7 @@ export class JwksDistribution extends Construct {
       httpVersion: cloudfront.HttpVersion.HTTP2_AND_3,
       enableIpv6: true,
       priceClass: props.priceClass ?? cloudfront.PriceClass.PRICE_CLASS_100,
+      ...(props.webAclArn ? { webAclId: props.webAclArn } : {}),
       enableLogging: true,
       logBucket: props.logBucket,
       logFilePrefix: LOG_PREFIXES.CLOUDFRONT,
@@ -161,13 +167,15 @@ export class JwksDistribution extends Construct {
       id: 'AwsSolutions-CFR1',
       reason: 'Public keys must be fetchable by verifiers in any country; geo restriction would break them.',
     });
-    Validations.of(this.distribution).acknowledge({
-      id: 'AwsSolutions-CFR2',
-      reason:
-        'The distribution serves public documents (JWKS, discovery) by GET/HEAD/OPTIONS and forwards POST ' +
-        '/oauth2/token to the API stage, where the method throttling and the optional tokenRateLimit web ACL ' +
-        'apply to every request, through CloudFront or not. A per-IP web ACL must be created in us-east-1; ' +
-        'docs/deploy.md (Rate limiting) gives it, for the distribution WebACLId.',
-    });
+    if (!props.webAclArn) {
+      Validations.of(this.distribution).acknowledge({
+        id: 'AwsSolutions-CFR2',
+        reason:
+          'The distribution serves public documents (JWKS, discovery) by GET/HEAD/OPTIONS and forwards POST ' +
+          '/oauth2/token to the API stage, where the method throttling and the optional tokenRateLimit web ACL ' +
+          'apply to every request, through CloudFront or not. A per-IP web ACL must be created in us-east-1; ' +
+          'docs/deploy.md (Rate limiting) gives it, and edgeWebAclArn attaches it.',
+      });
+    }
   }
 }

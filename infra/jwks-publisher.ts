@@ -124,6 +124,12 @@ export interface JwksPublisherProps {
    * @default - no web ACL; docs/deploy.md shows the CloudFront web ACL to use instead or as well
    */
   readonly tokenRateLimit?: number | string;
+  /**
+   * ARN of a CloudFront-scope AWS WAF web ACL (created in us-east-1, e.g. the per-IP rate rule on
+   * `/oauth2/token` in docs/deploy.md) attached to the distribution.
+   * @default - no web ACL at the edge
+   */
+  readonly edgeWebAclArn?: string;
 }
 
 export class JwksPublisher extends Construct {
@@ -171,6 +177,7 @@ export class JwksPublisher extends Construct {
       defaultTtl: Duration.millis(policy.jwksMaxAge),
       ...(this.settings.customDomain ? { customDomain: this.settings.customDomain } : {}),
       ...(props.priceClass ? { priceClass: props.priceClass } : {}),
+      ...(this.settings.edgeWebAclArn ? { webAclArn: this.settings.edgeWebAclArn } : {}),
     });
     this.issuer = this.distribution.baseUrl;
     this.api = new JwksApi(this, 'Api', {

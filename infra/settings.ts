@@ -70,6 +70,8 @@ export interface SettingsInput {
   /** Throttling of `POST /oauth2/token` at the stage: requests per second, and the burst. */
   readonly tokenThrottleRate?: number | string;
   readonly tokenThrottleBurst?: number | string;
+  /** A CloudFront-scope (us-east-1) AWS WAF web ACL to attach to the distribution, e.g. a per-IP rule. */
+  readonly edgeWebAclArn?: string;
 }
 
 export interface CustomDomain {
@@ -93,6 +95,7 @@ export interface ResolvedSettings {
   readonly keyReaderRoleArns: readonly string[];
   readonly tokenRateLimit?: number;
   readonly tokenThrottling: Required<TokenThrottling>;
+  readonly edgeWebAclArn?: string;
 }
 
 const invalid = (setting: string, message: string, cause?: unknown): ConfigError =>
@@ -214,6 +217,29 @@ function checkTokenRateLimit(value: number | string | undefined): number | undef
   return limit;
 }
 
+/**
+ * CloudFront accepts only web ACLs of scope CLOUDFRONT, which live in us-east-1 (their ARN says
+ * `global/webacl`); anything else would fail only at deploy time, after the rest of the stack.
+ * @see https://docs.aws.amazon.com/waf/latest/developerguide/cloudfront-features.html
+ */
+const EDGE_WEB_ACL_ARN =
+  /^arn:aws(?:-[a-z]+)*:wafv2:us-east-1:\d{12}:global\/webacl\/[A-Za-z0-9_-]{1,128}\/[0-9a-f-]{36}$/;
+
+function checkEdgeWebAclArn(value: string | undefined): string | undefined {
+  if (value === undefined) return undefined;
+  if (Token.isUnresolved(value)) {
+    throw invalid('edgeWebAclArn', 'must be a literal value, not a token (it is validated at synth time)');
+  }
+  const arn = value.trim();
+  if (!EDGE_WEB_ACL_ARN.test(arn)) {
+    throw invalid(
+      'edgeWebAclArn',
+      `${JSON.stringify(value)} is not the ARN of a CloudFront-scope web ACL (arn:aws:wafv2:us-east-1:<account>:global/webacl/<name>/<id>)`,
+    );
+  }
+  return arn;
+}
+
 /** API Gateway: a rate in requests per second (> 0), a burst as a whole number of requests (≥ 1). */
 function checkTokenThrottling(input: SettingsInput): Required<TokenThrottling> {
   const rateLimit =
@@ -240,6 +266,7 @@ export function resolveSettings(input: SettingsInput): ResolvedSettings {
   const auditLockMode = checkAuditLockMode(input.auditLockMode);
   const alarmEmail = checkEmail(input.alarmEmail);
   const tokenRateLimit = checkTokenRateLimit(input.tokenRateLimit);
+  const edgeWebAclArn = checkEdgeWebAclArn(input.edgeWebAclArn);
   return {
     envName,
     deploymentName,
@@ -251,6 +278,7 @@ export function resolveSettings(input: SettingsInput): ResolvedSettings {
     keyReaderRoleArns: checkRoleArns('keyReaderRoleArns', input.keyReaderRoleArns),
     tokenThrottling: checkTokenThrottling(input),
     ...(tokenRateLimit === undefined ? {} : { tokenRateLimit }),
+    ...(edgeWebAclArn === undefined ? {} : { edgeWebAclArn }),
     ...(customDomain ? { customDomain } : {}),
     ...(alarmEmail ? { alarmEmail } : {}),
   };

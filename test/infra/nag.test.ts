@@ -31,6 +31,13 @@ describe('cdk-nag AwsSolutions', () => {
     ['no API Gateway account role', { apiCloudWatchRole: 'false', envName: 'dev' }],
     ['the API Gateway account role', { apiCloudWatchRole: 'true' }],
     ['a per-client token rate limit (web ACL on the stage)', { tokenRateLimit: '1000' }],
+    [
+      'a per-IP web ACL at the edge',
+      {
+        edgeWebAclArn:
+          'arn:aws:wafv2:us-east-1:123456789012:global/webacl/per-ip/a1b2c3d4-5678-90ab-cdef-0123456789ab',
+      },
+    ],
   ])('leaves no unacknowledged error or warning with %s', (_name, context) => {
     expect(findings(context)).toEqual([]);
   });
