@@ -67,6 +67,7 @@ const HANDLER_ENV: Record<string, string> = {
   [ENV.KEY_READER_ROLE_ARNS]: '',
   [ENV.TOPIC_ARN]: 'arn:aws:sns:us-east-1:123456789012:bench-events',
   [ENV.AUDIT_BUCKET_NAME]: 'bench-audit',
+  [ENV.CANARY_SECRET_ARN]: 'arn:aws:secretsmanager:us-east-1:123456789012:secret:bench-canary',
 };
 
 const KB = 1024;

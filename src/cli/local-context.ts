@@ -17,6 +17,8 @@ import { parsePolicy } from '../core/policy.ts';
 import type { Policy } from '../core/types.ts';
 import { readStackInfo } from '../local/data-dir.ts';
 import { S3RVER_CREDENTIALS } from '../local/s3-server.ts';
+import { wakingClientStore, wakingRegistry } from '../local/stream-wakeup.ts';
+import { wakeFileSignal } from '../local/wake-file.ts';
 import type { ObjectStore } from '../ports.ts';
 import type { AuditStoreContext } from './commands/audit.ts';
 import { type CliContext, fetchJwksFrom } from './context.ts';
@@ -49,10 +51,16 @@ export function localContext(dataDir: string, now: () => number = Date.now): Loc
     });
   let policy: Policy | undefined;
   let auditStore: ObjectStore | undefined;
+  const wake = wakeFileSignal(dataDir);
   const jwksUrl = `${info.url.replace(/\/+$/, '')}${PATHS.JWKS}`;
   return {
-    registry: new DynamoDbRegistry({ client: dynamodb, tableName: info.tableName }),
-    clients: new DynamoDbClientStore({ client: dynamodb, tableName: info.tableName }),
+    // Each write wakes the stack's stream poller through the data dir (wake-file.ts), so the change
+    // is published at once although the idle poller reads only every few seconds.
+    registry: wakingRegistry(new DynamoDbRegistry({ client: dynamodb, tableName: info.tableName }), wake),
+    clients: wakingClientStore(
+      new DynamoDbClientStore({ client: dynamodb, tableName: info.tableName }),
+      wake,
+    ),
     store: bucket(info.bucket),
     cdn: lazyCdn(async () => {
       const { cloudFrontClient, CloudFrontCdn } = await import('./local-edge-clients.ts');

@@ -46,6 +46,7 @@ import { ensureTopic, type RunningSnsServer, startSnsServer } from './sns-server
 import { StreamPoller } from './stream-poller.ts';
 import { StreamWakeup, wakingClientStore, wakingRegistry } from './stream-wakeup.ts';
 import { Ticker } from './ticker.ts';
+import { watchWakeFile } from './wake-file.ts';
 
 export const LOCAL = {
   REGION: 'us-east-1',
@@ -61,7 +62,12 @@ export const LOCAL = {
  * Optional: lifecycle events are also POSTed here (design §7). Local-only, hence not in
  * src/constants.ts's ENV (which names what the Lambda handlers read).
  */
-/** The events consumer's idle read cap (the publish consumer's is the poller's default, 500 ms). */
+/**
+ * Idle read caps of the stream consumers. Writes by this process wake the poller at once, and so do the
+ * CLI's through the wake file (wake-file.ts); these bound only how late a write by anything else is
+ * seen, and set what an idle stack costs (each read is work for DynamoDB Local's JVM).
+ */
+const PUBLISH_IDLE_POLL_MAX_MS = 2_000;
 const EVENTS_IDLE_POLL_MAX_MS = 5_000;
 
 export const EVENTS_WEBHOOK_URL_ENV = 'EVENTS_WEBHOOK_URL';
@@ -203,6 +209,7 @@ export async function startLocalStack(
       streamArn,
       checkpointDir: join(config.dataDir, 'checkpoints'),
       wakeup,
+      idlePollMaxMs: PUBLISH_IDLE_POLL_MAX_MS,
       consumers: [
         {
           name: 'publish',
@@ -236,6 +243,7 @@ export async function startLocalStack(
     await publishDiscovery({ store, cdn, policy, issuer: url, log });
     poller.start();
     cleanups.push(() => poller.stop());
+    cleanups.push(watchWakeFile(config.dataDir, wakeup, log));
 
     // The token endpoint on the edge's port, as CloudFront routes /oauth2/token (design §2). GET goes
     // to the endpoint too, so it gets the OAuth-shaped 405.

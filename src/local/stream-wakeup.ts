@@ -2,12 +2,14 @@
  * Wakes the local stream poller when this process has just written to the registry table, so an idle
  * poller can back off (few reads of DynamoDB Local while nothing happens) without delaying the
  * publication of this process's own changes (the reconciler, `rotate --now` through the stack, the
- * token path's client writes). Writes from another process (the CLI) are found by the backed-off poll.
+ * token path's client writes). Writes from the CLI in another process wake it through the data dir's
+ * wake file (wake-file.ts); anything else is found by the backed-off poll.
  * The adapters stay unaware: the stack wraps the ports it hands out (`wakingRegistry`,
  * `wakingClientStore`).
  */
 import type { Registry } from '../ports.ts';
 import type { ClientStore } from '../token/types.ts';
+import type { WakeSignal } from './wake-file.ts';
 
 export class StreamWakeup {
   readonly #waiters = new Set<() => void>();
@@ -47,7 +49,7 @@ export class StreamWakeup {
 }
 
 /** Runs `write`, then wakes the poller — also when the write failed (a condition may have half-held). */
-async function thenWake<T>(wakeup: StreamWakeup, write: Promise<T>): Promise<T> {
+async function thenWake<T>(wakeup: WakeSignal, write: Promise<T>): Promise<T> {
   try {
     return await write;
   } finally {
@@ -56,7 +58,7 @@ async function thenWake<T>(wakeup: StreamWakeup, write: Promise<T>): Promise<T> 
 }
 
 /** The registry, waking the poller after each write. Reads pass straight through. */
-export function wakingRegistry(registry: Registry, wakeup: StreamWakeup): Registry {
+export function wakingRegistry(registry: Registry, wakeup: WakeSignal): Registry {
   return {
     read: () => registry.read(),
     readState: () => registry.readState(),
@@ -66,7 +68,7 @@ export function wakingRegistry(registry: Registry, wakeup: StreamWakeup): Regist
 }
 
 /** The client store (same table, same stream), waking the poller after each write. */
-export function wakingClientStore(clients: ClientStore, wakeup: StreamWakeup): ClientStore {
+export function wakingClientStore(clients: ClientStore, wakeup: WakeSignal): ClientStore {
   return {
     get: (clientId) => clients.get(clientId),
     list: () => clients.list(),
