@@ -3,6 +3,7 @@
  * `run` that gets parsed input, an Output and a lazily loaded context (so a usage error exits 2 before
  * any stack is contacted).
  */
+import { readFileSync } from 'node:fs';
 import type { ParseArgsConfig } from 'node:util';
 import type { CliContext } from './context.ts';
 import { type Output, UsageError } from './output.ts';
@@ -47,6 +48,20 @@ export function stringFlag(values: Values, name: string): string | undefined {
   if (v === undefined) return undefined;
   if (typeof v !== 'string') throw new UsageError(`--${name} takes a value`);
   return v;
+}
+
+/**
+ * The JSON in the file a flag names (`--key-file`, `--jwks-file`). Never the file's content in the
+ * message: it may hold a private key.
+ */
+export function readJsonFile(flag: string, path: string): unknown {
+  try {
+    return JSON.parse(readFileSync(path, 'utf8'));
+  } catch (err) {
+    const why =
+      err instanceof SyntaxError ? 'is not JSON' : `cannot be read (${(err as { code?: string }).code})`;
+    throw new UsageError(`${flag} ${path} ${why}`);
+  }
 }
 
 export const boolFlag = (values: Values, name: string): boolean => values[name] === true;

@@ -11,11 +11,10 @@
  * `--json` documents use the snake_case names of OAuth client metadata (RFC 7591 §2): `client_id`,
  * `client_secret`, `jwks_uri`, `jwks`, plus `scopes`/`audiences` as lists.
  */
-import { readFileSync } from 'node:fs';
 import { PATHS } from '../../constants.ts';
 import type { ClientSummary } from '../../token/clients-admin.ts';
 import type { ClientJwks, ClientStore } from '../../token/types.ts';
-import { boolFlag, type Command, stringFlag, table, type Values } from '../command.ts';
+import { boolFlag, type Command, readJsonFile, stringFlag, table, type Values } from '../command.ts';
 import type { CliContext } from '../context.ts';
 import { StackNotFoundError } from '../errors.ts';
 import { EXIT, iso, UsageError } from '../output.ts';
@@ -70,15 +69,7 @@ function listFlag(values: Values, name: string): string[] {
 
 /** `--jwks-file`: a JWK Set, or one JWK (wrapped). Its rules are checked by createClient. */
 function readJwksFile(path: string): ClientJwks {
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(readFileSync(path, 'utf8'));
-  } catch (err) {
-    // Never the file's content in the message: it might be a private key by mistake.
-    const why =
-      err instanceof SyntaxError ? 'is not JSON' : `cannot be read (${(err as { code?: string }).code})`;
-    throw new UsageError(`--jwks-file ${path} ${why}`);
-  }
+  const parsed = readJsonFile('--jwks-file', path);
   const isSingleKey = typeof parsed === 'object' && parsed !== null && 'kty' in parsed && !('keys' in parsed);
   return (isSingleKey ? { keys: [parsed] } : parsed) as ClientJwks;
 }

@@ -4,10 +4,9 @@
  * stack, a deployed stack, or another server. It needs no stack context: only HTTP, as a verifier.
  * One line per check (`ok`, `FAIL`, `skip`); exit 0 when every check passed, 1 when one failed.
  */
-import { readFileSync } from 'node:fs';
 import { allPassed, runProbe } from '../../probe/run.ts';
 import type { CheckResult, ProbeCredential } from '../../probe/types.ts';
-import { type Command, stringFlag, type Values } from '../command.ts';
+import { type Command, readJsonFile, stringFlag, type Values } from '../command.ts';
 import { EXIT, UsageError } from '../output.ts';
 
 function httpUrl(value: string, flag: string): string {
@@ -19,14 +18,7 @@ function httpUrl(value: string, flag: string): string {
 
 /** A private JWK (with `alg`) from a file; never its content in a message. */
 function readPrivateJwk(path: string): Record<string, unknown> {
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(readFileSync(path, 'utf8'));
-  } catch (err) {
-    const why =
-      err instanceof SyntaxError ? 'is not JSON' : `cannot be read (${(err as { code?: string }).code})`;
-    throw new UsageError(`--key-file ${path} ${why}`);
-  }
+  const parsed = readJsonFile('--key-file', path);
   const jwk = parsed as Record<string, unknown> | null;
   if (typeof jwk !== 'object' || jwk === null || Array.isArray(jwk) || typeof jwk.kty !== 'string') {
     throw new UsageError(`--key-file ${path} is not a JWK`);
