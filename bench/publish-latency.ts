@@ -186,6 +186,8 @@ export async function runPublishLatencyBench(
       read: () => base.read(),
       readState: () => base.readState(),
       markPublished: (refs, at) => base.markPublished(refs, at),
+      markRegionPublished: (region, keys, at) => base.markRegionPublished(region, keys, at),
+      promote: (input) => base.promote(input),
       async commit(commit) {
         await base.commit(commit);
         commits.push({ at: performance.now(), commit });

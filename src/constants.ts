@@ -38,6 +38,15 @@ export const ENV = {
   KMS_DELETION_WINDOW: 'KMS_DELETION_WINDOW',
   /** How old a CREATING intent must be before the reconciler abandons it (> the rotate timeout). */
   INTENT_TIMEOUT: 'INTENT_TIMEOUT',
+  /**
+   * Every region of the deployment, comma-separated, the initial primary first (design §12, ADR 0008).
+   * Unset or one entry: a single-region deployment, exactly as before multi-region existed.
+   */
+  REGIONS: 'REGIONS',
+  /** The region this function runs in. Lambda sets it itself (a reserved variable); the local stack sets it per region. */
+  REGION: 'AWS_REGION',
+  /** Policy: the longest replication delay of the global table the lifecycle allows for (design §12). */
+  MAX_REPLICATION_LAG: 'MAX_REPLICATION_LAG',
   /** The canary: the API Gateway JWKS URL it probes besides the issuer's (CloudFront) paths. */
   CANARY_API_JWKS_URL: 'CANARY_API_JWKS_URL',
   /** The canary: Secrets Manager secret holding its client's credential (`{"client_id","client_secret"}`). */
@@ -57,6 +66,7 @@ export const POLICY_ENV = {
   algorithm: ENV.ALGORITHM,
   kmsDeletionWindow: ENV.KMS_DELETION_WINDOW,
   intentTimeout: ENV.INTENT_TIMEOUT,
+  maxReplicationLag: ENV.MAX_REPLICATION_LAG,
 } as const;
 
 /** S3 object keys (no leading slash) and the URL paths they are served at (with one). */
@@ -104,6 +114,14 @@ export const TABLE = {
   REGISTRY_PARTITION: 'REGISTRY',
   STATE_SORT_KEY: 'STATE',
   KEY_SORT_PREFIX: 'KEY#',
+  /**
+   * `PUBLISHED#<region>#<keyRef>`: one region's publisher saw the key in the JWKS it wrote to its own
+   * bucket. Written only by that region (never a KEY item, which only the primary writes), so global
+   * table replication never has two writers for one item (ADR 0008).
+   */
+  PUBLICATION_SORT_PREFIX: 'PUBLISHED#',
+  /** `PROMOTION#<epoch>`: written once by `promote-region`; the highest epoch names the primary region. */
+  PROMOTION_SORT_PREFIX: 'PROMOTION#',
 } as const;
 
 /** CloudWatch metric namespace used by the handlers and the alarms. */
@@ -122,6 +140,13 @@ export const METRICS = {
   SINCE_LAST_PUBLICATION: 'SecondsSinceLastKeyPublication',
   /** Events consumer: stream records reported as batch item failures in one invocation (service jwks-events). */
   RECORDS_FAILED: 'RecordsFailed',
+  /**
+   * Rotate handler in a region that is not the primary (watch mode): lifecycle actions due now that the
+   * primary has not taken. Non-zero for hours means the primary stopped reconciling (ADR 0008).
+   */
+  OVERDUE_ACTIONS: 'PrimaryOverdueActions',
+  /** Rotate handler: 1 when this region found a write by a fenced-off region (STATE behind a promotion). */
+  FENCED_WRITES: 'FencedWrites',
 } as const;
 
 /**

@@ -6,6 +6,7 @@
  */
 import type {
   Algorithm,
+  ChangeContext,
   Commit,
   PublicJwk,
   RegistrySnapshot,
@@ -27,6 +28,11 @@ export interface KeyVault {
    * failure to ask (throttling, network) throws.
    */
   describeKey(vaultKeyId: string): Promise<VaultKeyFacts>;
+  /**
+   * Multi-region (ADR 0008): make sure the key has a replica in every replica region (same key material,
+   * same kid), waiting until each can sign. Idempotent; a single-region vault has nothing to do.
+   */
+  ensureReplicas(vaultKeyId: string): Promise<void>;
   /** Every key carrying this deployment's tag, with its keyRef tag when present. */
   listKeys(): Promise<VaultKey[]>;
   /** Idempotent: disabling a disabled key succeeds. */
@@ -54,6 +60,27 @@ export interface Registry {
    * Conditional per item on the absence of `publishedAt`; keys that already have it are skipped.
    */
   markPublished(keyRefs: readonly string[], at: number): Promise<void>;
+  /**
+   * Multi-region (ADR 0008): record that `region`'s publisher served these keys. Writes only
+   * `PUBLISHED#<region>#<keyRef>` items, each once (a mark already there is kept with its instant).
+   */
+  markRegionPublished(
+    region: string,
+    keys: readonly { keyRef: string; kid: string }[],
+    at: number,
+  ): Promise<void>;
+  /**
+   * Make `region` the primary with `epoch` (one more than the highest promotion): writes the
+   * `PROMOTION#<epoch>` item (must not exist) and STATE in one transaction conditioned on the registry
+   * version read. Throws ConflictError when either condition fails.
+   */
+  promote(input: {
+    readonly region: string;
+    readonly epoch: number;
+    readonly expectedRegistryVersion: number;
+    readonly at: number;
+    readonly change: ChangeContext;
+  }): Promise<void>;
 }
 
 export interface StoredObjectHead {

@@ -157,7 +157,10 @@ function nextAction(input: PlanInput, policy: Policy, now: number): ChangeAction
 
   for (const k of keys) {
     if (!k.vaultKeyId || k.disabledAt !== undefined || k.deletionScheduledAt !== undefined) continue;
-    const retiredLongEnough = k.status === 'RETIRED' && (k.retiredAt ?? 0) + policy.signerCacheTtl <= now;
+    // A signer may go on using its cached view for signerCacheTtl, and a region's replica of STATE may
+    // name the key ACTIVE for maxReplicationLag after the retirement (ADR 0008): disable after both.
+    const signersDone = (k.retiredAt ?? 0) + policy.signerCacheTtl + policy.maxReplicationLag;
+    const retiredLongEnough = k.status === 'RETIRED' && signersDone <= now;
     if (retiredLongEnough || k.status === 'EXPIRED' || k.status === 'REVOKED') {
       const why = retiredLongEnough ? 'retired, and signer caches have expired' : `${k.status.toLowerCase()}`;
       return { type: 'disableKey', keyRef: k.keyRef, vaultKeyId: k.vaultKeyId, why };

@@ -27,7 +27,15 @@ export const DEFAULT_POLICY: Policy = Object.freeze({
   kmsDeletionWindowDays: 30,
   // Above Lambda's 15-minute maximum timeout: an intent this old has no live creator.
   intentTimeout: 15 * MINUTE,
+  // One region has no replication: its policy rules are exactly what they were before ADR 0008.
+  maxReplicationLag: 0,
 });
+
+/**
+ * The default `maxReplicationLag` of a multi-region deployment (design §12). DynamoDB global tables
+ * typically replicate within a second; 30 s covers the tail the ReplicationLatency alarm watches.
+ */
+export const MULTI_REGION_REPLICATION_LAG = 30 * SECOND;
 
 /** Below this lead, verifiers that refresh on fixed timers may not have fetched the next key yet. */
 export const LEAD_WARNING_THRESHOLD = DAY;
@@ -38,7 +46,11 @@ const KMS_WINDOW_DAYS = { min: 7, max: 30 } as const;
 type DurationSetting = Exclude<keyof Policy, 'algorithm' | 'kmsDeletionWindowDays'>;
 
 /** Durations that may be zero (no skew tolerated, no signer cache); every other one must be positive. */
-const MAY_BE_ZERO: ReadonlySet<DurationSetting> = new Set(['clockSkew', 'signerCacheTtl']);
+const MAY_BE_ZERO: ReadonlySet<DurationSetting> = new Set([
+  'clockSkew',
+  'signerCacheTtl',
+  'maxReplicationLag',
+]);
 
 function duration(input: PolicyInput, name: DurationSetting, fallback: number): number {
   const raw = input[name];
@@ -94,8 +106,12 @@ const fmt = formatDuration;
  * Parses and validates a policy. Throws PolicyError (code INVALID_POLICY, `setting` = the offending
  * setting) for the first rule broken; returns warnings for legal but risky choices.
  */
-export function parsePolicy(input: PolicyInput = {}): { policy: Policy; warnings: string[] } {
+export function parsePolicy(
+  input: PolicyInput = {},
+  opts: { readonly multiRegion?: boolean } = {},
+): { policy: Policy; warnings: string[] } {
   const d = DEFAULT_POLICY;
+  const multiRegion = opts.multiRegion === true;
   const jwksMaxAge = duration(input, 'jwksMaxAge', d.jwksMaxAge);
   const policy: Policy = {
     rotationPeriod: duration(input, 'rotationPeriod', d.rotationPeriod),
@@ -110,7 +126,19 @@ export function parsePolicy(input: PolicyInput = {}): { policy: Policy; warnings
     algorithm: algorithm(input.algorithm),
     kmsDeletionWindowDays: deletionWindowDays(input.kmsDeletionWindow),
     intentTimeout: duration(input, 'intentTimeout', d.intentTimeout),
+    maxReplicationLag: duration(
+      input,
+      'maxReplicationLag',
+      multiRegion ? MULTI_REGION_REPLICATION_LAG : d.maxReplicationLag,
+    ),
   };
+  // Replication is never instantaneous: a zero lag across regions would be a promise nobody keeps.
+  if (multiRegion && policy.maxReplicationLag === 0) {
+    throw new PolicyError(
+      'maxReplicationLag',
+      'must be a positive duration when the deployment has several regions',
+    );
+  }
 
   // Cache-Control max-age and CloudFront TTLs are whole seconds (RFC 9111 §1.2.2 delta-seconds).
   if (policy.jwksMaxAge % SECOND !== 0)
@@ -133,12 +161,15 @@ export function parsePolicy(input: PolicyInput = {}): { policy: Policy; warnings
       `must be ≤ rotationPeriod ${fmt(policy.rotationPeriod)} (got ${fmt(policy.prepublishLead)}): the standby would never be ready in time`,
     );
   }
-  // A token signed just before retirement (by a signer with a cached view) must verify until it expires.
-  const minRetention = policy.maxTokenTtl + policy.clockSkew + policy.signerCacheTtl;
+  // A token signed just before retirement must verify until it expires: by a signer with a cached
+  // view (signerCacheTtl) in a region whose replica of the registry learns of the retirement late
+  // (maxReplicationLag, ADR 0008).
+  const minRetention =
+    policy.maxTokenTtl + policy.clockSkew + policy.signerCacheTtl + policy.maxReplicationLag;
   if (policy.retention < minRetention) {
     throw new PolicyError(
       'retention',
-      `must be ≥ maxTokenTtl + clockSkew + signerCacheTtl = ${fmt(minRetention)} (got ${fmt(policy.retention)})`,
+      `must be ≥ maxTokenTtl + clockSkew + signerCacheTtl + maxReplicationLag = ${fmt(minRetention)} (got ${fmt(policy.retention)})`,
     );
   }
 

@@ -150,6 +150,9 @@ export function deriveState(
     // Set once, by the first activation; from then on the prepublish lead is never waived.
     bootstrappedAt: previous.bootstrappedAt ?? (active ? now : undefined),
     updatedAt: now,
+    // Only promote-region changes who writes (ADR 0008); a lifecycle commit carries it forward.
+    primaryRegion: previous.primaryRegion,
+    epoch: previous.epoch,
   });
 }
 

@@ -84,11 +84,39 @@ export interface RegistryState {
   /** Set once, when the first key of the deployment activates; after that the lead is never waived. */
   readonly bootstrappedAt?: number;
   readonly updatedAt?: number;
+  /**
+   * Multi-region (ADR 0008): the region whose rotate function is the registry's one writer, and the
+   * fencing epoch of that choice (0 until the first `promote-region`). Absent in a single-region
+   * deployment and before the first commit: the first region of REGIONS is then the primary.
+   */
+  readonly primaryRegion?: string;
+  readonly epoch?: number;
+}
+
+/** One region's publisher put this key in the JWKS it wrote to that region's bucket (ADR 0008). */
+export interface RegionPublication {
+  readonly region: string;
+  readonly keyRef: string;
+  readonly kid: string;
+  readonly publishedAt: number;
+}
+
+/** A `promote-region`: written once, never changed; the highest epoch names the primary (ADR 0008). */
+export interface Promotion {
+  readonly epoch: number;
+  readonly region: string;
+  readonly promotedAt: number;
+  readonly changedBy: string;
+  readonly reason: string;
 }
 
 export interface RegistrySnapshot {
   readonly state: RegistryState;
   readonly keys: readonly KeyRecord[];
+  /** Per-region publication marks (multi-region only; empty or absent in a single region). */
+  readonly publications?: readonly RegionPublication[];
+  /** Every promotion ever made (multi-region only). */
+  readonly promotions?: readonly Promotion[];
 }
 
 /** One key write inside a commit: the full new record, and the item version it must currently have. */
@@ -143,6 +171,11 @@ export interface Policy {
   readonly kmsDeletionWindowDays: number;
   /** A CREATING intent whose key has not appeared after this long is abandoned (> the rotator's timeout). */
   readonly intentTimeout: number;
+  /**
+   * The longest the global table may take to replicate a write to another region (design §12). A
+   * region's signer may go on signing with a retired key this much longer than the primary knows.
+   */
+  readonly maxReplicationLag: number;
 }
 
 /** Policy settings as a user writes them: durations as strings (`30d`) or milliseconds. */

@@ -64,6 +64,9 @@ export function wakingRegistry(registry: Registry, wakeup: WakeSignal): Registry
     readState: () => registry.readState(),
     commit: (commit) => thenWake(wakeup, registry.commit(commit)),
     markPublished: (keyRefs, at) => thenWake(wakeup, registry.markPublished(keyRefs, at)),
+    markRegionPublished: (region, keys, at) =>
+      thenWake(wakeup, registry.markRegionPublished(region, keys, at)),
+    promote: (input) => thenWake(wakeup, registry.promote(input)),
   };
 }
 

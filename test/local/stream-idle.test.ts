@@ -195,14 +195,24 @@ describe('wakingRegistry', () => {
       if (fail) throw Object.assign(new Error('conflict'), { code: 'CONFLICT' });
     },
     markPublished: async () => {},
+    markRegionPublished: async () => {},
+    promote: async () => {},
   });
 
-  it('notifies after a commit and after markPublished', async () => {
+  it('notifies after a commit, markPublished, markRegionPublished and promote', async () => {
     const wakeup = new StreamWakeup();
     const waking = wakingRegistry(registry(false), wakeup);
     await waking.commit(commit);
     await waking.markPublished(['k'], 1);
-    expect(wakeup.generation).toBe(2);
+    await waking.markRegionPublished('eu-west-1', [{ keyRef: 'k', kid: 'x' }], 1);
+    await waking.promote({
+      region: 'eu-west-1',
+      epoch: 1,
+      expectedRegistryVersion: 1,
+      at: 1,
+      change: { changedBy: 'cli:test', reason: 'drill' },
+    });
+    expect(wakeup.generation).toBe(4);
   });
 
   it('notifies after a failed commit too, and passes its error on', async () => {

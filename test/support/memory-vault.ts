@@ -109,6 +109,16 @@ export class MemoryKeyVault implements KeyVault {
     });
   }
 
+  /** Every `ensureReplicas` call, in order (not a port method). */
+  readonly replicated: string[] = [];
+
+  ensureReplicas(vaultKeyId: string): Promise<void> {
+    return this.faults.run('vault.ensureReplicas', () => {
+      this.#entry(vaultKeyId);
+      this.replicated.push(vaultKeyId);
+    });
+  }
+
   createKey(input: { keyRef: string; alg: Algorithm }): Promise<{ vaultKeyId: string }> {
     return this.faults.run('vault.createKey', () => ({ vaultKeyId: this.#create(input.keyRef, input.alg) }));
   }

@@ -10,7 +10,15 @@
  * Every call goes through an optional shared `Faults`, so tests can crash between any two calls.
  */
 import { createHash } from 'node:crypto';
-import type { Commit, KeyRecord, RegistrySnapshot, RegistryState } from '../../src/core/types.ts';
+import type {
+  ChangeContext,
+  Commit,
+  KeyRecord,
+  Promotion,
+  RegionPublication,
+  RegistrySnapshot,
+  RegistryState,
+} from '../../src/core/types.ts';
 import {
   ConflictError,
   InvalidArgumentError,
@@ -38,6 +46,10 @@ export class MemoryRegistry implements Registry {
   readonly commits: Commit[] = [];
   #state: RegistryState | undefined;
   #keys = new Map<string, KeyRecord>();
+  /** `PUBLISHED#<region>#<keyRef>` items. */
+  #publications = new Map<string, RegionPublication>();
+  /** `PROMOTION#<epoch>` items. */
+  #promotions = new Map<number, Promotion>();
 
   constructor(opts: { faults?: Faults; snapshot?: RegistrySnapshot } = {}) {
     this.faults = opts.faults ?? new Faults();
@@ -46,13 +58,63 @@ export class MemoryRegistry implements Registry {
 
   /** Synchronous view for assertions (not a port method). */
   snapshot(): RegistrySnapshot {
-    return clone({ state: this.#state ?? { registryVersion: 0 }, keys: [...this.#keys.values()] });
+    const multi = this.#publications.size > 0 || this.#promotions.size > 0;
+    return clone({
+      state: this.#state ?? { registryVersion: 0 },
+      keys: [...this.#keys.values()],
+      ...(multi
+        ? { publications: [...this.#publications.values()], promotions: [...this.#promotions.values()] }
+        : {}),
+    });
   }
 
   /** Replace the whole table, like a point-in-time restore. */
   restore(snapshot: RegistrySnapshot): void {
     this.#state = snapshot.state.registryVersion === 0 ? undefined : clone(snapshot.state);
     this.#keys = new Map(snapshot.keys.map((k) => [k.keyRef, clone(k)]));
+    this.#publications = new Map(
+      (snapshot.publications ?? []).map((p) => [`${p.region}#${p.keyRef}`, clone(p)]),
+    );
+    this.#promotions = new Map((snapshot.promotions ?? []).map((p) => [p.epoch, clone(p)]));
+  }
+
+  markRegionPublished(
+    region: string,
+    keys: readonly { keyRef: string; kid: string }[],
+    at: number,
+  ): Promise<void> {
+    return this.faults.run('registry.markRegionPublished', () => {
+      for (const { keyRef, kid } of keys) {
+        const id = `${region}#${keyRef}`;
+        // Conditional per item: attribute_not_exists(sk), so the first instant is kept.
+        if (!this.#publications.has(id)) this.#publications.set(id, { region, keyRef, kid, publishedAt: at });
+      }
+    });
+  }
+
+  promote(input: {
+    region: string;
+    epoch: number;
+    expectedRegistryVersion: number;
+    at: number;
+    change: ChangeContext;
+  }): Promise<void> {
+    return this.faults.run('registry.promote', () => {
+      const version = this.#state?.registryVersion ?? 0;
+      if (version !== input.expectedRegistryVersion) {
+        throw new ConflictError(`registry version is ${version}, not ${input.expectedRegistryVersion}`);
+      }
+      if (this.#promotions.has(input.epoch)) throw new ConflictError(`epoch ${input.epoch} already exists`);
+      const { region, epoch, at, change } = input;
+      this.#promotions.set(epoch, { epoch, region, promotedAt: at, ...change });
+      this.#state = {
+        ...(this.#state ?? {}),
+        registryVersion: version + 1,
+        primaryRegion: region,
+        epoch,
+        updatedAt: at,
+      };
+    });
   }
 
   read(): Promise<RegistrySnapshot> {

@@ -145,10 +145,13 @@ describe('planRotation', () => {
       expect(plan([retired(), ...current()], retiredAt + policy.signerCacheTtl - 1)).toEqual([]);
     });
 
-    it('disables a RETIRED key once signerCacheTtl has passed', () => {
-      expect(plan([retired(), ...current()], retiredAt + policy.signerCacheTtl)).toEqual([
+    it('disables a RETIRED key once signerCacheTtl and maxReplicationLag have passed', () => {
+      const due = retiredAt + policy.signerCacheTtl + policy.maxReplicationLag;
+      expect(plan([retired(), ...current()], due)).toEqual([
         { type: 'disableKey', keyRef: 'r', vaultKeyId: 'vault-r', why: expect.any(String) },
       ]);
+      // A region whose replica still names the key ACTIVE may be signing with it until then.
+      expect(plan([retired(), ...current()], due - 1)).toEqual([]);
     });
 
     it('expires a RETIRED key at retention and schedules its deletion', () => {

@@ -32,6 +32,7 @@ describe('parsePolicy', () => {
       algorithm: 'RS256',
       kmsDeletionWindowDays: 30,
       intentTimeout: 15 * 60_000,
+      maxReplicationLag: 0,
     });
     expect(policy).toEqual(DEFAULT_POLICY);
     expect(warnings).toEqual([]);
@@ -101,11 +102,36 @@ describe('parsePolicy', () => {
     expect(parsePolicy({ rotationPeriod: '7d', prepublishLead: '7d' }).policy.prepublishLead).toBe(7 * D);
   });
 
-  it('rejects a retention shorter than maxTokenTtl + clockSkew + signerCacheTtl', () => {
-    const base = { maxTokenTtl: '1h', clockSkew: '5m', signerCacheTtl: '5s' };
-    expect(policyError({ ...base, retention: `${3600 + 300 + 4}s` }).setting).toBe('retention');
-    expect(parsePolicy({ ...base, retention: `${3600 + 300 + 5}s` }).policy.retention).toBe(
-      (3600 + 305) * 1000,
+  it('rejects a retention shorter than maxTokenTtl + clockSkew + signerCacheTtl + maxReplicationLag', () => {
+    const base = { maxTokenTtl: '1h', clockSkew: '5m', signerCacheTtl: '5s', maxReplicationLag: '30s' };
+    expect(policyError({ ...base, retention: `${3600 + 300 + 5 + 29}s` }).setting).toBe('retention');
+    expect(parsePolicy({ ...base, retention: `${3600 + 300 + 5 + 30}s` }).policy.retention).toBe(
+      (3600 + 335) * 1000,
+    );
+  });
+
+  it('defaults maxReplicationLag to 0 in one region and to 30s across regions', () => {
+    const base = { maxTokenTtl: '1h', clockSkew: '5m', signerCacheTtl: '5s', retention: `${3600 + 305}s` };
+    expect(parsePolicy(base).policy.maxReplicationLag).toBe(0);
+    // The same retention is too short once a replica region may learn of a retirement 30 s late.
+    const err = (() => {
+      try {
+        parsePolicy(base, { multiRegion: true });
+      } catch (e) {
+        return e as PolicyError;
+      }
+    })();
+    expect(err).toMatchObject({ code: 'INVALID_POLICY', setting: 'retention' });
+    expect(parsePolicy({ ...base, retention: '3935s' }, { multiRegion: true }).policy.maxReplicationLag).toBe(
+      30_000,
+    );
+  });
+
+  it('rejects a zero or malformed maxReplicationLag across regions', () => {
+    const base = { retention: '1d' };
+    expect(policyError({ ...base, maxReplicationLag: 'soon' }).setting).toBe('maxReplicationLag');
+    expect(() => parsePolicy({ ...base, maxReplicationLag: '0s' }, { multiRegion: true })).toThrow(
+      expect.objectContaining({ code: 'INVALID_POLICY', setting: 'maxReplicationLag' }),
     );
   });
 

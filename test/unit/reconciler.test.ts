@@ -126,7 +126,7 @@ describe('reconcile', () => {
     });
     expect(w.vault.stateOf(first?.vaultKeyId as string)).toBe('Enabled');
 
-    await reconcile(w.ops, at + policy.signerCacheTtl);
+    await reconcile(w.ops, at + policy.signerCacheTtl + policy.maxReplicationLag);
     expect(w.vault.stateOf(first?.vaultKeyId as string)).toBe('Disabled');
 
     const end = await reconcile(w.ops, at + policy.retention);

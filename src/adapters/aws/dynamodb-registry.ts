@@ -11,6 +11,7 @@ import {
   ConditionalCheckFailedException,
   type DynamoDBClient,
   GetItemCommand,
+  PutItemCommand,
   paginateQuery,
   TransactionCanceledException,
   type TransactWriteItem,
@@ -19,9 +20,24 @@ import {
 } from '@aws-sdk/client-dynamodb';
 import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
 import { TABLE } from '../../constants.ts';
-import type { Commit, KeyRecord, KeyWrite, RegistrySnapshot, RegistryState } from '../../core/types.ts';
+import type {
+  ChangeContext,
+  Commit,
+  KeyRecord,
+  KeyWrite,
+  Promotion,
+  RegionPublication,
+  RegistrySnapshot,
+  RegistryState,
+} from '../../core/types.ts';
 import { ConflictError, InvalidArgumentError } from '../../errors.ts';
 import type { Registry } from '../../ports.ts';
+import {
+  promotionFromItem,
+  promotionItemKey,
+  publicationFromItem,
+  publicationItemKey,
+} from './region-items.ts';
 import { keyItemKey, keyRecordFromItem, registryStateFromItem, STATE_KEY } from './registry-items.ts';
 
 const MARSHALL = { removeUndefinedValues: true } as const;
@@ -42,6 +58,8 @@ export class DynamoDbRegistry implements Registry {
   async read(): Promise<RegistrySnapshot> {
     let state: RegistryState = { registryVersion: 0 };
     const keys: KeyRecord[] = [];
+    const publications: RegionPublication[] = [];
+    const promotions: Promotion[] = [];
     const pages = paginateQuery(
       { client: this.#client },
       {
@@ -57,10 +75,16 @@ export class DynamoDbRegistry implements Registry {
         const item = unmarshall(raw);
         if (item.sk === TABLE.STATE_SORT_KEY) state = registryStateFromItem(item);
         else if (String(item.sk).startsWith(TABLE.KEY_SORT_PREFIX)) keys.push(keyRecordFromItem(item));
+        else if (String(item.sk).startsWith(TABLE.PUBLICATION_SORT_PREFIX))
+          publications.push(publicationFromItem(item));
+        else if (String(item.sk).startsWith(TABLE.PROMOTION_SORT_PREFIX))
+          promotions.push(promotionFromItem(item));
         // Other sort keys in the partition are not the registry's business (forward compatibility).
       }
     }
-    return { state, keys };
+    // A single-region registry reads exactly as it always did.
+    const multi = publications.length > 0 || promotions.length > 0;
+    return multi ? { state, keys, publications, promotions } : { state, keys };
   }
 
   /** The signer's read: the STATE item alone, strongly consistent. */
@@ -144,6 +168,91 @@ export class DynamoDbRegistry implements Registry {
         }
       }),
     );
+  }
+
+  /** Per key: a `PUBLISHED#<region>#<keyRef>` item, put once (the first instant stays). */
+  async markRegionPublished(
+    region: string,
+    keys: readonly { keyRef: string; kid: string }[],
+    at: number,
+  ): Promise<void> {
+    await Promise.all(
+      keys.map(async ({ keyRef, kid }) => {
+        const item = { ...publicationItemKey(region, keyRef), region, keyRef, kid, publishedAt: at };
+        publicationFromItem(item); // garbage (a bad region name) is never written
+        try {
+          await this.#client.send(
+            new PutItemCommand({
+              TableName: this.#tableName,
+              Item: marshall(item),
+              ConditionExpression: 'attribute_not_exists(#pk)',
+              ExpressionAttributeNames: { '#pk': TABLE.PARTITION_KEY },
+            }),
+          );
+        } catch (err) {
+          if (!(err instanceof ConditionalCheckFailedException)) throw err;
+        }
+      }),
+    );
+  }
+
+  /** The PROMOTION item (must not exist) and STATE's primary and epoch, in one transaction. */
+  async promote(input: {
+    readonly region: string;
+    readonly epoch: number;
+    readonly expectedRegistryVersion: number;
+    readonly at: number;
+    readonly change: ChangeContext;
+  }): Promise<void> {
+    const { region, epoch, expectedRegistryVersion: expected, at, change } = input;
+    const promotion = { ...promotionItemKey(epoch), epoch, region, promotedAt: at, ...change };
+    promotionFromItem(promotion);
+    if (expected < 1) throw new InvalidArgumentError('a registry with no STATE has no primary to replace');
+    try {
+      await this.#client.send(
+        new TransactWriteItemsCommand({
+          TransactItems: [
+            {
+              Put: {
+                TableName: this.#tableName,
+                Item: marshall(promotion),
+                ConditionExpression: 'attribute_not_exists(#pk)',
+                ExpressionAttributeNames: { '#pk': TABLE.PARTITION_KEY },
+              },
+            },
+            {
+              Update: {
+                TableName: this.#tableName,
+                Key: marshall(STATE_KEY),
+                UpdateExpression:
+                  'SET #rv = :next, #region = :region, #epoch = :epoch, #at = :at, #by = :by, #reason = :reason',
+                ConditionExpression: '#rv = :expected',
+                ExpressionAttributeNames: {
+                  '#rv': 'registryVersion',
+                  '#region': 'primaryRegion',
+                  '#epoch': 'epoch',
+                  '#at': 'updatedAt',
+                  '#by': 'changedBy',
+                  '#reason': 'reason',
+                },
+                ExpressionAttributeValues: marshall({
+                  ':next': expected + 1,
+                  ':expected': expected,
+                  ':region': region,
+                  ':epoch': epoch,
+                  ':at': at,
+                  ':by': change.changedBy,
+                  ':reason': change.reason,
+                }),
+              },
+            },
+          ],
+        }),
+      );
+    } catch (err) {
+      if (isConflict(err)) throw new ConflictError(`promotion to epoch ${epoch} lost a race`, { cause: err });
+      throw err;
+    }
   }
 
   /** One key Put; the record is validated as it will be read back, so garbage is never written. */

@@ -102,6 +102,9 @@ export class KmsKeyVault implements KeyVault {
     return { vaultKeyId: arn };
   }
 
+  /** Single-region: a key has no replicas to make (multi-Region keys: ADR 0008). */
+  async ensureReplicas(_vaultKeyId: string): Promise<void> {}
+
   async getPublicJwk(vaultKeyId: string, alg: Algorithm): Promise<PublicJwk> {
     const spec = algorithmSpec(alg);
     let out: GetPublicKeyCommandOutput;

@@ -43,23 +43,23 @@ export function isStateItem(keys: Readonly<Record<string, LambdaAttributeValue |
   return keys.pk?.S === TABLE.REGISTRY_PARTITION && keys.sk?.S === TABLE.STATE_SORT_KEY;
 }
 
-type Item = Record<string, unknown>;
+export type Item = Record<string, unknown>;
 
-const fail = (what: string): never => {
+export const fail = (what: string): never => {
   throw new MalformedRecordError(`registry item: ${what}`);
 };
 
-function str(item: Item, name: string): string;
-function str(item: Item, name: string, optional: true): string | undefined;
-function str(item: Item, name: string, optional = false): string | undefined {
+export function str(item: Item, name: string): string;
+export function str(item: Item, name: string, optional: true): string | undefined;
+export function str(item: Item, name: string, optional = false): string | undefined {
   const v = item[name];
   if (v === undefined && optional) return undefined;
   return typeof v === 'string' && v.length > 0 ? v : fail(`${name} is not a non-empty string`);
 }
 
-function num(item: Item, name: string): number;
-function num(item: Item, name: string, optional: true): number | undefined;
-function num(item: Item, name: string, optional = false): number | undefined {
+export function num(item: Item, name: string): number;
+export function num(item: Item, name: string, optional: true): number | undefined;
+export function num(item: Item, name: string, optional = false): number | undefined {
   const v = item[name];
   if (v === undefined && optional) return undefined;
   return typeof v === 'number' && Number.isSafeInteger(v) && v >= 0 ? v : fail(`${name} is not an instant`);
@@ -144,6 +144,8 @@ export function registryStateFromItem(item: Item): RegistryState {
     pendingKid: str(item, 'pendingKid', true),
     bootstrappedAt: num(item, 'bootstrappedAt', true),
     updatedAt: num(item, 'updatedAt', true),
+    primaryRegion: str(item, 'primaryRegion', true),
+    epoch: num(item, 'epoch', true),
   });
 }
 

@@ -156,6 +156,9 @@ export class LocalKeyVault implements KeyVault {
     return { ...facts, publicKey: new Uint8Array(spki) };
   }
 
+  /** Single-region: a key has no replicas to make (multi-Region keys: ADR 0008). */
+  async ensureReplicas(_vaultKeyId: string): Promise<void> {}
+
   async listKeys(): Promise<VaultKey[]> {
     await this.#ensureDir();
     const names = (await readdir(this.#dir)).filter((n) => /^[0-9a-f-]{36}\.json$/.test(n)).sort();
