@@ -45,6 +45,14 @@ export const ENV = {
   REGIONS: 'REGIONS',
   /** The region this function runs in. Lambda sets it itself (a reserved variable); the local stack sets it per region. */
   REGION: 'AWS_REGION',
+  /**
+   * Multi-region key policies (ADR 0008): JSON `{"<region>": {"adminRoleArns": [...], "signerRoleArns":
+   * [...], "readerRoleArns": [...]}}` for every region of REGIONS. Each region's replica of a key gets
+   * the policy of its region: every region's rotate role administers (any may be promoted), only that
+   * region's token role signs, only its publish/canary roles read. Roles have deterministic names, so
+   * the ARNs are known without cross-region references. Unset in a single region.
+   */
+  REGION_KEY_POLICIES: 'REGION_KEY_POLICIES',
   /** Policy: the longest replication delay of the global table the lifecycle allows for (design §12). */
   MAX_REPLICATION_LAG: 'MAX_REPLICATION_LAG',
   /** The canary: the API Gateway JWKS URL it probes besides the issuer's (CloudFront) paths. */
