@@ -15,7 +15,8 @@
 import { createHash } from 'node:crypto';
 import { HEADERS, OBJECT_KEYS, OBJECT_METADATA, PATHS } from './constants.ts';
 import { renderJwks } from './core/jwks.ts';
-import type { KeyRecord, Policy } from './core/types.ts';
+import { type RegionConfig, unmarkedInRegion } from './core/regions.ts';
+import type { KeyRecord, Policy, RegistrySnapshot } from './core/types.ts';
 import type { ProofFailure } from './core/vault-proof.ts';
 import { PreconditionFailedError } from './errors.ts';
 import type { Cdn, Clock, Log, ObjectStore, Registry } from './ports.ts';
@@ -24,7 +25,12 @@ import { listRevokedKids } from './revocations.ts';
 import { type ProofVault, proveRecords, readPublishedJwks } from './vault-proofs.ts';
 
 export interface PublishDeps {
-  readonly registry: Pick<Registry, 'read' | 'markPublished'>;
+  readonly registry: Pick<Registry, 'read' | 'markPublished' | 'markRegionPublished'>;
+  /**
+   * Multi-region (ADR 0008): this publisher marks only its own region's `PUBLISHED#` items and never
+   * a key item; the primary's reconciler rolls the marks up into `publishedAt`. Absent: one region.
+   */
+  readonly regions?: RegionConfig;
   readonly store: ObjectStore;
   readonly cdn: Cdn;
   readonly policy: Policy;
@@ -93,6 +99,28 @@ export interface PublishOptions {
   readonly force?: boolean;
 }
 
+/** Rendered keys this publisher has not recorded as published (in its region, across regions). */
+function unmarkedKeys(snapshot: RegistrySnapshot, keyRefs: readonly string[], regions?: RegionConfig): string[] {
+  if (regions) return unmarkedInRegion(snapshot, regions.region, keyRefs);
+  const publishedAtOf = new Map(snapshot.keys.map((k) => [k.keyRef, k.publishedAt]));
+  return keyRefs.filter((ref) => publishedAtOf.get(ref) === undefined);
+}
+
+async function markKeys(
+  deps: PublishDeps,
+  snapshot: RegistrySnapshot,
+  keyRefs: readonly string[],
+  at: number,
+): Promise<void> {
+  if (!deps.regions) return deps.registry.markPublished(keyRefs, at);
+  const kidOf = new Map(snapshot.keys.map((k) => [k.keyRef, k.kid]));
+  const keys = keyRefs.flatMap((keyRef) => {
+    const kid = kidOf.get(keyRef);
+    return kid === undefined ? [] : [{ keyRef, kid }];
+  });
+  return deps.registry.markRegionPublished(deps.regions.region, keys, at);
+}
+
 export async function publishJwks(
   deps: PublishDeps,
   now: number,
@@ -123,8 +151,8 @@ export async function publishJwks(
     const body = new TextEncoder().encode(rendered.body);
     const sha256 = sha256Hex(body);
     const registryVersion = snapshot.state.registryVersion;
-    const publishedAtOf = new Map(snapshot.keys.map((k) => [k.keyRef, k.publishedAt]));
-    const unmarked = rendered.keyRefs.filter((ref) => publishedAtOf.get(ref) === undefined);
+    const unmarked = unmarkedKeys(snapshot, rendered.keyRefs, deps.regions);
+    const mark = (at: number) => markKeys(deps, snapshot, unmarked, at);
     const base = { registryVersion, sha256, kids: rendered.kids, attempts: attempt, unverified };
 
     const stored = head ? storedVersion(head.metadata) : undefined;
@@ -142,7 +170,7 @@ export async function publishJwks(
       if (unmarked.length > 0) {
         await deps.cdn.invalidate([PATHS.JWKS], `${stored ?? registryVersion}-${sha256}`);
         invalidated = true;
-        await deps.registry.markPublished(unmarked, deps.clock?.() ?? now);
+        await mark(deps.clock?.() ?? now);
       }
       return { ...base, written: false, skipped: 'unchanged', invalidated, marked: unmarked };
     }
@@ -168,7 +196,7 @@ export async function publishJwks(
     // The CallerReference names the content, so a restore that reuses a version still invalidates.
     await deps.cdn.invalidate([PATHS.JWKS], `${registryVersion}-${sha256}`);
     // Only now can a verifier fetch the new set through the CDN: this is what the activation gate reads.
-    if (unmarked.length > 0) await deps.registry.markPublished(unmarked, deps.clock?.() ?? now);
+    if (unmarked.length > 0) await mark(deps.clock?.() ?? now);
     log.info('published JWKS', { registryVersion, sha256, kids: rendered.kids });
     return { ...base, written: true, invalidated: true, marked: unmarked };
   }

@@ -16,10 +16,12 @@ import { randomUUID } from 'node:crypto';
 import { leadNotice, leadWarning } from './core/lead.ts';
 import { type Action, type ChangeAction, planRotation, transitionOf } from './core/lifecycle.ts';
 import { applyCommit, buildCommit, type Transition } from './core/transitions.ts';
+import type { RegionConfig } from './core/regions.ts';
 import type { ChangeContext, Commit, Policy, RegistrySnapshot } from './core/types.ts';
 import { ConflictError, KeyUnusableError } from './errors.ts';
 import type { Clock, KeyVault, Log, ObjectStore, Registry } from './ports.ts';
 import { silentLog } from './ports.ts';
+import { prepareRegion, type RegionOutcome } from './region-writer.ts';
 import { listRevokedKids, readRevocation } from './revocations.ts';
 
 export interface ReconcileDeps {
@@ -42,6 +44,11 @@ export interface ReconcileDeps {
    * made, not when a long run began. Without it (pure tests), everything happens at `now`.
    */
   readonly clock?: Clock;
+  /**
+   * Multi-region (ADR 0008): only the primary region writes; any other region plans, reports what is
+   * overdue and writes nothing. Absent: a single-region deployment.
+   */
+  readonly regions?: RegionConfig;
 }
 
 /** The instant for planning, and a stamp for each commit: the clock's reading then, never going back. */
@@ -106,6 +113,8 @@ export interface ReconcileResult {
   readonly registryVersion: number;
   /** Keys this run made sign before their prepublish lead passed, with their exact publication age. */
   readonly warnings: string[];
+  /** Multi-region only: this region's role and what it found. */
+  readonly region?: RegionOutcome;
 }
 
 export const SCHEDULE_CHANGE: ChangeContext = { changedBy: 'schedule', reason: 'scheduled reconciliation' };
@@ -119,10 +128,32 @@ export async function reconcile(
   const newKeyRef = deps.newKeyRef ?? randomUUID;
   const clock = commitClock(deps.clock, now);
   let snapshot: RegistrySnapshot = await deps.registry.read();
+  const regional = deps.regions
+    ? await prepareRegion(deps.registry, snapshot, deps.regions, clock.stamp, log)
+    : undefined;
+  if (regional) snapshot = regional.snapshot;
   const vaultKeys = await deps.vault.listKeys();
   const revokedKids = deps.store ? await listRevokedKids(deps.store) : undefined;
   const planned = planRotation({ ...snapshot, vaultKeys, revokedKids }, deps.policy, clock.start);
   const warnings: string[] = [];
+  const regionOutcome = (overdueActions: number): RegionOutcome | undefined =>
+    regional && deps.regions
+      ? { ...regional.role, region: deps.regions.region, overdueActions, rolledUp: regional.rolledUp }
+      : undefined;
+  if (regional?.role.role === 'watch') {
+    // Watch mode: the primary is the one writer. What it has not done yet is reported, never done here.
+    const overdue = planned.filter((a) => a.type !== 'alarm').length;
+    if (overdue > 0) log.warn('actions due that the primary region has not taken', { overdue });
+    return {
+      actions: [],
+      planned,
+      unknownVaultKeys: unknownOf(planned),
+      conflicts: 0,
+      registryVersion: snapshot.state.registryVersion,
+      warnings,
+      region: regionOutcome(overdue),
+    };
+  }
 
   const commit = async (t: Transition, why: string, by?: ChangeContext): Promise<void> => {
     const at = clock.stamp();
@@ -147,6 +178,8 @@ export async function reconcile(
         const keyRef = newKeyRef();
         await commit({ type: 'recordIntent', keyRef, alg: action.alg }, action.why);
         const { vaultKeyId } = await deps.vault.createKey({ keyRef, alg: action.alg });
+        // PENDING only once every region can sign with it (ADR 0008; a no-op in one region).
+        await deps.vault.ensureReplicas(vaultKeyId);
         const publicJwk = await deps.vault.getPublicJwk(vaultKeyId, action.alg);
         await commit({ type: 'completeIntent', keyRef, vaultKeyId, publicJwk }, action.why);
         return { type: action.type, keyRef, kid: publicJwk.kid, vaultKeyId, why: action.why };
@@ -154,6 +187,8 @@ export async function reconcile(
       case 'completeIntent': {
         const record = snapshot.keys.find((k) => k.keyRef === action.keyRef);
         if (!record) throw new ConflictError(`intent ${action.keyRef} vanished`);
+        // A crash may have come between the creation and the replicas: finish them first.
+        await deps.vault.ensureReplicas(action.vaultKeyId);
         const publicJwk = await deps.vault.getPublicJwk(action.vaultKeyId, record.alg);
         const { vaultKeyId } = action;
         await commit({ type: 'completeIntent', keyRef: action.keyRef, vaultKeyId, publicJwk }, action.why);
@@ -208,9 +243,7 @@ export async function reconcile(
       break;
     }
   }
-  const unknownVaultKeys = planned.flatMap((a): UnknownVaultKey[] =>
-    a.type === 'alarm' ? [{ vaultKeyId: a.vaultKeyId, keyRef: a.keyRef, problem: a.problem }] : [],
-  );
+  const unknownVaultKeys = unknownOf(planned);
   for (const k of unknownVaultKeys) log.error('unaccounted vault key; not deleting it', { ...k });
   return {
     actions,
@@ -219,5 +252,11 @@ export async function reconcile(
     conflicts,
     registryVersion: snapshot.state.registryVersion,
     warnings,
+    region: regionOutcome(0),
   };
 }
+
+const unknownOf = (planned: readonly Action[]): UnknownVaultKey[] =>
+  planned.flatMap((a): UnknownVaultKey[] =>
+    a.type === 'alarm' ? [{ vaultKeyId: a.vaultKeyId, keyRef: a.keyRef, problem: a.problem }] : [],
+  );

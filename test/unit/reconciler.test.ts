@@ -35,7 +35,13 @@ describe('reconcile', () => {
     const calls = w.faults.calls.filter(
       (c) => !['registry.read', 'vault.listKeys', 'store.list'].includes(c),
     );
-    expect(calls).toEqual(['registry.commit', 'vault.createKey', 'vault.getPublicJwk', 'registry.commit']);
+    expect(calls).toEqual([
+      'registry.commit',
+      'vault.createKey',
+      'vault.ensureReplicas',
+      'vault.getPublicJwk',
+      'registry.commit',
+    ]);
     const [key] = keys();
     expect(key).toMatchObject({
       keyRef: 'ref-001',

@@ -1,0 +1,64 @@
+/**
+ * The multi-region steps of a reconcile run (ADR 0008), before any lifecycle planning: decide this
+ * region's role from the registry it reads, re-assert STATE after a promotion, and roll the regions'
+ * publication marks up into `publishedAt`. A region that is not the primary writes nothing at all.
+ */
+import { type RegionConfig, rollUpPublications, type WriterRole, writerRole } from './core/regions.ts';
+import type { RegistrySnapshot } from './core/types.ts';
+import type { Log, Registry } from './ports.ts';
+
+export interface RegionOutcome extends WriterRole {
+  readonly region: string;
+  /** Watch mode: lifecycle actions due now that the primary has not taken (0 in the primary). */
+  readonly overdueActions: number;
+  /** keyRefs this run marked published in every region (primary only). */
+  readonly rolledUp: readonly string[];
+}
+
+/**
+ * Runs the primary's bookkeeping and returns the snapshot to plan from. In watch mode the snapshot is
+ * returned untouched and nothing is written.
+ */
+export async function prepareRegion(
+  registry: Registry,
+  snapshot: RegistrySnapshot,
+  config: RegionConfig,
+  at: () => number,
+  log: Log,
+): Promise<{ role: WriterRole; snapshot: RegistrySnapshot; rolledUp: string[] }> {
+  const role = writerRole(snapshot, config);
+  if (role.fencedWrite) {
+    log.error('STATE was written by a region fenced off by a promotion', {
+      primaryRegion: role.primaryRegion,
+      epoch: role.epoch,
+      stateRegion: snapshot.state.primaryRegion,
+      stateEpoch: snapshot.state.epoch ?? 0,
+    });
+  }
+  if (role.role === 'watch') return { role, snapshot, rolledUp: [] };
+
+  let current = snapshot;
+  if (role.reassert) {
+    const { registryVersion, ...rest } = current.state;
+    await registry.commit({
+      expectedRegistryVersion: registryVersion,
+      keys: [],
+      state: { ...rest, primaryRegion: role.primaryRegion, epoch: role.epoch, updatedAt: at() },
+      change: {
+        changedBy: 'schedule',
+        reason: `primary region ${role.primaryRegion} (epoch ${role.epoch}) recorded in STATE`,
+      },
+    });
+    current = await registry.read();
+  }
+
+  const marks = rollUpPublications(current, config.regions);
+  const byInstant = new Map<number, string[]>();
+  for (const m of marks) byInstant.set(m.publishedAt, [...(byInstant.get(m.publishedAt) ?? []), m.keyRef]);
+  for (const [publishedAt, keyRefs] of byInstant) await registry.markPublished(keyRefs, publishedAt);
+  if (marks.length > 0) {
+    log.info('keys published in every region', { keyRefs: marks.map((m) => m.keyRef) });
+    current = await registry.read();
+  }
+  return { role, snapshot: current, rolledUp: marks.map((m) => m.keyRef) };
+}
