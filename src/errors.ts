@@ -24,6 +24,7 @@ export type ErrorCode =
   | 'TORN_READ'
   | 'AUDIT_CHAIN_BROKEN'
   | 'KEY_UNVERIFIED'
+  | 'NOT_PRIMARY'
   | 'UPSTREAM';
 
 export class JwksError extends Error {
@@ -92,6 +93,18 @@ export class KeyNotPublishedError extends JwksError {
   constructor(kid: string | undefined, message: string, options?: { cause?: unknown }) {
     super('KEY_NOT_PUBLISHED', message, options);
     this.kid = kid;
+  }
+}
+
+/**
+ * A lifecycle change was asked of a region that is not the registry's writer (ADR 0008): only the
+ * primary region commits; `primaryRegion` names where to ask (or what `promote-region` would replace).
+ */
+export class NotPrimaryRegionError extends JwksError {
+  readonly primaryRegion: string;
+  constructor(primaryRegion: string, message: string, options?: { cause?: unknown }) {
+    super('NOT_PRIMARY', message, options);
+    this.primaryRegion = primaryRegion;
   }
 }
 

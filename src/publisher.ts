@@ -100,7 +100,11 @@ export interface PublishOptions {
 }
 
 /** Rendered keys this publisher has not recorded as published (in its region, across regions). */
-function unmarkedKeys(snapshot: RegistrySnapshot, keyRefs: readonly string[], regions?: RegionConfig): string[] {
+function unmarkedKeys(
+  snapshot: RegistrySnapshot,
+  keyRefs: readonly string[],
+  regions?: RegionConfig,
+): string[] {
   if (regions) return unmarkedInRegion(snapshot, regions.region, keyRefs);
   const publishedAtOf = new Map(snapshot.keys.map((k) => [k.keyRef, k.publishedAt]));
   return keyRefs.filter((ref) => publishedAtOf.get(ref) === undefined);

@@ -15,8 +15,8 @@
 import { randomUUID } from 'node:crypto';
 import { leadNotice, leadWarning } from './core/lead.ts';
 import { type Action, type ChangeAction, planRotation, transitionOf } from './core/lifecycle.ts';
-import { applyCommit, buildCommit, type Transition } from './core/transitions.ts';
 import type { RegionConfig } from './core/regions.ts';
+import { applyCommit, buildCommit, type Transition } from './core/transitions.ts';
 import type { ChangeContext, Commit, Policy, RegistrySnapshot } from './core/types.ts';
 import { ConflictError, KeyUnusableError } from './errors.ts';
 import type { Clock, KeyVault, Log, ObjectStore, Registry } from './ports.ts';

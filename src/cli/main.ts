@@ -10,6 +10,7 @@ import { COMMON_HELP, COMMON_OPTIONS, type Command, stringFlag } from './command
 import { auditCommand } from './commands/audit.ts';
 import { CLIENTS_COMMANDS } from './commands/clients.ts';
 import { probeCommand } from './commands/probe.ts';
+import { promoteRegionCommand } from './commands/promote-region.ts';
 import { publishCommand } from './commands/publish.ts';
 import { revokeCommand } from './commands/revoke.ts';
 import { rotateCommand } from './commands/rotate.ts';
@@ -24,6 +25,7 @@ export const COMMANDS: readonly Command[] = [
   rotateCommand,
   revokeCommand,
   publishCommand,
+  promoteRegionCommand,
   signCommand,
   verifyCommand,
   auditCommand,

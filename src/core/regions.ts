@@ -26,11 +26,14 @@ const REGION_NAME = /^[a-z]{2,}(-[a-z0-9]+)+$/;
 export function parseRegions(list: readonly string[], region: string | undefined): RegionConfig | undefined {
   if (list.length <= 1) return undefined;
   for (const r of list) {
-    if (!REGION_NAME.test(r)) throw new InvalidArgumentError(`REGIONS: ${JSON.stringify(r)} is not a region name`);
+    if (!REGION_NAME.test(r))
+      throw new InvalidArgumentError(`REGIONS: ${JSON.stringify(r)} is not a region name`);
   }
   if (new Set(list).size !== list.length) throw new InvalidArgumentError('REGIONS: a region is listed twice');
   if (!region || !list.includes(region)) {
-    throw new InvalidArgumentError(`this region (${region ?? 'unset'}) is not one of REGIONS ${list.join(',')}`);
+    throw new InvalidArgumentError(
+      `this region (${region ?? 'unset'}) is not one of REGIONS ${list.join(',')}`,
+    );
   }
   return { region, regions: [...list] };
 }
@@ -96,7 +99,13 @@ export function rollUpPublications(
 }
 
 /** The keys among `keyRefs` that `region`'s publisher has not marked yet. */
-export function unmarkedInRegion(snapshot: RegistrySnapshot, region: string, keyRefs: readonly string[]): string[] {
-  const marked = new Set((snapshot.publications ?? []).filter((p) => p.region === region).map((p) => p.keyRef));
+export function unmarkedInRegion(
+  snapshot: RegistrySnapshot,
+  region: string,
+  keyRefs: readonly string[],
+): string[] {
+  const marked = new Set(
+    (snapshot.publications ?? []).filter((p) => p.region === region).map((p) => p.keyRef),
+  );
   return keyRefs.filter((ref) => !marked.has(ref));
 }

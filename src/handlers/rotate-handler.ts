@@ -9,7 +9,8 @@
  * operations the CLI runs locally, with this function's clock, answered as an OperatorResponse.
  */
 import { METRICS } from '../constants.ts';
-import { ConfigError } from '../errors.ts';
+import { rollUpPublications, writerRole } from '../core/regions.ts';
+import { ConfigError, NotPrimaryRegionError } from '../errors.ts';
 import {
   answer,
   changeOf,
@@ -17,7 +18,7 @@ import {
   type OperatorEvent,
   type OperatorResponse,
 } from '../operator/action.ts';
-import { revokeAction, rotateAction } from '../operator/run.ts';
+import { promoteAction, revokeAction, rotateAction } from '../operator/run.ts';
 import type { Clock, Log } from '../ports.ts';
 import { silentLog } from '../ports.ts';
 import { type ReconcileDeps, type ReconcileResult, reconcile } from '../reconciler.ts';
@@ -55,11 +56,20 @@ const sleepFor = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 async function standbyAwaitingPublication(
   deps: RotateHandlerDeps,
 ): Promise<'unpublished' | 'published' | 'no'> {
-  const { state, keys } = await deps.registry.read();
+  const snapshot = await deps.registry.read();
+  const { state, keys } = snapshot;
   if (state.activeKid !== undefined) return 'no';
   const standby = keys.find((k) => k.keyRef === state.pendingKeyRef);
   if (standby?.status !== 'PENDING') return 'no';
-  return standby.publishedAt === undefined ? 'unpublished' : 'published';
+  if (standby.publishedAt !== undefined) return 'published';
+  // Multi-region: published once every region marked it; the next reconcile rolls the marks up.
+  if (
+    deps.regions &&
+    rollUpPublications(snapshot, deps.regions.regions).some((m) => m.keyRef === standby.keyRef)
+  ) {
+    return 'published';
+  }
+  return 'unpublished';
 }
 
 function merge(a: ReconcileResult, b: ReconcileResult): ReconcileResult {
@@ -70,6 +80,7 @@ function merge(a: ReconcileResult, b: ReconcileResult): ReconcileResult {
     conflicts: Math.max(a.conflicts, b.conflicts),
     registryVersion: b.registryVersion,
     warnings: [...a.warnings, ...b.warnings],
+    ...(b.region ? { region: b.region } : {}),
   };
 }
 
@@ -137,10 +148,23 @@ export function createRotateHandler(deps: RotateHandlerDeps): RotateHandler {
   };
 
   const operatorAction = (event: unknown): Promise<OperatorResponse> =>
-    answer(log, event, ['rotate', 'revoke'], async (action) => {
+    answer(log, event, ['rotate', 'revoke', 'promote-region'], async (action) => {
       // rotate.ts always passes the bucket: a revoke must list the kid before anything else.
       if (!deps.store) throw new ConfigError('BUCKET_NAME');
       const ops = { ...deps, store: deps.store, log, clock };
+      if (action.action === 'promote-region')
+        return promoteAction(ops, action.region, changeOf(action), clock());
+      if (deps.regions) {
+        // Only the primary commits lifecycle changes (ADR 0008): say where to ask instead.
+        const role = writerRole(await deps.registry.read(), deps.regions);
+        if (role.role === 'watch') {
+          throw new NotPrimaryRegionError(
+            role.primaryRegion,
+            `${deps.regions.region} is not the primary region; run ${action.action} against ${role.primaryRegion}'s stack ` +
+              `(or promote-region ${deps.regions.region} if ${role.primaryRegion} is lost)`,
+          );
+        }
+      }
       if (action.action === 'revoke') {
         const outcome = await revokeAction(ops, action.kid, changeOf(action), clock());
         // A revoke that left no ACTIVE key (no published standby, design §3): wait here for the
@@ -159,7 +183,8 @@ export function createRotateHandler(deps: RotateHandlerDeps): RotateHandler {
   const tick = async (): Promise<ReconcileResult> => {
     try {
       let result = await reconcile(reconcileDeps, clock());
-      if (waitMs > 0) result = await awaitActivation(result);
+      // A watching region writes nothing, so it has nothing to wait for.
+      if (waitMs > 0 && result.region?.role !== 'watch') result = await awaitActivation(result);
       for (const key of result.unknownVaultKeys) {
         log.error('vault key tagged for this deployment is unknown to the registry; not deleting it', {
           vaultKeyId: key.vaultKeyId,
@@ -169,6 +194,10 @@ export function createRotateHandler(deps: RotateHandlerDeps): RotateHandler {
       deps.metrics?.addMetric(METRIC_NAMES.RECONCILE_SUCCEEDED, 'Count', 1);
       deps.metrics?.addMetric(METRIC_NAMES.UNKNOWN_VAULT_KEYS, 'Count', result.unknownVaultKeys.length);
       deps.metrics?.addMetric(METRIC_NAMES.RECONCILE_CONFLICTS, 'Count', result.conflicts);
+      if (result.region) {
+        deps.metrics?.addMetric(METRIC_NAMES.OVERDUE_ACTIONS, 'Count', result.region.overdueActions);
+        deps.metrics?.addMetric(METRIC_NAMES.FENCED_WRITES, 'Count', result.region.fencedWrite ? 1 : 0);
+      }
       if (deps.metrics) await reportAges(deps, deps.metrics, clock(), log);
       log.info('reconciled', { actions: result.actions.map((a) => a.type), conflicts: result.conflicts });
       return result;

@@ -22,7 +22,9 @@ interface Base {
 export type OperatorRequest =
   | (Base & { readonly action: 'rotate'; readonly immediate?: boolean })
   | (Base & { readonly action: 'revoke'; readonly kid: string })
-  | (Base & { readonly action: 'publish'; readonly force?: boolean });
+  | (Base & { readonly action: 'publish'; readonly force?: boolean })
+  /** Multi-region (ADR 0008): make `region` the primary; sent to that region's rotate function. */
+  | (Base & { readonly action: 'promote-region'; readonly region: string });
 
 /** What a deployed function receives. */
 export type OperatorAction = OperatorRequest & { readonly operator: OperatorIdentity };
@@ -46,6 +48,7 @@ const FIELDS: Record<ActionName, readonly string[]> = {
   rotate: ['immediate'],
   revoke: ['kid'],
   publish: ['force'],
+  'promote-region': ['region'],
 };
 const MAX_REASON = 500;
 const MAX_KID = 128;
@@ -69,7 +72,7 @@ export function parseOperatorAction(event: unknown, owned: readonly ActionName[]
   if (!isOperatorEvent(event)) throw bad('not an object with an "action"');
   const { action, reason, operator } = event;
   if (typeof action !== 'string' || !Object.hasOwn(FIELDS, action)) {
-    throw bad(`unknown action ${JSON.stringify(action)} (rotate, revoke or publish)`);
+    throw bad(`unknown action ${JSON.stringify(action)} (rotate, revoke, publish or promote-region)`);
   }
   const name = action as ActionName;
   if (!owned.includes(name)) throw bad(`${name} is not this function's action (${owned.join(', ')})`);
@@ -98,6 +101,13 @@ export function parseOperatorAction(event: unknown, owned: readonly ActionName[]
     case 'publish': {
       const force = flag('force');
       return { action: name, ...base, ...(force === undefined ? {} : { force }) };
+    }
+    case 'promote-region': {
+      const region = event.region;
+      if (typeof region !== 'string' || !/^[a-z]{2,}(-[a-z0-9]+)+$/.test(region)) {
+        throw bad('"region" must be an AWS region name');
+      }
+      return { action: name, ...base, region };
     }
     case 'revoke': {
       const kid = event.kid;

@@ -4,10 +4,13 @@
  * stack, and the deployed rotate and publish functions for `--stack` — so both print the same thing.
  */
 import { formatDuration } from '../core/duration.ts';
+import type { RegionConfig } from '../core/regions.ts';
 import type { ChangeContext } from '../core/types.ts';
 import { publishDiscovery } from '../discovery-publisher.ts';
+import { InvalidArgumentError } from '../errors.ts';
 import { type OperationDeps, requestRotation, revokeKey } from '../operations.ts';
 import { type PublishDeps, type PublishResult, publishJwks } from '../publisher.ts';
+import { promoteRegion } from '../region-promotion.ts';
 import type { OperatorOutcome, OperatorRequest } from './action.ts';
 
 const iso = (ms: number | undefined): string | undefined =>
@@ -118,9 +121,24 @@ export async function publishAction(
   return { action: 'publish', result: summary, text, warnings: [], published: r };
 }
 
+/** `promote-region` (ADR 0008): this region becomes the registry's one writer, with a new epoch. */
+export async function promoteAction(
+  deps: OperationDeps & { readonly regions?: RegionConfig },
+  region: string,
+  change: ChangeContext,
+  now: number,
+): Promise<OperatorOutcome> {
+  if (!deps.regions) throw new InvalidArgumentError('promote-region: this deployment has a single region');
+  const r = await promoteRegion({ registry: deps.registry, regions: deps.regions }, region, change, now);
+  const text =
+    `${r.region} is the primary region now (epoch ${r.epoch}, was ${r.previousPrimary}); ` +
+    `${r.previousPrimary}'s rotate function stops writing as soon as the promotion reaches its replica`;
+  return { action: 'promote-region', result: { ...r }, text, warnings: [] };
+}
+
 /** Run `request` with the deps of the rotate function (rotate, revoke) or the publisher (publish). */
 export function runOperatorRequest(
-  deps: OperationDeps & PublishActionDeps,
+  deps: OperationDeps & PublishActionDeps & { readonly regions?: RegionConfig },
   request: OperatorRequest,
   change: ChangeContext,
   now: number,
@@ -132,5 +150,7 @@ export function runOperatorRequest(
       return revokeAction(deps, request.kid, change, now);
     case 'publish':
       return publishAction(deps, request.force === true, now);
+    case 'promote-region':
+      return promoteAction(deps, request.region, change, now);
   }
 }

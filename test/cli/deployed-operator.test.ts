@@ -122,6 +122,37 @@ describe('jwks rotate|revoke|publish --stack', () => {
     expectNoDataPlaneCalls();
   });
 
+  it('sends promote-region to the rotate function of the stack named, and exits 1 with its refusal code', async () => {
+    const promoted = { ...OUTCOME, action: 'promote-region', text: 'eu-central-1 is the primary region now' };
+    lambda.on(InvokeCommand).resolvesOnce({ Payload: encode({ ok: true, outcome: promoted }) });
+    const r = await deployed(['promote-region', 'eu-central-1', '--reason', 'INC-9 region lost']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toBe('eu-central-1 is the primary region now\n');
+    expect(invoked()[0]?.FunctionName).toBe(ROTATE_FN);
+    expect(decode(invoked()[0]?.Payload)).toEqual({
+      action: 'promote-region',
+      region: 'eu-central-1',
+      reason: 'INC-9 region lost',
+      operator: { arn: ARN },
+    });
+    lambda.on(InvokeCommand).resolves({
+      Payload: encode({ ok: false, error: { code: 'INVALID_ARGUMENT', message: 'already the primary' } }),
+    });
+    const again = await deployed(['promote-region', 'eu-central-1', '--json']);
+    expect(again.code).toBe(1);
+    expect(errorCode(again)).toBe('INVALID_ARGUMENT');
+    expectNoDataPlaneCalls();
+  });
+
+  it('exits 1 with INVALID_ARGUMENT when promote-region runs against a single-region stack', async () => {
+    const stack = memoryStack();
+    await bootstrap(stack);
+    const r = await run(['promote-region', 'eu-west-1', '--json'], stack);
+    expect(r.code).toBe(1);
+    expect(errorCode(r)).toBe('INVALID_ARGUMENT');
+    expect(stack.registry.snapshot().promotions).toBeUndefined();
+  });
+
   it('invokes the publish function when publish --force', async () => {
     lambda
       .on(InvokeCommand)

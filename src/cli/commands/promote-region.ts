@@ -1,0 +1,24 @@
+/**
+ * `jwks promote-region <region> --stack <that region's stack> [--reason <text>]` (design §12, ADR 0008):
+ * make a replica region the registry's one writer, e.g. after losing the primary region. The request
+ * goes to the rotate function of the region being promoted (run the CLI with that region's AWS_REGION),
+ * which checks that it is the region named and writes the promotion with its own clock.
+ */
+import { act } from '../act.ts';
+import { type Command, stringFlag } from '../command.ts';
+
+export const promoteRegionCommand: Command = {
+  name: 'promote-region',
+  summary: 'multi-region: make this region the primary (a new fencing epoch); rotation resumes there',
+  options: { reason: { type: 'string' } },
+  positionals: ['region'],
+  help: [
+    '--reason <text>     recorded with the promotion (default: "operator promote-region")',
+    'Run it against the stack of the region being promoted (its AWS_REGION and --stack).',
+  ],
+  async run({ values, positionals, out, context }) {
+    const region = positionals[0] as string;
+    const reason = stringFlag(values, 'reason')?.trim() || 'operator promote-region';
+    return act(await context(), { action: 'promote-region', region, reason }, out);
+  },
+};

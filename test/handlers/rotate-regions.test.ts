@@ -1,0 +1,102 @@
+/**
+ * The rotate function in a two-region deployment (ADR 0008): watch-mode metrics, operator actions sent
+ * to a region that is not the primary, and promote-region. One in-memory registry stands for the
+ * global table (no lag); each region's handler gets its own RegionConfig.
+ */
+import { beforeAll, describe, expect, it } from 'vitest';
+import { parsePolicy } from '../../src/core/policy.ts';
+import { createRotateHandler, METRIC_NAMES, type MetricsSink } from '../../src/handlers/rotate-handler.ts';
+import type { OperatorResponse } from '../../src/operator/action.ts';
+import { T0 } from '../support/fixtures.ts';
+import { MemoryKeyVault } from '../support/memory.ts';
+import { makeWorld } from '../support/world.ts';
+
+const A = 'eu-west-1';
+const B = 'us-east-1';
+const policy = parsePolicy({ algorithm: 'ES256' }, { multiRegion: true }).policy;
+const operator = { arn: 'arn:aws:sts::123456789012:assumed-role/ops/alice' };
+
+class RecordingMetrics implements MetricsSink {
+  readonly values: Array<[string, number]> = [];
+  addMetric(name: string, _unit: 'Count' | 'Seconds', value: number): void {
+    this.values.push([name, value]);
+  }
+  publishStoredMetrics(): void {}
+}
+
+function handlers() {
+  const world = makeWorld(policy);
+  const make = (region: string) => {
+    const metrics = new RecordingMetrics();
+    const handler = createRotateHandler({
+      ...world.ops,
+      metrics,
+      clock: () => T0,
+      bootstrapWaitMs: 0,
+      regions: { region, regions: [A, B] },
+    });
+    return { handler, metrics };
+  };
+  return { world, a: make(A), b: make(B) };
+}
+
+const refusal = (r: OperatorResponse) => (r.ok ? undefined : r.error.code);
+
+describe('createRotateHandler in two regions', () => {
+  beforeAll(() => MemoryKeyVault.warmPool(['ES256'], 4));
+
+  it('reports overdue actions and no fenced write from a watching region, and writes nothing', async () => {
+    const { world, b } = handlers();
+    const result = await b.handler();
+    expect(result.region).toMatchObject({ role: 'watch', overdueActions: 1 });
+    expect(b.metrics.values).toContainEqual([METRIC_NAMES.OVERDUE_ACTIONS, 1]);
+    expect(b.metrics.values).toContainEqual([METRIC_NAMES.FENCED_WRITES, 0]);
+    expect(world.registry.commits).toEqual([]);
+  });
+
+  it('refuses rotate and revoke in a region that is not the primary with NOT_PRIMARY', async () => {
+    const { world, a, b } = handlers();
+    await a.handler();
+    const before = world.registry.snapshot().state.registryVersion;
+    const rotate = await b.handler({ action: 'rotate', reason: 'test', operator });
+    expect(refusal(rotate)).toBe('NOT_PRIMARY');
+    const revoke = await b.handler({ action: 'revoke', kid: 'x', reason: 'test', operator });
+    expect(refusal(revoke)).toBe('NOT_PRIMARY');
+    expect(world.registry.snapshot().state.registryVersion).toBe(before);
+  });
+
+  it('promotes the region whose function receives promote-region, and only that one', async () => {
+    const { world, a, b } = handlers();
+    await a.handler();
+    expect(refusal(await a.handler({ action: 'promote-region', region: B, reason: 'drill', operator }))).toBe(
+      'INVALID_ARGUMENT',
+    );
+    expect(refusal(await a.handler({ action: 'promote-region', region: A, reason: 'drill', operator }))).toBe(
+      'INVALID_ARGUMENT', // already the primary
+    );
+    const promoted = await b.handler({ action: 'promote-region', region: B, reason: 'drill', operator });
+    expect(promoted).toMatchObject({
+      ok: true,
+      outcome: { action: 'promote-region', result: { region: B, previousPrimary: A, epoch: 1 } },
+    });
+    expect(world.registry.snapshot().state).toMatchObject({ primaryRegion: B, epoch: 1 });
+    expect(world.registry.snapshot().promotions).toEqual([
+      expect.objectContaining({ epoch: 1, region: B, changedBy: `cli:${operator.arn}`, reason: 'drill' }),
+    ]);
+    // The old primary now watches; the new one writes.
+    expect((await a.handler()).region?.role).toBe('watch');
+    expect(refusal(await a.handler({ action: 'rotate', reason: 'test', operator }))).toBe('NOT_PRIMARY');
+    expect((await b.handler()).region?.role).toBe('primary');
+  });
+
+  it('counts a fenced write when STATE fell behind the newest promotion, and re-asserts it', async () => {
+    const { world, a, b } = handlers();
+    await a.handler();
+    await b.handler({ action: 'promote-region', region: B, reason: 'drill', operator });
+    const snap = world.registry.snapshot();
+    world.registry.restore({ ...snap, state: { ...snap.state, primaryRegion: A, epoch: 0 } });
+    await b.handler();
+    expect(b.metrics.values).toContainEqual([METRIC_NAMES.FENCED_WRITES, 1]);
+    expect(world.registry.snapshot().state).toMatchObject({ primaryRegion: B, epoch: 1 });
+  });
+});
