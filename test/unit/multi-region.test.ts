@@ -33,15 +33,28 @@ const policy: Policy = parsePolicy(
 
 /** The registry as one region's processes see it; writes are counted per region. */
 function regional(registry: MemoryRegistry, writes: string[]): Registry {
+  const count = (what: string): void => {
+    writes.push(what);
+  };
   return {
     read: () => registry.read(),
     readState: () => registry.readState(),
-    commit: (c) => (writes.push('commit'), registry.commit(c)),
-    markPublished: (r, at) => (writes.push('markPublished'), registry.markPublished(r, at)),
-    markRegionPublished: (region, k, at) => (
-      writes.push(`mark:${region}`), registry.markRegionPublished(region, k, at)
-    ),
-    promote: (i) => (writes.push('promote'), registry.promote(i)),
+    commit: async (c) => {
+      count('commit');
+      await registry.commit(c);
+    },
+    markPublished: async (refs, at) => {
+      count('markPublished');
+      await registry.markPublished(refs, at);
+    },
+    markRegionPublished: async (region, keys, at) => {
+      count(`mark:${region}`);
+      await registry.markRegionPublished(region, keys, at);
+    },
+    promote: async (input) => {
+      count('promote');
+      await registry.promote(input);
+    },
   };
 }
 
