@@ -6,30 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { JwksCanary } from '../../infra/jwks-canary.ts';
 import { CANARY_PATHS, ENV, METRICS_NAMESPACE, TABLE } from '../../src/constants.ts';
 import { parsePolicy } from '../../src/core/policy.ts';
-import {
-  actionMatches,
-  allowedActions,
-  allowsItem,
-  asArray,
-  logicalId,
-  roleStatements,
-  synth,
-} from './synth.ts';
-
-/** Every DynamoDB action that reads or writes an item. */
-const ITEM_ACTIONS = [
-  'dynamodb:GetItem',
-  'dynamodb:BatchGetItem',
-  'dynamodb:Query',
-  'dynamodb:Scan',
-  'dynamodb:PutItem',
-  'dynamodb:UpdateItem',
-  'dynamodb:DeleteItem',
-  'dynamodb:BatchWriteItem',
-  'dynamodb:ConditionCheckItem',
-  'dynamodb:TransactWriteItems',
-  'dynamodb:PartiQLSelect',
-];
+import { actionMatches, allowedActions, asArray, logicalId, roleStatements, synth } from './synth.ts';
 
 describe('JwksCanary', () => {
   const { stack, template } = synth();
@@ -81,13 +58,8 @@ describe('JwksCanary', () => {
   });
 
   it('reads the registry with one Query on the REGISTRY partition: never a CLIENT# item, never a write', () => {
+    // Per (action, partition) pairs: test/infra/table-access.test.ts. Here the statement itself.
     const statements = roleStatements(template, canary.handler.role);
-    const pairs = ITEM_ACTIONS.flatMap((action) =>
-      [TABLE.REGISTRY_PARTITION, 'CLIENT#orders', 'JTI#orders#1', 'OTHER']
-        .filter((pk) => allowsItem(statements, action, pk))
-        .map((pk) => `${action} ${pk}`),
-    );
-    expect(pairs).toEqual([`dynamodb:Query ${TABLE.REGISTRY_PARTITION}`]);
     const onTable = statements.filter((st) => asArray(st.Action).some((a) => a.startsWith('dynamodb:')));
     expect(onTable).toEqual([
       expect.objectContaining({
