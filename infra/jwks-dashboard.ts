@@ -4,7 +4,8 @@
  * 2. Is publication healthy? publish latency (function duration), stream iterator age of both consumers.
  * 3. Is the token endpoint healthy? requests, 4xx/5xx, latency at the stage.
  * 4. Is KMS keeping up? Sign calls (account usage metric) and the token function's throttles/errors.
- * 5. Do verifiers get the keys? The canary's success and latency per public path.
+ * 5. Do verifiers get the keys? The canary's success and latency per public path, and how far the
+ *    JWKS each path serves lags the registry (against the alarm's threshold).
  * The layout is drawn in docs/dashboard.svg from the synthesized body (bench/dashboard-svg.ts).
  */
 import { Aws, Duration } from 'aws-cdk-lib';
@@ -26,6 +27,8 @@ export interface JwksDashboardProps {
   readonly apiName: string;
   readonly stageName: string;
   readonly tokenPath: string;
+  /** The canary's staleness alarm threshold (JwksCanary.stalenessThreshold): the line drawn on its graph. */
+  readonly stalenessThreshold: Duration;
 }
 
 const WIDTH = 24;
@@ -56,8 +59,12 @@ export class JwksDashboard extends Construct {
         label,
       });
     // Exactly what the canary writes (Powertools: Deployment, service and its Path dimension).
-    const canary = (metricName: string, statistic: string) =>
-      Object.values(CANARY_PATHS).map((path) =>
+    const canary = (
+      metricName: string,
+      statistic: string,
+      paths: readonly string[] = Object.values(CANARY_PATHS),
+    ) =>
+      paths.map((path) =>
         handlerMetric(props.deploymentName, SERVICE_NAMES.CANARY, metricName, {
           statistic,
           period,
@@ -148,10 +155,16 @@ export class JwksDashboard extends Construct {
       ),
     );
     this.dashboard.addWidgets(
-      graph('Canary success per path', canary(CANARY_METRICS.SUCCESS, 'Average'), 12, {
+      graph('Canary success per path', canary(CANARY_METRICS.SUCCESS, 'Average'), 8, {
         leftYAxis: { min: 0, max: 1 },
       }),
-      graph('Canary latency per path (ms)', canary(CANARY_METRICS.LATENCY, 'p90'), 12),
+      graph('Canary latency per path (ms)', canary(CANARY_METRICS.LATENCY, 'p90'), 8),
+      graph(
+        'JWKS staleness vs registry (s)',
+        canary(CANARY_METRICS.STALENESS, 'Maximum', [CANARY_PATHS.CLOUDFRONT_JWKS, CANARY_PATHS.APIGW_JWKS]),
+        8,
+        { leftAnnotations: [{ value: props.stalenessThreshold.toSeconds(), label: 'alarm threshold' }] },
+      ),
     );
   }
 }

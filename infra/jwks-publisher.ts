@@ -262,6 +262,7 @@ export class JwksPublisher extends Construct {
       apiJwksUrl: this.api.jwksUrl,
       deploymentName,
       alarmTopic: this.alarms.topic,
+      registry: { table: this.registry.table, policy },
       ...logRetention,
     });
     this.dashboard = new JwksDashboard(this, 'Dashboard', {
@@ -273,6 +274,7 @@ export class JwksPublisher extends Construct {
       apiName: this.api.restApi.restApiName,
       stageName: envName,
       tokenPath: PATHS.TOKEN,
+      stalenessThreshold: this.canary.stalenessThreshold,
     });
     this.firstReconcile = new FirstReconcile(this, 'FirstReconcile', {
       handler: this.rotation.handler.function,

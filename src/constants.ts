@@ -182,6 +182,11 @@ export const CANARY_METRICS = {
   SUCCESS: 'CanarySuccess',
   /** Milliseconds of the path's request. */
   LATENCY: 'CanaryLatency',
+  /**
+   * JWKS paths only: seconds since the oldest registry change the served document does not reflect,
+   * 0 when its kids are the ones the registry requires (src/probe/staleness.ts).
+   */
+  STALENESS: 'JwksStalenessSeconds',
   /** The dimension naming the path. */
   PATH_DIMENSION: 'Path',
 } as const;

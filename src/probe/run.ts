@@ -13,7 +13,9 @@
  *    without a credential.
  *
  * What an outside observer cannot know is which kid the registry calls ACTIVE or PENDING: it learns the
- * signing kid from a fresh token, and that a standby exists from a second key (docs/runbook.md).
+ * signing kid from a fresh token, and that a standby exists from a second key (docs/runbook.md). The
+ * canary, which may read the registry, compares the documents `probe` returns with it afterwards
+ * (registry-check.ts); `jwks probe` stays registry-less, usable against any issuer.
  */
 import { CANARY_PATHS, HEADERS, PATHS } from '../constants.ts';
 import {
@@ -75,15 +77,26 @@ async function discover(
   return result;
 }
 
-/** The four JWKS checks on one URL; returns the body when there was one to judge. */
+/** A JWKS as one path served it (status 200), for checks made after the probe (the canary's registry check). */
+export interface FetchedJwks {
+  /** The check-name prefix of the path: `jwks` or `api-jwks`. */
+  readonly prefix: string;
+  readonly path: ProbePath;
+  readonly body: string;
+  /** When the answer arrived (the probe's clock, epoch ms). */
+  readonly fetchedAt: number;
+}
+
+/** The four JWKS checks on one URL; returns the document when there was one to judge. */
 async function probeJwks(
   prefix: string,
   path: ProbePath,
   url: string,
   opts: ProbeOptions,
   out: CheckResult[],
-): Promise<string | undefined> {
+): Promise<FetchedJwks | undefined> {
   const first = await request(url, { headers: { accept: JWKS_TYPES.join(', ') } }, opts);
+  const fetchedAt = (opts.clock ?? Date.now)();
   if (isFailure(first)) {
     out.push(fail(`${prefix}.http`, path, `${url}: no answer (${first.error})`, first.ms));
     return undefined;
@@ -101,7 +114,7 @@ async function probeJwks(
   );
   out.push(checkKeySet(`${prefix}.keys`, path, first.body));
   out.push(await checkThumbprints(`${prefix}.kids`, path, first.body));
-  return first.body;
+  return { prefix, path, body: first.body, fetchedAt };
 }
 
 async function probeToken(
@@ -135,20 +148,34 @@ async function probeToken(
   out.push(await checkTokenVerifies('token.verify', path, token, jwks, { issuer: opts.issuer, now }));
 }
 
-export async function runProbe(opts: ProbeOptions): Promise<CheckResult[]> {
+export interface ProbeReport {
+  readonly checks: CheckResult[];
+  /** The JWKS of each path that answered 200, in probe order. */
+  readonly jwks: FetchedJwks[];
+}
+
+/** Every check, and the JWKS documents they judged. */
+export async function probe(opts: ProbeOptions): Promise<ProbeReport> {
   const out: CheckResult[] = [];
+  const fetched: FetchedJwks[] = [];
   const discovery = await discover(opts, out);
   // Without a discovered jwks_uri the JWKS is still probed where this product publishes it.
   const jwksUri = discovery.jwksUri ?? `${opts.issuer.replace(/\/$/, '')}${PATHS.JWKS}`;
   const jwks = await probeJwks('jwks', CANARY_PATHS.CLOUDFRONT_JWKS, jwksUri, opts, out);
+  if (jwks) fetched.push(jwks);
   if (opts.apiJwksUrl !== undefined) {
     const api = await probeJwks('api-jwks', CANARY_PATHS.APIGW_JWKS, opts.apiJwksUrl, opts, out);
+    if (api) fetched.push(api);
     if (api !== undefined && jwks !== undefined) {
-      out.push(checkSameKeys('api-jwks.same-keys', CANARY_PATHS.APIGW_JWKS, jwks, api));
+      out.push(checkSameKeys('api-jwks.same-keys', CANARY_PATHS.APIGW_JWKS, jwks.body, api.body));
     }
   }
-  await probeToken(opts, discovery.tokenEndpoint, jwks, out);
-  return out;
+  await probeToken(opts, discovery.tokenEndpoint, jwks?.body, out);
+  return { checks: out, jwks: fetched };
+}
+
+export async function runProbe(opts: ProbeOptions): Promise<CheckResult[]> {
+  return (await probe(opts)).checks;
 }
 
 /** All checks passed (skipped ones count as passed). */

@@ -6,7 +6,13 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { DASHBOARD_SVG, renderDashboardSvg } from '../../bench/dashboard-svg.ts';
 import { dashboardBodyText } from '../../infra/dashboard-layout.ts';
-import { CANARY_PATHS, METRICS, METRICS_NAMESPACE, SERVICE_NAMES } from '../../src/constants.ts';
+import {
+  CANARY_METRICS,
+  CANARY_PATHS,
+  METRICS,
+  METRICS_NAMESPACE,
+  SERVICE_NAMES,
+} from '../../src/constants.ts';
 import { synth } from './synth.ts';
 
 describe('JwksDashboard', () => {
@@ -73,6 +79,27 @@ describe('JwksDashboard', () => {
         ).toBe(true);
       }
     }
+  });
+
+  it('shows the JWKS staleness of both JWKS paths against the staleness alarm threshold', () => {
+    const [widget] = body.widgets.filter((w) => /JWKS staleness/.test(w.properties.title ?? ''));
+    const lines = (widget?.properties.metrics ?? []).map((m) => JSON.stringify(m));
+    expect(lines).toHaveLength(2);
+    for (const path of [CANARY_PATHS.CLOUDFRONT_JWKS, CANARY_PATHS.APIGW_JWKS]) {
+      expect(
+        lines.some(
+          (l) =>
+            l.includes(`"${CANARY_METRICS.STALENESS}"`) &&
+            l.includes(`"${SERVICE_NAMES.CANARY}"`) &&
+            l.includes(`"${path}"`),
+        ),
+        path,
+      ).toBe(true);
+    }
+    // The default policy's threshold (300 s + 300 s + 5 min), the same number the alarms compare with.
+    expect(widget?.properties.annotations).toEqual({
+      horizontal: [{ value: 900, label: 'alarm threshold', yAxis: 'left' }],
+    });
   });
 
   it('matches the committed picture docs/dashboard.svg (regenerate: node --import tsx bench/dashboard-svg.ts)', () => {

@@ -63,8 +63,17 @@ describe('registry table grants', () => {
     );
   });
 
-  it('never lets the rotation or publish role touch a CLIENT# item', () => {
-    for (const role of [p.rotation.handler.role, p.publication.handler.role, p.events.handler.role]) {
+  it('lets the canary Query the registry partition only (its staleness read), nothing more', () => {
+    expect(allowedPairs(p.canary.handler.role)).toEqual([`dynamodb:Query ${registry}`]);
+  });
+
+  it('never lets the rotation, publish, events or canary role touch a CLIENT# item', () => {
+    for (const role of [
+      p.rotation.handler.role,
+      p.publication.handler.role,
+      p.events.handler.role,
+      p.canary.handler.role,
+    ]) {
       const statements = roleStatements(template, role);
       for (const action of ITEM_ACTIONS) expect(allowsItem(statements, action, client), action).toBe(false);
     }
