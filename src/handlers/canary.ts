@@ -14,7 +14,7 @@ import { DynamoDbRegistry } from '../adapters/aws/dynamodb-registry.ts';
 import { requireEnv } from '../config.ts';
 import { ENV, METRIC_DIMENSIONS, METRICS_NAMESPACE, SERVICE_NAMES } from '../constants.ts';
 import { assertIssuer } from '../core/discovery.ts';
-import { parsePolicy, policyInputFromEnv } from '../core/policy.ts';
+import { policyFromEnv } from '../regions-env.ts';
 import { createCanaryHandler, parseCanarySecret } from './canary-handler.ts';
 
 const env = process.env;
@@ -23,7 +23,7 @@ const apiJwksUrl = env[ENV.CANARY_API_JWKS_URL]?.trim() || undefined;
 const secretArn = requireEnv(env, ENV.CANARY_SECRET_ARN);
 const deploymentName = requireEnv(env, ENV.DEPLOYMENT_NAME);
 const tableName = requireEnv(env, ENV.TABLE_NAME);
-const { policy } = parsePolicy(policyInputFromEnv(env));
+const { policy } = policyFromEnv(env);
 
 const logger = new Logger({ serviceName: SERVICE_NAMES.CANARY });
 const metrics = new Metrics({
