@@ -328,6 +328,113 @@ describe('DynamoDbRegistry.markPublished', () => {
   });
 });
 
+describe('DynamoDbRegistry multi-region items (ADR 0008)', () => {
+  const ops: ChangeContext = { changedBy: 'cli:ops', reason: 'region lost' };
+
+  it('reads a single-region registry without multi-region fields', async () => {
+    await seed([pendingKey('ref-a')]);
+    const snapshot = await registry.read();
+    expect(snapshot).not.toHaveProperty('publications');
+    expect(snapshot).not.toHaveProperty('promotions');
+  });
+
+  it('puts one publication item per region and key, keeping the first instant, and never touches the key item', async () => {
+    const key = pendingKey('ref-a');
+    await seed([key]);
+    await registry.markRegionPublished('eu-west-1', [{ keyRef: 'ref-a', kid: key.kid as string }], 1_000);
+    await registry.markRegionPublished('eu-west-1', [{ keyRef: 'ref-a', kid: key.kid as string }], 2_000);
+    await registry.markRegionPublished('us-east-1', [{ keyRef: 'ref-a', kid: key.kid as string }], 3_000);
+    const snapshot = await registry.read();
+    expect(snapshot.publications).toEqual([
+      { region: 'eu-west-1', keyRef: 'ref-a', kid: key.kid, publishedAt: 1_000 },
+      { region: 'us-east-1', keyRef: 'ref-a', kid: key.kid, publishedAt: 3_000 },
+    ]);
+    expect(snapshot.keys).toEqual([{ ...key, changedBy: 'schedule', reason: 'rotation due' }]);
+    expect(snapshot.state.registryVersion).toBe(1);
+  });
+
+  it('refuses to write a publication item for a malformed region name', async () => {
+    await expect(
+      registry.markRegionPublished('EU WEST', [{ keyRef: 'ref-a', kid: 'k' }], 1),
+    ).rejects.toMatchObject({
+      code: 'MALFORMED_RECORD',
+    });
+  });
+
+  it('writes the promotion and STATE together, and refuses a second promotion to the same epoch', async () => {
+    await seed([pendingKey('ref-a')]);
+    await registry.promote({
+      region: 'us-east-1',
+      epoch: 1,
+      expectedRegistryVersion: 1,
+      at: 5_000,
+      change: ops,
+    });
+    const snapshot = await registry.read();
+    expect(snapshot.state).toMatchObject({
+      registryVersion: 2,
+      primaryRegion: 'us-east-1',
+      epoch: 1,
+      updatedAt: 5_000,
+    });
+    expect(snapshot.state.pendingKeyRef).toBe('ref-a'); // the rest of STATE is kept
+    expect(snapshot.promotions).toEqual([{ epoch: 1, region: 'us-east-1', promotedAt: 5_000, ...ops }]);
+    const again = registry.promote({
+      region: 'eu-west-1',
+      epoch: 1,
+      expectedRegistryVersion: 2,
+      at: 6_000,
+      change: ops,
+    });
+    await expect(again).rejects.toMatchObject({ code: 'CONFLICT' });
+    expect((await registry.read()).state).toMatchObject({ registryVersion: 2, primaryRegion: 'us-east-1' });
+  });
+
+  it('refuses a promotion planned on a registry that changed since', async () => {
+    await seed([pendingKey('ref-a')]);
+    const stale = registry.promote({
+      region: 'us-east-1',
+      epoch: 1,
+      expectedRegistryVersion: 0,
+      at: 1,
+      change: ops,
+    });
+    await expect(stale).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
+    await registry.commit(activate(pendingKey('ref-a'), 1, 2_000));
+    const late = registry.promote({
+      region: 'us-east-1',
+      epoch: 1,
+      expectedRegistryVersion: 1,
+      at: 3_000,
+      change: ops,
+    });
+    await expect(late).rejects.toMatchObject({ code: 'CONFLICT' });
+    expect((await registry.read()).promotions).toBeUndefined();
+  });
+
+  it('carries primaryRegion and epoch through a lifecycle commit', async () => {
+    await seed([pendingKey('ref-a')]);
+    await registry.promote({
+      region: 'us-east-1',
+      epoch: 3,
+      expectedRegistryVersion: 1,
+      at: 5_000,
+      change: ops,
+    });
+    const { state } = await registry.read();
+    const { registryVersion, ...rest } = state;
+    await registry.commit({
+      ...activate(pendingKey('ref-a'), registryVersion, 6_000),
+      state: { ...rest, activeKeyRef: 'ref-a' },
+    });
+    expect((await registry.read()).state).toMatchObject({
+      primaryRegion: 'us-east-1',
+      epoch: 3,
+      registryVersion: 3,
+    });
+  });
+});
+
 describe('DynamoDB Streams on the registry table', () => {
   async function allRecords(): Promise<StreamRecord[]> {
     const { StreamDescription } = await streams.send(new DescribeStreamCommand({ StreamArn: streamArn }));
