@@ -74,13 +74,18 @@ export interface Registry {
    * `PROMOTION#<epoch>` item (must not exist) and STATE in one transaction conditioned on the registry
    * version read. Throws ConflictError when either condition fails.
    */
-  promote(input: {
-    readonly region: string;
-    readonly epoch: number;
-    readonly expectedRegistryVersion: number;
-    readonly at: number;
-    readonly change: ChangeContext;
-  }): Promise<void>;
+  promote(input: PromoteInput): Promise<void>;
+}
+
+/** A `promote-region` write (see Registry.promote). */
+export interface PromoteInput {
+  readonly region: string;
+  readonly epoch: number;
+  readonly expectedRegistryVersion: number;
+  readonly at: number;
+  readonly change: ChangeContext;
+  /** The regions whose publication gates activations from now on (absent: every region). */
+  readonly servingRegions?: readonly string[];
 }
 
 export interface StoredObjectHead {

@@ -7,7 +7,7 @@
  * the decision even if the old primary, cut off, later overwrites STATE (last writer wins on an item);
  * every rotate function follows the newest promotion (core/regions.ts).
  */
-import { type RegionConfig, writerRole } from './core/regions.ts';
+import { gateRegions, type RegionConfig, writerRole } from './core/regions.ts';
 import type { ChangeContext } from './core/types.ts';
 import { InvalidArgumentError } from './errors.ts';
 import type { Registry } from './ports.ts';
@@ -17,6 +17,8 @@ export interface PromotionResult {
   readonly previousPrimary: string;
   readonly epoch: number;
   readonly registryVersion: number;
+  /** The regions whose publication gates activations from now on. */
+  readonly servingRegions: readonly string[];
 }
 
 export async function promoteRegion(
@@ -24,6 +26,8 @@ export async function promoteRegion(
   requested: string,
   change: ChangeContext,
   now: number,
+  /** Regions left out of the publication gate: the lost ones (a later promotion re-admits them). */
+  exclude: readonly string[] = [],
 ): Promise<PromotionResult> {
   const { region } = deps.regions;
   // The function that runs this is the promoted region's: a request for another region went astray.
@@ -36,12 +40,35 @@ export async function promoteRegion(
   if (snapshot.state.registryVersion === 0) {
     throw new InvalidArgumentError('the registry has no STATE yet: nothing to take over');
   }
+  const all = deps.regions.regions;
+  for (const r of exclude) {
+    if (!all.includes(r))
+      throw new InvalidArgumentError(`--exclude ${r}: not one of REGIONS ${all.join(',')}`);
+  }
+  if (exclude.includes(region)) throw new InvalidArgumentError(`${region} cannot exclude itself`);
+  const servingRegions = all.filter((r) => !exclude.includes(r));
   const role = writerRole(snapshot, deps.regions);
-  if (role.primaryRegion === region) {
+  const sameSet = gateRegions(snapshot, deps.regions).join(',') === servingRegions.join(',');
+  // Promoting the primary again is how a recovered region is re-admitted to the gate; otherwise a no-op.
+  if (role.primaryRegion === region && sameSet) {
     throw new InvalidArgumentError(`${region} is already the primary region (epoch ${role.epoch})`);
   }
   const epoch = Math.max(role.epoch, snapshot.state.epoch ?? 0) + 1;
   const expectedRegistryVersion = snapshot.state.registryVersion;
-  await deps.registry.promote({ region, epoch, expectedRegistryVersion, at: now, change });
-  return { region, previousPrimary: role.primaryRegion, epoch, registryVersion: expectedRegistryVersion + 1 };
+  await deps.registry.promote({
+    region,
+    epoch,
+    expectedRegistryVersion,
+    at: now,
+    change,
+    // Every region: recorded as absent, so a promotion item reads as it did before any exclusion.
+    ...(exclude.length > 0 ? { servingRegions } : {}),
+  });
+  return {
+    region,
+    previousPrimary: role.primaryRegion,
+    epoch,
+    registryVersion: expectedRegistryVersion + 1,
+    servingRegions,
+  };
 }

@@ -3,7 +3,13 @@
  * region's role from the registry it reads, re-assert STATE after a promotion, and roll the regions'
  * publication marks up into `publishedAt`. A region that is not the primary writes nothing at all.
  */
-import { type RegionConfig, rollUpPublications, type WriterRole, writerRole } from './core/regions.ts';
+import {
+  gateRegions,
+  type RegionConfig,
+  rollUpPublications,
+  type WriterRole,
+  writerRole,
+} from './core/regions.ts';
 import type { RegistrySnapshot } from './core/types.ts';
 import type { Log, Registry } from './ports.ts';
 
@@ -52,7 +58,7 @@ export async function prepareRegion(
     current = await registry.read();
   }
 
-  const marks = rollUpPublications(current, config.regions);
+  const marks = rollUpPublications(current, gateRegions(current, config));
   const byInstant = new Map<number, string[]>();
   for (const m of marks) byInstant.set(m.publishedAt, [...(byInstant.get(m.publishedAt) ?? []), m.keyRef]);
   for (const [publishedAt, keyRefs] of byInstant) await registry.markPublished(keyRefs, publishedAt);

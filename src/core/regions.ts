@@ -72,6 +72,13 @@ export function writerRole(snapshot: RegistrySnapshot, config: RegionConfig): Wr
   return { role, primaryRegion, epoch, reassert, fencedWrite };
 }
 
+/**
+ * The regions whose publication gates an activation: the newest promotion's serving set, else every
+ * region of the deployment.
+ */
+export const gateRegions = (snapshot: RegistrySnapshot, config: RegionConfig): readonly string[] =>
+  latestPromotion(snapshot.promotions)?.servingRegions ?? config.regions;
+
 /** Statuses whose keys a publisher serves, so their publication can gate an activation. */
 const SERVED: ReadonlySet<KeyRecord['status']> = new Set(['PENDING', 'ACTIVE', 'RETIRED']);
 

@@ -106,6 +106,11 @@ export interface Promotion {
   readonly epoch: number;
   readonly region: string;
   readonly promotedAt: number;
+  /**
+   * The regions whose publication gates an activation from this epoch on (all of REGIONS when absent).
+   * A lost region is left out, so rotation can resume without it; a later promotion re-admits it.
+   */
+  readonly servingRegions?: readonly string[];
   readonly changedBy: string;
   readonly reason: string;
 }

@@ -9,7 +9,7 @@
  * operations the CLI runs locally, with this function's clock, answered as an OperatorResponse.
  */
 import { METRICS } from '../constants.ts';
-import { rollUpPublications, writerRole } from '../core/regions.ts';
+import { gateRegions, rollUpPublications, writerRole } from '../core/regions.ts';
 import { ConfigError, NotPrimaryRegionError } from '../errors.ts';
 import {
   answer,
@@ -65,7 +65,7 @@ async function standbyAwaitingPublication(
   // Multi-region: published once every region marked it; the next reconcile rolls the marks up.
   if (
     deps.regions &&
-    rollUpPublications(snapshot, deps.regions.regions).some((m) => m.keyRef === standby.keyRef)
+    rollUpPublications(snapshot, gateRegions(snapshot, deps.regions)).some((m) => m.keyRef === standby.keyRef)
   ) {
     return 'published';
   }
@@ -153,7 +153,7 @@ export function createRotateHandler(deps: RotateHandlerDeps): RotateHandler {
       if (!deps.store) throw new ConfigError('BUCKET_NAME');
       const ops = { ...deps, store: deps.store, log, clock };
       if (action.action === 'promote-region')
-        return promoteAction(ops, action.region, changeOf(action), clock());
+        return promoteAction(ops, action.region, changeOf(action), clock(), action.exclude);
       if (deps.regions) {
         // Only the primary commits lifecycle changes (ADR 0008): say where to ask instead.
         const role = writerRole(await deps.registry.read(), deps.regions);

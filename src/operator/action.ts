@@ -24,7 +24,12 @@ export type OperatorRequest =
   | (Base & { readonly action: 'revoke'; readonly kid: string })
   | (Base & { readonly action: 'publish'; readonly force?: boolean })
   /** Multi-region (ADR 0008): make `region` the primary; sent to that region's rotate function. */
-  | (Base & { readonly action: 'promote-region'; readonly region: string });
+  | (Base & {
+      readonly action: 'promote-region';
+      readonly region: string;
+      /** Regions left out of the publication gate (lost ones). */
+      readonly exclude?: readonly string[];
+    });
 
 /** What a deployed function receives. */
 export type OperatorAction = OperatorRequest & { readonly operator: OperatorIdentity };
@@ -48,9 +53,10 @@ const FIELDS: Record<ActionName, readonly string[]> = {
   rotate: ['immediate'],
   revoke: ['kid'],
   publish: ['force'],
-  'promote-region': ['region'],
+  'promote-region': ['region', 'exclude'],
 };
 const MAX_REASON = 500;
+const REGION_NAME = /^[a-z]{2,}(-[a-z0-9]+)+$/;
 const MAX_KID = 128;
 /** An IAM user or role, or an STS assumed-role session (what GetCallerIdentity returns). */
 const PRINCIPAL_ARN = /^arn:aws[a-z-]*:(?:iam|sts)::\d{12}:[\w+=,.@/-]{1,512}$/;
@@ -104,10 +110,15 @@ export function parseOperatorAction(event: unknown, owned: readonly ActionName[]
     }
     case 'promote-region': {
       const region = event.region;
-      if (typeof region !== 'string' || !/^[a-z]{2,}(-[a-z0-9]+)+$/.test(region)) {
+      if (typeof region !== 'string' || !REGION_NAME.test(region)) {
         throw bad('"region" must be an AWS region name');
       }
-      return { action: name, ...base, region };
+      const exclude = event.exclude;
+      if (exclude === undefined) return { action: name, ...base, region };
+      if (!Array.isArray(exclude) || exclude.some((r) => typeof r !== 'string' || !REGION_NAME.test(r))) {
+        throw bad('"exclude" must be a list of AWS region names');
+      }
+      return { action: name, ...base, region, exclude: exclude as string[] };
     }
     case 'revoke': {
       const kid = event.kid;

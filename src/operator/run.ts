@@ -127,12 +127,15 @@ export async function promoteAction(
   region: string,
   change: ChangeContext,
   now: number,
+  exclude: readonly string[] = [],
 ): Promise<OperatorOutcome> {
   if (!deps.regions) throw new InvalidArgumentError('promote-region: this deployment has a single region');
-  const r = await promoteRegion({ registry: deps.registry, regions: deps.regions }, region, change, now);
+  const regions = deps.regions;
+  const r = await promoteRegion({ registry: deps.registry, regions }, region, change, now, exclude);
   const text =
     `${r.region} is the primary region now (epoch ${r.epoch}, was ${r.previousPrimary}); ` +
-    `${r.previousPrimary}'s rotate function stops writing as soon as the promotion reaches its replica`;
+    `${r.previousPrimary}'s rotate function stops writing as soon as the promotion reaches its replica; ` +
+    `activations wait for publication in ${r.servingRegions.join(', ')}`;
   return { action: 'promote-region', result: { ...r }, text, warnings: [] };
 }
 
@@ -151,6 +154,6 @@ export function runOperatorRequest(
     case 'publish':
       return publishAction(deps, request.force === true, now);
     case 'promote-region':
-      return promoteAction(deps, request.region, change, now);
+      return promoteAction(deps, request.region, change, now, request.exclude);
   }
 }

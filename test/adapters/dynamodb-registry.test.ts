@@ -390,6 +390,21 @@ describe('DynamoDbRegistry multi-region items (ADR 0008)', () => {
     expect((await registry.read()).state).toMatchObject({ registryVersion: 2, primaryRegion: 'us-east-1' });
   });
 
+  it('stores the serving regions of a promotion that leaves a lost region out', async () => {
+    await seed([pendingKey('ref-a')]);
+    await registry.promote({
+      region: 'us-east-1',
+      epoch: 1,
+      expectedRegistryVersion: 1,
+      at: 5_000,
+      change: ops,
+      servingRegions: ['us-east-1'],
+    });
+    expect((await registry.read()).promotions).toEqual([
+      { epoch: 1, region: 'us-east-1', promotedAt: 5_000, servingRegions: ['us-east-1'], ...ops },
+    ]);
+  });
+
   it('refuses a promotion planned on a registry that changed since', async () => {
     await seed([pendingKey('ref-a')]);
     const stale = registry.promote({

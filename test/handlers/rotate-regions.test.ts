@@ -100,3 +100,62 @@ describe('createRotateHandler in two regions', () => {
     expect(world.registry.snapshot().state).toMatchObject({ primaryRegion: B, epoch: 1 });
   });
 });
+
+describe('promote-region --exclude (a lost region)', () => {
+  beforeAll(() => MemoryKeyVault.warmPool(['ES256'], 4));
+
+  it('lets the promoted region activate on its own publication, and re-admits the lost region later', async () => {
+    const { world, a, b } = handlers();
+    await a.handler(); // A is primary; the first key is PENDING, published nowhere
+    const promoted = await b.handler({
+      action: 'promote-region',
+      region: B,
+      exclude: [A],
+      reason: 'eu-west-1 lost',
+      operator,
+    });
+    expect(promoted).toMatchObject({ ok: true, outcome: { result: { servingRegions: [B], epoch: 1 } } });
+    const [first] = world.registry.snapshot().keys;
+    // Only B publishes (A is down): that is enough now.
+    await world.registry.markRegionPublished(
+      B,
+      [{ keyRef: first?.keyRef as string, kid: first?.kid as string }],
+      T0,
+    );
+    await b.handler();
+    expect(world.registry.snapshot().keys[0]).toMatchObject({ status: 'ACTIVE', publishedAt: T0 });
+
+    // Re-admitting A: promote the primary again without --exclude (a new epoch, every region gates).
+    const readmit = await b.handler({
+      action: 'promote-region',
+      region: B,
+      reason: 'eu-west-1 back',
+      operator,
+    });
+    expect(readmit).toMatchObject({ ok: true, outcome: { result: { servingRegions: [A, B], epoch: 2 } } });
+    expect(refusal(await b.handler({ action: 'promote-region', region: B, reason: 'again', operator }))).toBe(
+      'INVALID_ARGUMENT',
+    );
+  });
+
+  it('refuses to exclude the promoted region itself or a region the deployment does not have', async () => {
+    const { a, b } = handlers();
+    await a.handler();
+    const self = await b.handler({
+      action: 'promote-region',
+      region: B,
+      exclude: [B],
+      reason: 'x',
+      operator,
+    });
+    expect(refusal(self)).toBe('INVALID_ARGUMENT');
+    const other = await b.handler({
+      action: 'promote-region',
+      region: B,
+      exclude: ['ap-south-1'],
+      reason: 'x',
+      operator,
+    });
+    expect(refusal(other)).toBe('INVALID_ARGUMENT');
+  });
+});

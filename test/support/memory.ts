@@ -11,7 +11,6 @@
  */
 import { createHash } from 'node:crypto';
 import type {
-  ChangeContext,
   Commit,
   KeyRecord,
   Promotion,
@@ -28,6 +27,7 @@ import {
 import type {
   Cdn,
   ObjectStore,
+  PromoteInput,
   PutObjectInput,
   Registry,
   StoredObject,
@@ -92,21 +92,21 @@ export class MemoryRegistry implements Registry {
     });
   }
 
-  promote(input: {
-    region: string;
-    epoch: number;
-    expectedRegistryVersion: number;
-    at: number;
-    change: ChangeContext;
-  }): Promise<void> {
+  promote(input: PromoteInput): Promise<void> {
     return this.faults.run('registry.promote', () => {
       const version = this.#state?.registryVersion ?? 0;
       if (version !== input.expectedRegistryVersion) {
         throw new ConflictError(`registry version is ${version}, not ${input.expectedRegistryVersion}`);
       }
       if (this.#promotions.has(input.epoch)) throw new ConflictError(`epoch ${input.epoch} already exists`);
-      const { region, epoch, at, change } = input;
-      this.#promotions.set(epoch, { epoch, region, promotedAt: at, ...change });
+      const { region, epoch, at, change, servingRegions } = input;
+      this.#promotions.set(epoch, {
+        epoch,
+        region,
+        promotedAt: at,
+        ...(servingRegions ? { servingRegions: [...servingRegions] } : {}),
+        ...change,
+      });
       this.#state = {
         ...(this.#state ?? {}),
         registryVersion: version + 1,

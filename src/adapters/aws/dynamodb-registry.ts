@@ -21,7 +21,6 @@ import {
 import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
 import { TABLE } from '../../constants.ts';
 import type {
-  ChangeContext,
   Commit,
   KeyRecord,
   KeyWrite,
@@ -31,7 +30,7 @@ import type {
   RegistryState,
 } from '../../core/types.ts';
 import { ConflictError, InvalidArgumentError } from '../../errors.ts';
-import type { Registry } from '../../ports.ts';
+import type { PromoteInput, Registry } from '../../ports.ts';
 import {
   promotionFromItem,
   promotionItemKey,
@@ -197,15 +196,16 @@ export class DynamoDbRegistry implements Registry {
   }
 
   /** The PROMOTION item (must not exist) and STATE's primary and epoch, in one transaction. */
-  async promote(input: {
-    readonly region: string;
-    readonly epoch: number;
-    readonly expectedRegistryVersion: number;
-    readonly at: number;
-    readonly change: ChangeContext;
-  }): Promise<void> {
-    const { region, epoch, expectedRegistryVersion: expected, at, change } = input;
-    const promotion = { ...promotionItemKey(epoch), epoch, region, promotedAt: at, ...change };
+  async promote(input: PromoteInput): Promise<void> {
+    const { region, epoch, expectedRegistryVersion: expected, at, change, servingRegions } = input;
+    const promotion = {
+      ...promotionItemKey(epoch),
+      epoch,
+      region,
+      promotedAt: at,
+      ...(servingRegions ? { servingRegions: [...servingRegions] } : {}),
+      ...change,
+    };
     promotionFromItem(promotion);
     if (expected < 1) throw new InvalidArgumentError('a registry with no STATE has no primary to replace');
     try {

@@ -28,6 +28,11 @@ export function regionName(item: Item, name: string): string {
   return REGION.test(region) ? region : fail(`${name} ${JSON.stringify(region)} is not a region name`);
 }
 
+function regionList(v: unknown): string[] {
+  if (!Array.isArray(v) || v.length === 0) return fail('servingRegions is not a non-empty list');
+  return v.map((r, i) => regionName({ r }, 'r') ?? fail(`servingRegions[${i}]`));
+}
+
 export function publicationFromItem(item: Item): RegionPublication {
   const region = regionName(item, 'region');
   const keyRef = str(item, 'keyRef');
@@ -43,6 +48,7 @@ export function promotionFromItem(item: Item): Promotion {
     epoch,
     region: regionName(item, 'region'),
     promotedAt: num(item, 'promotedAt'),
+    ...(item.servingRegions === undefined ? {} : { servingRegions: regionList(item.servingRegions) }),
     changedBy: str(item, 'changedBy'),
     reason: typeof item.reason === 'string' ? item.reason : fail('reason is not a string'),
   };
