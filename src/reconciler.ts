@@ -18,7 +18,7 @@ import { type Action, type ChangeAction, planRotation, transitionOf } from './co
 import type { RegionConfig } from './core/regions.ts';
 import { applyCommit, buildCommit, type Transition } from './core/transitions.ts';
 import type { ChangeContext, Commit, Policy, RegistrySnapshot } from './core/types.ts';
-import { ConflictError, KeyUnusableError } from './errors.ts';
+import { ConflictError, InvalidArgumentError, KeyUnusableError } from './errors.ts';
 import type { Clock, KeyVault, Log, ObjectStore, Registry } from './ports.ts';
 import { silentLog } from './ports.ts';
 import { prepareRegion, type RegionOutcome } from './region-writer.ts';
@@ -134,7 +134,11 @@ export async function reconcile(
   if (regional) snapshot = regional.snapshot;
   const vaultKeys = await deps.vault.listKeys();
   const revokedKids = deps.store ? await listRevokedKids(deps.store) : undefined;
-  const planned = planRotation({ ...snapshot, vaultKeys, revokedKids }, deps.policy, clock.start);
+  const planned = planOrTorn(
+    () => planRotation({ ...snapshot, vaultKeys, revokedKids }, deps.policy, clock.start),
+    regional?.role.role === 'watch',
+    log,
+  );
   const warnings: string[] = [];
   const regionOutcome = (overdueActions: number): RegionOutcome | undefined =>
     regional && deps.regions
@@ -254,6 +258,24 @@ export async function reconcile(
     warnings,
     region: regionOutcome(0),
   };
+}
+
+/**
+ * A watching region reads a replica that global table replication fills item by item: a transaction
+ * of the primary (the new key ACTIVE, the old one RETIRED, STATE) can be seen half applied, which the
+ * planner rightly refuses. Watching, that is a moment to report nothing, not an error; the primary's
+ * own table is never torn (its transactions are atomic there).
+ */
+function planOrTorn(plan: () => Action[], watching: boolean, log: Log): Action[] {
+  try {
+    return plan();
+  } catch (err) {
+    if (!watching || !(err instanceof InvalidArgumentError)) throw err;
+    log.info('replica holds a transaction of the primary half replicated; nothing to report this run', {
+      message: err.message,
+    });
+    return [];
+  }
 }
 
 const unknownOf = (planned: readonly Action[]): UnknownVaultKey[] =>

@@ -170,6 +170,24 @@ describe('multi-region reconcile and publish', () => {
   });
 });
 
+describe('a replica holding half of a primary transaction', () => {
+  it('reports nothing from a watching region, while the primary would refuse to plan on it', async () => {
+    const { registry, a, b } = twoRegions();
+    for (const t of [T0, T0 + 1, T0 + 2]) {
+      await a.reconcile(t);
+      await a.publish(t);
+      await b.publish(t);
+    }
+    // The activation arrived in this replica, the matching retirement not yet: two ACTIVE keys.
+    const snap = registry.snapshot();
+    registry.restore({ ...snap, keys: snap.keys.map((k) => ({ ...k, status: 'ACTIVE' as const })) });
+    const watched = await b.reconcile(T0 + 3);
+    expect(watched.planned).toEqual([]);
+    expect(b.writes).not.toContain('commit');
+    await expect(a.reconcile(T0 + 3)).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
+  });
+});
+
 describe('multi-region invariants (property)', () => {
   type Step = { kind: 'advance'; ms: number } | { kind: 'reconcile' | 'publish'; region: 'a' | 'b' };
   const step: fc.Arbitrary<Step> = fc.oneof(
