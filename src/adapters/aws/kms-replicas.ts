@@ -20,12 +20,12 @@ import { buildKeyPolicy } from '../../core/key-policy.ts';
 import type { Algorithm } from '../../core/types.ts';
 import { InvalidArgumentError, ReplicaNotReadyError } from '../../errors.ts';
 import type { Clock } from '../../ports.ts';
-import { errorName } from './kms-errors.ts';
+import { errorName, mapKeyError } from './kms-errors.ts';
 import { arnInRegion, type KmsRegions, type KmsReplicaRegion, multiRegionArn } from './kms-regions.ts';
 
 /** How long and how often to look for a new replica to become Enabled. */
 export interface ReplicaWait {
-  /** KMS says a replica is Creating for "a few seconds". Default 30 s. */
+  /** For all of one call's new replicas together: KMS says one is Creating for "a few seconds". Default 30 s. */
   readonly timeoutMs?: number;
   /** Default 1 s. */
   readonly intervalMs?: number;
@@ -113,8 +113,12 @@ export class KmsReplication {
       }
       pending.push(replica);
     }
-    // All replications are under way before the first wait, so the waits overlap.
-    for (const replica of pending) await this.#waitEnabled(replica, arnInRegion(vaultKeyId, replica.region));
+    // All replications are under way before the first wait, so the replicas come up together and one
+    // deadline bounds the whole wait (the rotate function's timeout must leave room for it).
+    const deadline = this.#clock() + this.#timeoutMs;
+    for (const replica of pending) {
+      await this.#waitEnabled(replica, arnInRegion(vaultKeyId, replica.region), deadline);
+    }
   }
 
   /**
@@ -125,7 +129,12 @@ export class KmsReplication {
   async #source(vaultKeyId: string): Promise<ReplicaSource> {
     const { kms } = this.#regions;
     const here = this.#regions.here(vaultKeyId);
-    const meta = (await kms.send(new DescribeKeyCommand({ KeyId: here }))).KeyMetadata;
+    const meta = await kms.send(new DescribeKeyCommand({ KeyId: here })).then(
+      (out) => out.KeyMetadata,
+      (err: unknown) => {
+        throw mapKeyError(err, here);
+      },
+    );
     const primary = meta?.MultiRegionConfiguration?.PrimaryKey;
     if (!meta?.MultiRegion || !primary?.Arn || !primary.Region) {
       throw new InvalidArgumentError(`${here} is not a multi-Region KMS key: it cannot be replicated`);
@@ -168,8 +177,7 @@ export class KmsReplication {
     }
   }
 
-  async #waitEnabled(replica: KmsReplicaRegion, arn: string): Promise<void> {
-    const deadline = this.#clock() + this.#timeoutMs;
+  async #waitEnabled(replica: KmsReplicaRegion, arn: string, deadline: number): Promise<void> {
     for (;;) {
       // Not found yet right after ReplicateKey is KMS's eventual consistency, not an absence.
       const state = await keyState(replica.kms, arn);
