@@ -8,10 +8,10 @@
  * 4096 bytes of RAW message, a digest is 32/48 bytes whatever the token size, and the private key
  * never leaves KMS either way. KMS returns ECDSA signatures as DER; JWS needs R‖S (core/der-jose.ts).
  *
- * Multi-region (ADR 0008, kms-replicas.ts): given its `region`, the vault uses its own region's copy of
- * any multi-Region (`mrk-`) key; given replica regions too (the rotate function), it creates keys with
- * `MultiRegion: true`, replicates them, and retires every region's copy. Without either, every
- * request is exactly the single-region one.
+ * Multi-region (ADR 0008): given its `region`, the vault uses its own region's copy of any
+ * multi-Region (`mrk-`) key (kms-regions.ts); given replica regions too (the rotate function), it
+ * creates keys with `MultiRegion: true`, replicates them (kms-replicas.ts) and retires every region's
+ * copy. Without either, every request is exactly the single-region one.
  *
  * Nothing here logs; errors carry KMS's own error as `cause` and never key material.
  *
