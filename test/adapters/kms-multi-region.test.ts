@@ -195,6 +195,18 @@ describe('KmsKeyVault with multi-Region keys', () => {
     ).toEqual([C]);
   });
 
+  it("replicates from the primary's region when a promoted region (B) finishes the replicas", async () => {
+    const arn = await createReplicated();
+    world.keys.delete(arnOf(C, keyIdOf(arn)));
+    const before = inputs(A, ReplicateKeyCommand).length;
+    await vaultIn(B).ensureReplicas(arn);
+    const [sent] = inputs(A, ReplicateKeyCommand).slice(before);
+    expect(sent).toMatchObject({ KeyId: arn, ReplicaRegion: C });
+    expect(inputs(B, ReplicateKeyCommand)).toEqual([]);
+    const policy = policyIn(C, keyIdOf(arn));
+    expect(principalsOf(policy, 'SignersSign')).toEqual([role('token', C)]);
+  });
+
   it.each(['Disabled', 'PendingDeletion'])(
     'refuses with REPLICA_NOT_READY a replica that is %s, never using or replacing it',
     async (state) => {
@@ -318,6 +330,19 @@ describe('KmsKeyVault with multi-Region keys', () => {
       ],
     });
     expect(await vaultIn(B).listKeys()).toEqual([{ vaultKeyId: arn, keyRef: 'ref-3' }]);
+  });
+
+  it('refuses replica regions without its own region, or a region twice, with INVALID_ARGUMENT', () => {
+    const replica = { region: B, kms: world.client(B), keyPolicy: policyOf(B) };
+    const build = (opts: { region?: string; replicas: (typeof replica)[] }) => () =>
+      new KmsKeyVault({ kms: world.client(A), tagging, deploymentName: 'prod', ...opts });
+    expect(build({ replicas: [replica] })).toThrow(expect.objectContaining({ code: 'INVALID_ARGUMENT' }));
+    expect(build({ region: B, replicas: [replica] })).toThrow(
+      expect.objectContaining({ code: 'INVALID_ARGUMENT' }),
+    );
+    expect(build({ region: A, replicas: [replica, replica] })).toThrow(
+      expect.objectContaining({ code: 'INVALID_ARGUMENT' }),
+    );
   });
 
   it('a vault with no region sends every id exactly as given and creates single-Region keys', async () => {
