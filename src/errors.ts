@@ -11,6 +11,7 @@ export type ErrorCode =
   | 'KEY_NOT_PUBLISHED'
   | 'KEY_NOT_FOUND'
   | 'KEY_UNUSABLE'
+  | 'REPLICA_NOT_READY'
   | 'CONFLICT'
   | 'PRECONDITION_FAILED'
   | 'INVALIDATION_FAILED'
@@ -118,6 +119,21 @@ export class KeyNotFoundError extends JwksError {
 export class KeyUnusableError extends JwksError {
   constructor(message: string, options?: { cause?: unknown }) {
     super('KEY_UNUSABLE', message, options);
+  }
+}
+
+/**
+ * Multi-region (ADR 0008): a key's replica in `region` cannot sign — it did not become Enabled within
+ * the wait, or it exists in another state (Disabled, PendingDeletion), which is never silently used.
+ * `keyState` is the last state seen (undefined when the replica was never seen).
+ */
+export class ReplicaNotReadyError extends JwksError {
+  readonly region: string;
+  readonly keyState: string | undefined;
+  constructor(region: string, keyState: string | undefined, message: string, options?: { cause?: unknown }) {
+    super('REPLICA_NOT_READY', message, options);
+    this.region = region;
+    this.keyState = keyState;
   }
 }
 

@@ -21,6 +21,7 @@ import { requireEnv } from '../config.ts';
 import { ENV, METRIC_DIMENSIONS, METRICS_NAMESPACE, PATHS, SERVICE_NAMES } from '../constants.ts';
 import { parsePolicy, policyInputFromEnv } from '../core/policy.ts';
 import { createPublishHandler } from './publish-handler.ts';
+import { ownRegionVault } from './vault-regions.ts';
 
 const env = process.env;
 const tableName = requireEnv(env, ENV.TABLE_NAME);
@@ -46,7 +47,13 @@ export const handler = createPublishHandler({
   store: new S3ObjectStore({ client: createS3Client(), bucket }),
   cdn: new CloudFrontCdn({ client: createCloudFrontClient(), distributionId, log: logger }),
   policy,
-  vault: new KmsKeyVault({ kms: createKmsClient(), tagging: createTaggingClient(), deploymentName }),
+  // Multi-region: this region's copy of each key proves the records (ADR 0008).
+  vault: new KmsKeyVault({
+    kms: createKmsClient(),
+    tagging: createTaggingClient(),
+    deploymentName,
+    ...ownRegionVault(env),
+  }),
   issuer,
   ...(topicArn
     ? {

@@ -18,6 +18,7 @@ import { ENV, METRIC_DIMENSIONS, METRICS_NAMESPACE, SERVICE_NAMES } from '../con
 import { parsePolicy, policyInputFromEnv } from '../core/policy.ts';
 import { InvalidArgumentError } from '../errors.ts';
 import { createRotateHandler } from './rotate-handler.ts';
+import { replicatingVault } from './vault-regions.ts';
 
 const env = process.env;
 const tableName = requireEnv(env, ENV.TABLE_NAME);
@@ -30,6 +31,9 @@ const { policy } = parsePolicy(policyInputFromEnv(env));
 /** `arn:<partition>:iam::<account>:role/…`: the key policy's account and partition come from our own role. */
 const arn = /^arn:([^:]+):iam::(\d{12}):role\//.exec(adminRoleArn);
 if (!arn) throw new InvalidArgumentError(`${ENV.KEY_ADMIN_ROLE_ARN} is not an IAM role ARN`);
+const account = { partition: arn[1] as string, accountId: arn[2] as string };
+/** Multi-region (ADR 0008): REGION_KEY_POLICIES and a KMS client per other region; undefined in one region. */
+const multiRegion = replicatingVault(env, { adminRoleArn, ...account });
 
 // Names shared with the alarms (infra/jwks-alarms.ts): an alarm on a metric name or dimension set
 // the handler does not write would never fire.
@@ -46,13 +50,14 @@ export const handler = createRotateHandler({
     kms: createKmsClient(),
     tagging: createTaggingClient(),
     deploymentName,
-    keyPolicy: {
-      partition: arn[1] as string,
-      accountId: arn[2] as string,
-      adminRoleArn,
-      signerRoleArns: listEnv(env, ENV.KEY_SIGNER_ROLE_ARNS),
-      readerRoleArns: listEnv(env, ENV.KEY_READER_ROLE_ARNS),
-    },
+    ...(multiRegion ?? {
+      keyPolicy: {
+        ...account,
+        adminRoleArn,
+        signerRoleArns: listEnv(env, ENV.KEY_SIGNER_ROLE_ARNS),
+        readerRoleArns: listEnv(env, ENV.KEY_READER_ROLE_ARNS),
+      },
+    }),
   }),
   store: new S3ObjectStore({ client: createS3Client(), bucket }),
   policy,

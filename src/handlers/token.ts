@@ -20,6 +20,7 @@ import { parsePolicy, policyInputFromEnv } from '../core/policy.ts';
 import { Signer } from '../signer.ts';
 import { createTokenEndpoint } from '../token/endpoint.ts';
 import { createTokenHandler } from './token-handler.ts';
+import { ownRegionVault } from './vault-regions.ts';
 
 /**
  * This function only signs. KmsKeyVault builds a key policy in `createKey` alone, so it gets no
@@ -50,6 +51,8 @@ const signer = new Signer({
     // Only tags and lists keys, which signing never does.
     deploymentName: env[ENV.DEPLOYMENT_NAME]?.trim() || SERVICE_NAMES.TOKEN,
     keyPolicy: SIGN_ONLY,
+    // Multi-region: sign with this region's replica of the key STATE names (same kid, ADR 0008).
+    ...ownRegionVault(env),
   }),
   cacheTtlMs: policy.signerCacheTtl,
 });

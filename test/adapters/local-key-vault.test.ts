@@ -1,5 +1,5 @@
 import { constants, createPublicKey, verify } from 'node:crypto';
-import { mkdtemp, readdir, rm, stat } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { inspect } from 'node:util';
@@ -97,6 +97,14 @@ describe('LocalKeyVault', () => {
     expect(await codeOf(v.getPublicJwk(vaultKeyId, 'ES384'))).toBe('KEY_UNUSABLE');
   });
 
+  it('refuses to sign at once after this instance disabled the key, its cache warm', async () => {
+    const v = vault();
+    const { vaultKeyId } = await v.createKey({ keyRef: 'ref', alg: 'ES256' });
+    await v.sign(vaultKeyId, 'ES256', new Uint8Array(1));
+    await v.disableKey(vaultKeyId);
+    expect(await codeOf(v.sign(vaultKeyId, 'ES256', new Uint8Array(1)))).toBe('KEY_UNUSABLE');
+  });
+
   it('notices a key disabled by another instance within the recheck interval when its cache is warm', async () => {
     const signer = vault();
     const { vaultKeyId } = await signer.createKey({ keyRef: 'ref', alg: 'ES256' });
@@ -184,5 +192,110 @@ describe('LocalKeyVault', () => {
     expect(await v.describeKey(vaultKeyId)).toEqual({ kind: 'present', ours: true, keyRef: 'ref-1' });
     expect(await v.describeKey('local:00000000-0000-4000-8000-000000000000')).toEqual({ kind: 'absent' });
     expect(await v.describeKey('arn:aws:kms:eu-west-1:1:key/x')).toEqual({ kind: 'absent' });
+  });
+
+  describe('multi-region simulation (ADR 0008)', () => {
+    /** Region A's rotate vault (copies into B) and region B's own vault. */
+    const regions = () => {
+      const dirB = join(root, 'keys-us-east-1');
+      const primary = new LocalKeyVault({
+        dir,
+        deploymentName: 'test',
+        clock: () => now,
+        replicas: [{ region: 'us-east-1', dir: dirB }],
+      });
+      const inB = new LocalKeyVault({
+        dir: dirB,
+        deploymentName: 'test',
+        clock: () => now,
+        stateRecheckMs: 0,
+      });
+      return { primary, inB, dirB };
+    };
+
+    it("lets region B sign with its own copy: same kid, verified with region A's JWK", async () => {
+      const { primary, inB, dirB } = regions();
+      const { vaultKeyId } = await primary.createKey({ keyRef: 'ref-1', alg: 'ES256' });
+      expect(await codeOf(inB.getPublicJwk(vaultKeyId, 'ES256'))).toBe('KEY_NOT_FOUND');
+      await primary.ensureReplicas(vaultKeyId);
+      const jwkA = await primary.getPublicJwk(vaultKeyId, 'ES256');
+      expect((await inB.getPublicJwk(vaultKeyId, 'ES256')).kid).toBe(jwkA.kid);
+      const input = jwsSigningInput({ alg: 'ES256', kid: jwkA.kid, typ: 'JWT' }, { sub: 'svc' });
+      const token = compactJws(input, await inB.sign(vaultKeyId, 'ES256', input.bytes));
+      const { payload } = await jwtVerify(token, await importJWK(jwkA, 'ES256'));
+      expect(payload).toEqual({ sub: 'svc' });
+      // The copy carries the tags (B's listing and proofs read them) and the vault's file modes.
+      expect(await inB.listKeys()).toEqual([{ vaultKeyId, keyRef: 'ref-1' }]);
+      expect((await stat(dirB)).mode & 0o777).toBe(0o700);
+      const [file] = await readdir(dirB);
+      expect((await stat(join(dirB, file ?? ''))).mode & 0o777).toBe(0o600);
+    });
+
+    it('leaves an existing Enabled copy alone on a second call', async () => {
+      const { primary, dirB } = regions();
+      const { vaultKeyId } = await primary.createKey({ keyRef: 'ref-1', alg: 'ES256' });
+      await primary.ensureReplicas(vaultKeyId);
+      const [file] = await readdir(dirB);
+      const before = await stat(join(dirB, file ?? ''));
+      now += 60_000;
+      await primary.ensureReplicas(vaultKeyId);
+      const after = await stat(join(dirB, file ?? ''));
+      expect([after.ino, after.mtimeMs]).toEqual([before.ino, before.mtimeMs]);
+    });
+
+    it('disables the copies too, so region B can no longer sign', async () => {
+      const { primary, inB } = regions();
+      const { vaultKeyId } = await primary.createKey({ keyRef: 'ref-1', alg: 'ES256' });
+      await primary.ensureReplicas(vaultKeyId);
+      await primary.disableKey(vaultKeyId);
+      expect(await codeOf(inB.sign(vaultKeyId, 'ES256', new Uint8Array(1)))).toBe('KEY_UNUSABLE');
+      expect(await codeOf(primary.sign(vaultKeyId, 'ES256', new Uint8Array(1)))).toBe('KEY_UNUSABLE');
+      await primary.disableKey(vaultKeyId);
+    });
+
+    it('schedules the deletion of the copies too, and they are gone when the window passes', async () => {
+      const { primary, inB } = regions();
+      const { vaultKeyId } = await primary.createKey({ keyRef: 'ref-1', alg: 'RS256' });
+      await primary.ensureReplicas(vaultKeyId);
+      await primary.scheduleDeletion(vaultKeyId, 7);
+      await primary.scheduleDeletion(vaultKeyId, 7);
+      expect(await inB.describeKey(vaultKeyId)).toEqual({ kind: 'present', ours: true, keyRef: 'ref-1' });
+      now += 7 * DAY;
+      expect(await inB.describeKey(vaultKeyId)).toEqual({ kind: 'absent' });
+    });
+
+    it('disables and deletes a key that region B never got a copy of, as in one region', async () => {
+      const { primary } = regions();
+      const { vaultKeyId } = await primary.createKey({ keyRef: 'ref-1', alg: 'ES256' });
+      await primary.disableKey(vaultKeyId);
+      await primary.scheduleDeletion(vaultKeyId, 30);
+      expect(await primary.describeKey(vaultKeyId)).toEqual({ kind: 'present', ours: true, keyRef: 'ref-1' });
+    });
+
+    it('refuses with REPLICA_NOT_READY a copy that is disabled, never re-enabling it', async () => {
+      const { primary, inB } = regions();
+      const { vaultKeyId } = await primary.createKey({ keyRef: 'ref-1', alg: 'ES256' });
+      await primary.ensureReplicas(vaultKeyId);
+      await inB.disableKey(vaultKeyId);
+      const err = await primary.ensureReplicas(vaultKeyId).catch((e: unknown) => e);
+      expect(err).toMatchObject({ code: 'REPLICA_NOT_READY', region: 'us-east-1', keyState: 'Disabled' });
+      expect(await codeOf(inB.sign(vaultKeyId, 'ES256', new Uint8Array(1)))).toBe('KEY_UNUSABLE');
+    });
+
+    it('refuses to copy a key created by a single-region vault (not multi-Region) with INVALID_ARGUMENT', async () => {
+      const { primary, dirB } = regions();
+      const { vaultKeyId } = await vault().createKey({ keyRef: 'ref-1', alg: 'ES256' });
+      expect(await codeOf(primary.ensureReplicas(vaultKeyId))).toBe('INVALID_ARGUMENT');
+      await expect(readdir(dirB)).rejects.toMatchObject({ code: 'ENOENT' });
+    });
+
+    it('does nothing without replica regions, as before multi-region', async () => {
+      const v = vault();
+      const { vaultKeyId } = await v.createKey({ keyRef: 'ref-1', alg: 'ES256' });
+      await v.ensureReplicas(vaultKeyId);
+      expect(await readdir(root)).toEqual(['keys']);
+      const [file] = await readdir(dir);
+      expect(JSON.parse(await readFile(join(dir, file ?? ''), 'utf8'))).not.toHaveProperty('multiRegion');
+    });
   });
 });

@@ -49,4 +49,76 @@ describe('Lambda entry points', () => {
       expect(typeof mod.handler).toBe('function');
     },
   );
+
+  describe('multi-region (ADR 0008)', () => {
+    const regions = ['eu-west-1', 'us-east-1'];
+    const role = (name: string) => `arn:aws:iam::123456789012:role/${name}`;
+    const entry = (region: string) => ({
+      adminRoleArns: [role('rotate'), role('rotate-us-east-1')],
+      signerRoleArns: [role(`token-${region}`)],
+      readerRoleArns: [role(`publish-${region}`)],
+    });
+    const policies = (over: Record<string, unknown> = {}) =>
+      JSON.stringify({ ...Object.fromEntries(regions.map((r) => [r, entry(r)])), ...over });
+    const MULTI_ENV = {
+      ...FULL_ENV,
+      [ENV.REGIONS]: regions.join(','),
+      [ENV.REGION_KEY_POLICIES]: policies(),
+    };
+    const ENTRIES = ['rotate', 'publish', 'token'].map((name) => `../../src/handlers/${name}.ts`);
+
+    it.each(ENTRIES)('%s exports a handler when configured for two regions', async (module) => {
+      const mod = await coldStart(module, MULTI_ENV);
+      expect(typeof mod.handler).toBe('function');
+    });
+
+    it.each(ENTRIES)(
+      '%s fails its cold start naming REGIONS when its own region is not listed',
+      async (module) => {
+        await expect(
+          coldStart(module, { ...MULTI_ENV, [ENV.REGIONS]: 'us-east-1,ap-southeast-2' }),
+        ).rejects.toMatchObject({ code: 'INVALID_CONFIG', variable: ENV.REGIONS });
+      },
+    );
+
+    it('rotate fails its cold start naming REGION_KEY_POLICIES when it is missing', async () => {
+      await expect(
+        coldStart('../../src/handlers/rotate.ts', { ...MULTI_ENV, [ENV.REGION_KEY_POLICIES]: undefined }),
+      ).rejects.toMatchObject({ code: 'MISSING_CONFIG', variable: ENV.REGION_KEY_POLICIES });
+    });
+
+    it.each([
+      ['not JSON', '{"eu-west-1":'],
+      ['a region missing', JSON.stringify({ 'eu-west-1': entry('eu-west-1') })],
+      [
+        'a malformed role ARN',
+        policies({ 'us-east-1': { ...entry('us-east-1'), signerRoleArns: ['token'] } }),
+      ],
+      [
+        'a region whose replicas this rotate role could not retire',
+        policies({ 'us-east-1': { ...entry('us-east-1'), adminRoleArns: [role('rotate-us-east-1')] } }),
+      ],
+    ])('rotate fails its cold start naming REGION_KEY_POLICIES for %s', async (_what, value) => {
+      await expect(
+        coldStart('../../src/handlers/rotate.ts', { ...MULTI_ENV, [ENV.REGION_KEY_POLICIES]: value }),
+      ).rejects.toMatchObject({ code: 'INVALID_CONFIG', variable: ENV.REGION_KEY_POLICIES });
+    });
+
+    it.each(ENTRIES.slice(1))(
+      '%s needs no REGION_KEY_POLICIES (it never reaches another region)',
+      async (module) => {
+        const mod = await coldStart(module, { ...MULTI_ENV, [ENV.REGION_KEY_POLICIES]: undefined });
+        expect(typeof mod.handler).toBe('function');
+      },
+    );
+
+    it('rotate in one region ignores REGION_KEY_POLICIES, as before multi-region existed', async () => {
+      const mod = await coldStart('../../src/handlers/rotate.ts', {
+        ...FULL_ENV,
+        [ENV.REGIONS]: 'eu-west-1',
+        [ENV.REGION_KEY_POLICIES]: 'not read',
+      });
+      expect(typeof mod.handler).toBe('function');
+    });
+  });
 });

@@ -69,6 +69,8 @@ let client: Client;
 let KID: string;
 /** STATE's activeKid, when a test rewrites the table. */
 let stateKid: string | undefined;
+/** STATE's activeVaultKeyId, when a test rewrites the table. */
+let stateVaultKeyId: string | undefined;
 
 beforeEach(async () => {
   vi.unstubAllEnvs();
@@ -76,6 +78,7 @@ beforeEach(async () => {
   kms.reset();
   KID ??= (await publicJwkFromKey(publicKey, 'RS256')).kid;
   stateKid = undefined;
+  stateVaultKeyId = undefined;
   client ??= {
     clientId: 'svc',
     secretHash: await hashSecret(secret),
@@ -102,7 +105,15 @@ beforeEach(async () => {
   };
   ddb.on(GetItemCommand).callsFake((input: { Key: Record<string, { S?: string }> }) => {
     const pk = input.Key[TABLE.PARTITION_KEY]?.S;
-    if (pk === TABLE.REGISTRY_PARTITION) return { Item: marshall({ ...state, activeKid: stateKid ?? KID }) };
+    if (pk === TABLE.REGISTRY_PARTITION) {
+      return {
+        Item: marshall({
+          ...state,
+          activeKid: stateKid ?? KID,
+          activeVaultKeyId: stateVaultKeyId ?? VAULT_KEY_ID,
+        }),
+      };
+    }
     if (pk === clientItem.pk) return { Item: marshall(clientItem, { removeUndefinedValues: true }) };
     return {};
   });
@@ -211,5 +222,28 @@ describe('token Lambda entry', () => {
     expect(get.statusCode).toBe(405);
     expect(JSON.parse(get.body)).toMatchObject({ error: 'invalid_request' });
     expect(kms.calls()).toHaveLength(0);
+  });
+
+  it("signs with its own region's replica of a multi-Region key STATE names by the primary's ARN (ADR 0008)", async () => {
+    const keyId = 'mrk-0f0e0d0c00004000800000000000000a';
+    stateVaultKeyId = `arn:aws:kms:eu-west-1:123456789012:key/${keyId}`;
+    const { handler } = await coldStart({
+      ...TOKEN_ENV,
+      AWS_REGION: 'us-east-1',
+      [ENV.REGIONS]: 'eu-west-1,us-east-1',
+    });
+    const res = await handler(
+      event({
+        headers: { 'Content-Type': 'application/x-www-form-urlencoded', Authorization: basic('svc', secret) },
+        body: 'grant_type=client_credentials&scope=orders%3Aread',
+      }),
+    );
+    expect(res.statusCode, res.body).toBe(200);
+    const { access_token: token } = JSON.parse(res.body) as { access_token: string };
+    const { protectedHeader } = await jwtVerify(token, publicKey, { issuer: ISSUER, audience: API });
+    expect(protectedHeader.kid).toBe(KID);
+    const replica = `arn:aws:kms:us-east-1:123456789012:key/${keyId}`;
+    expect(kms.commandCalls(SignCommand).map((c) => c.args[0].input.KeyId)).toEqual([replica]);
+    expect(kms.commandCalls(GetPublicKeyCommand).map((c) => c.args[0].input.KeyId)).toEqual([replica]);
   });
 });

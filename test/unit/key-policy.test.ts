@@ -3,6 +3,7 @@ import {
   buildKeyPolicy as buildFor,
   type KeyPolicyDocument,
   type KeyPolicyPrincipals,
+  parseRegionKeyPolicies,
 } from '../../src/core/key-policy.ts';
 
 const ACCOUNT = '111122223333';
@@ -173,5 +174,111 @@ describe('buildKeyPolicy', () => {
       'INVALID_ARGUMENT',
     );
     expect(codeOf(() => buildKeyPolicy(principals({ partition: 'evil' })))).toBe('INVALID_ARGUMENT');
+  });
+
+  describe('multi-region (ADR 0008)', () => {
+    const admins = [role('rotate-eu-west-1'), role('rotate-us-east-1')];
+
+    it('names every administrator in one RotationRole statement, with the single-admin actions', () => {
+      const policy = buildKeyPolicy(
+        principals({ adminRoleArn: undefined, adminRoleArns: [...admins].reverse() }),
+      );
+      const rotation = policy.Statement.find((s) => s.Sid === 'RotationRole');
+      expect(rotation?.Principal.AWS).toEqual(admins);
+      expect(rotation?.Action).toEqual([
+        'kms:DescribeKey',
+        'kms:DisableKey',
+        'kms:GetPublicKey',
+        'kms:ScheduleKeyDeletion',
+      ]);
+      expect(allowed(policy, 'kms:Sign')).toEqual([role('token')]);
+    });
+
+    it('gives a single administrator the same bytes whether named alone or in the list', () => {
+      const alone = buildKeyPolicy(principals());
+      const listed = buildKeyPolicy(principals({ adminRoleArn: undefined, adminRoleArns: [role('rotate')] }));
+      expect(JSON.stringify(listed)).toBe(JSON.stringify(alone));
+      expect(alone.Statement.find((s) => s.Sid === 'RotationRole')?.Principal.AWS).toBe(role('rotate'));
+    });
+
+    it('throws INVALID_ARGUMENT when no administrator is named at all', () => {
+      expect(codeOf(() => buildKeyPolicy(principals({ adminRoleArn: undefined })))).toBe('INVALID_ARGUMENT');
+    });
+
+    it('lets the administrators replicate a primary only into the given regions, and nobody else', () => {
+      const policy = buildFor(principals({ adminRoleArns: admins }), 'ES256', {
+        replicaRegions: ['us-east-1', 'ap-southeast-2', 'us-east-1'],
+      });
+      expect(allowed(policy, 'kms:ReplicateKey')).toEqual([role('rotate'), ...admins].sort());
+      const replicate = policy.Statement.filter((s) => s.Action.includes('kms:ReplicateKey'));
+      expect(replicate).toHaveLength(1);
+      expect(replicate[0]?.Action).toEqual(['kms:ReplicateKey']);
+      expect(replicate[0]?.Condition).toEqual({
+        StringEquals: { 'kms:ReplicaRegion': ['ap-southeast-2', 'us-east-1'] },
+      });
+    });
+
+    it('lets nobody replicate a single-Region key or a replica', () => {
+      expect(allowed(buildKeyPolicy(principals()), 'kms:ReplicateKey')).toEqual([]);
+      expect(allowed(buildFor(principals(), 'RS256', { replicaRegions: [] }), 'kms:ReplicateKey')).toEqual(
+        [],
+      );
+    });
+  });
+});
+
+describe('parseRegionKeyPolicies', () => {
+  const regions = ['eu-west-1', 'us-east-1'];
+  const entry = (region: string) => ({
+    adminRoleArns: regions.map((r) => role(`rotate-${r}`)),
+    signerRoleArns: [role(`token-${region}`)],
+    readerRoleArns: [role(`publish-${region}`)],
+  });
+  const json = (doc: unknown) => JSON.stringify(doc);
+  const valid = () => Object.fromEntries(regions.map((r) => [r, entry(r)]));
+  const parse = (text: string) => parseRegionKeyPolicies(text, regions, { accountId: ACCOUNT });
+
+  it("gives each region its own principals, ready for that region's replica policy", () => {
+    const parsed = parse(json(valid()));
+    expect([...parsed.keys()]).toEqual(regions);
+    const us = buildKeyPolicy(parsed.get('us-east-1') as KeyPolicyPrincipals);
+    expect(allowed(us, 'kms:Sign')).toEqual([role('token-us-east-1')]);
+    expect(allowed(us, 'kms:DisableKey')).toEqual(
+      [ROOT, role('rotate-eu-west-1'), role('rotate-us-east-1')].sort(),
+    );
+  });
+
+  it('takes a missing signer or reader list as none', () => {
+    const doc = valid();
+    doc['us-east-1'] = { adminRoleArns: entry('us-east-1').adminRoleArns } as never;
+    expect(parse(json(doc)).get('us-east-1')?.signerRoleArns).toEqual([]);
+  });
+
+  it.each([
+    ['text that is not JSON', '{"eu-west-1":'],
+    ['a JSON array', '[]'],
+    ['a region of REGIONS left out', json({ 'eu-west-1': entry('eu-west-1') })],
+    ['a region not in REGIONS', json({ ...valid(), 'eu-west-3': entry('eu-west-1') })],
+    [
+      'a list that is not an array of strings',
+      json({ ...valid(), 'us-east-1': { ...entry('us-east-1'), signerRoleArns: 'x' } }),
+    ],
+    [
+      'a malformed role ARN',
+      json({ ...valid(), 'us-east-1': { ...entry('us-east-1'), readerRoleArns: ['*'] } }),
+    ],
+    [
+      'a region without an administrator',
+      json({ ...valid(), 'us-east-1': { ...entry('us-east-1'), adminRoleArns: [] } }),
+    ],
+    [
+      'an administrator of another account',
+      json({
+        ...valid(),
+        'us-east-1': { ...entry('us-east-1'), adminRoleArns: [role('rotate', '999999999999')] },
+      }),
+    ],
+  ])('throws INVALID_ARGUMENT for %s', (_what, text) => {
+    expect(codeOf(() => parse(text))).toBe('INVALID_ARGUMENT');
   });
 });

@@ -8,6 +8,11 @@
  * 4096 bytes of RAW message, a digest is 32/48 bytes whatever the token size, and the private key
  * never leaves KMS either way. KMS returns ECDSA signatures as DER; JWS needs R‖S (core/der-jose.ts).
  *
+ * Multi-region (ADR 0008): given its `region`, the vault uses its own region's copy of any
+ * multi-Region (`mrk-`) key (kms-regions.ts); given replica regions too (the rotate function), it
+ * creates keys with `MultiRegion: true`, replicates them (kms-replicas.ts) and retires every region's
+ * copy. Without either, every request is exactly the single-region one.
+ *
  * Nothing here logs; errors carry KMS's own error as `cause` and never key material.
  *
  * @see https://docs.aws.amazon.com/kms/latest/APIReference/API_Sign.html
@@ -15,13 +20,10 @@
 import { createHash } from 'node:crypto';
 import {
   CreateKeyCommand,
-  DescribeKeyCommand,
-  DisableKeyCommand,
   GetPublicKeyCommand,
   type GetPublicKeyCommandOutput,
   type KMSClient,
   ListResourceTagsCommand,
-  ScheduleKeyDeletionCommand,
   SignCommand,
   type SignCommandOutput,
 } from '@aws-sdk/client-kms';
@@ -36,8 +38,11 @@ import { publicJwkFromKey } from '../../core/jwk.ts';
 import { buildKeyPolicy, type KeyPolicyPrincipals } from '../../core/key-policy.ts';
 import type { Algorithm, PublicJwk, VaultKey } from '../../core/types.ts';
 import type { VaultKeyFacts } from '../../core/vault-proof.ts';
-import { InvalidArgumentError, JwksError, KeyNotFoundError, KeyUnusableError } from '../../errors.ts';
+import { InvalidArgumentError, JwksError, KeyUnusableError } from '../../errors.ts';
 import type { KeyVault } from '../../ports.ts';
+import { ABSENT, errorName, mapKeyError, UNUSABLE } from './kms-errors.ts';
+import { disableCopy, KmsRegions, type KmsReplicaRegion, scheduleCopyDeletion } from './kms-regions.ts';
+import { KmsReplication, keyDescription, keyTags, type ReplicaWait } from './kms-replicas.ts';
 
 export interface KmsKeyVaultOptions {
   readonly kms: KMSClient;
@@ -45,15 +50,12 @@ export interface KmsKeyVaultOptions {
   readonly deploymentName: string;
   /** Needed by `createKey` only: a process that never creates keys (the publisher) leaves it out. */
   readonly keyPolicy?: KeyPolicyPrincipals;
+  /** Multi-region: the region of `kms`. A multi-Region key's ARN of another region is used as this region's. */
+  readonly region?: string;
+  /** Multi-region, the rotate function: every other region, to replicate keys into (needs `region`). */
+  readonly replicas?: readonly KmsReplicaRegion[];
+  readonly replicaWait?: ReplicaWait;
 }
-
-const errorName = (err: unknown): string | undefined => (err instanceof Error ? err.name : undefined);
-
-/** KMS's answers for a key that exists but may not be used now (disabled, pending deletion, …). */
-const UNUSABLE = new Set(['DisabledException', 'KMSInvalidStateException']);
-const PENDING_DELETION = new Set(['PendingDeletion', 'PendingReplicaDeletion']);
-/** KMS's answers that there is no such key here (an ARN of another account or region is one too). */
-const ABSENT = new Set(['NotFoundException', 'InvalidArnException']);
 
 /** A refusal that is KMS's answer about this key, not a failure to ask; undefined otherwise. */
 function refusalFacts(err: unknown): VaultKeyFacts | undefined {
@@ -68,20 +70,42 @@ export class KmsKeyVault implements KeyVault {
   readonly #tagging: ResourceGroupsTaggingAPIClient;
   readonly #deploymentName: string;
   readonly #principals: KeyPolicyPrincipals | undefined;
+  /** Undefined in a single-region deployment: then every id is used exactly as given. */
+  readonly #regions: KmsRegions | undefined;
+  readonly #replication: KmsReplication | undefined;
 
   constructor(opts: KmsKeyVaultOptions) {
     if (!opts.deploymentName) throw new InvalidArgumentError('deploymentName is required');
+    if (opts.replicas?.length && !opts.region)
+      throw new InvalidArgumentError('replicas need the vault region');
     this.#kms = opts.kms;
     this.#tagging = opts.tagging;
     this.#deploymentName = opts.deploymentName;
     this.#principals = opts.keyPolicy;
+    const regions = opts.region
+      ? new KmsRegions({ region: opts.region, kms: opts.kms, replicas: opts.replicas ?? [] })
+      : undefined;
+    this.#regions = regions;
+    this.#replication = regions
+      ? new KmsReplication({
+          regions,
+          deploymentName: opts.deploymentName,
+          ...(opts.replicaWait ? { wait: opts.replicaWait } : {}),
+        })
+      : undefined;
+  }
+
+  /** This region's copy of the key (ADR 0008): a multi-Region key has the same id in every region. */
+  #here(vaultKeyId: string): string {
+    return this.#regions ? this.#regions.here(vaultKeyId) : vaultKeyId;
   }
 
   async createKey(input: { keyRef: string; alg: Algorithm }): Promise<{ vaultKeyId: string }> {
     const spec = algorithmSpec(input.alg);
     // A signer- or publisher-only process (the token and publish functions) never needs the principals.
     if (!this.#principals) throw new InvalidArgumentError('creating a key needs the key policy principals');
-    const policy = JSON.stringify(buildKeyPolicy(this.#principals, input.alg));
+    const replicaRegions = this.#regions?.replicas.map((r) => r.region) ?? [];
+    const policy = JSON.stringify(buildKeyPolicy(this.#principals, input.alg, { replicaRegions }));
     const out = await this.#kms.send(
       new CreateKeyCommand({
         KeySpec: spec.kmsKeySpec,
@@ -90,11 +114,10 @@ export class KmsKeyVault implements KeyVault {
         // The policy deliberately does not let the caller (the rotator) PutKeyPolicy, so a rotator
         // cannot grant itself kms:Sign; the account keeps PutKeyPolicy (core/key-policy.ts).
         BypassPolicyLockoutSafetyCheck: true,
-        Description: `JWT signing key (${spec.alg}) of jwks-publisher deployment ${this.#deploymentName}, keyRef ${input.keyRef}`,
-        Tags: [
-          { TagKey: KEY_TAGS.DEPLOYMENT, TagValue: this.#deploymentName },
-          { TagKey: KEY_TAGS.KEY_REF, TagValue: input.keyRef },
-        ],
+        Description: keyDescription(spec.alg, this.#deploymentName, input.keyRef),
+        Tags: keyTags(this.#deploymentName, input.keyRef),
+        // Only a multi-Region key can be replicated, and only at creation can a key become one.
+        ...(replicaRegions.length > 0 ? { MultiRegion: true } : {}),
       }),
     );
     const arn = out.KeyMetadata?.Arn;
@@ -102,11 +125,14 @@ export class KmsKeyVault implements KeyVault {
     return { vaultKeyId: arn };
   }
 
-  /** Single-region: a key has no replicas to make (multi-Region keys: ADR 0008). */
-  async ensureReplicas(_vaultKeyId: string): Promise<void> {}
+  /** Single-region: nothing to do. Multi-region: see KmsReplication.ensure (kms-replicas.ts). */
+  async ensureReplicas(vaultKeyId: string): Promise<void> {
+    await this.#replication?.ensure(vaultKeyId);
+  }
 
-  async getPublicJwk(vaultKeyId: string, alg: Algorithm): Promise<PublicJwk> {
+  async getPublicJwk(id: string, alg: Algorithm): Promise<PublicJwk> {
     const spec = algorithmSpec(alg);
+    const vaultKeyId = this.#here(id);
     let out: GetPublicKeyCommandOutput;
     try {
       out = await this.#kms.send(new GetPublicKeyCommand({ KeyId: vaultKeyId }));
@@ -125,7 +151,8 @@ export class KmsKeyVault implements KeyVault {
    * publisher both on such keys only). A key has at most 50 tags, one page. A disabled or pending-
    * deletion key gives no public key; throttling and KMS's internal failures throw.
    */
-  async describeKey(vaultKeyId: string): Promise<VaultKeyFacts> {
+  async describeKey(id: string): Promise<VaultKeyFacts> {
+    const vaultKeyId = this.#here(id);
     let tags: { TagKey?: string; TagValue?: string }[];
     try {
       tags = (await this.#kms.send(new ListResourceTagsCommand({ KeyId: vaultKeyId, Limit: 50 }))).Tags ?? [];
@@ -172,33 +199,32 @@ export class KmsKeyVault implements KeyVault {
         );
       }
     }
-    return keys;
+    const regions = this.#regions;
+    return regions ? Promise.all(keys.map((k) => regions.asRegistered(k))) : keys;
   }
 
-  /** Disabling a disabled key succeeds in KMS; a key pending deletion is already unusable, so that succeeds too. */
+  /**
+   * Disabling a disabled key succeeds in KMS; a key pending deletion is already unusable, so that
+   * succeeds too. Multi-region: every region's copy (KmsRegions.everyCopy).
+   */
   async disableKey(vaultKeyId: string): Promise<void> {
-    try {
-      await this.#kms.send(new DisableKeyCommand({ KeyId: vaultKeyId }));
-    } catch (err) {
-      await this.#unlessPendingDeletion(err, vaultKeyId);
-    }
+    await this.#inEveryRegion(vaultKeyId, (kms, arn) => disableCopy(kms, arn));
   }
 
   async scheduleDeletion(vaultKeyId: string, windowDays: number): Promise<void> {
     if (!Number.isInteger(windowDays) || windowDays < 7 || windowDays > 30) {
       throw new InvalidArgumentError('PendingWindowInDays must be 7–30');
     }
-    try {
-      await this.#kms.send(
-        new ScheduleKeyDeletionCommand({ KeyId: vaultKeyId, PendingWindowInDays: windowDays }),
-      );
-    } catch (err) {
-      await this.#unlessPendingDeletion(err, vaultKeyId);
-    }
+    await this.#inEveryRegion(vaultKeyId, (kms, arn) => scheduleCopyDeletion(kms, arn, windowDays));
   }
 
-  async sign(vaultKeyId: string, alg: Algorithm, signingInput: Uint8Array): Promise<Uint8Array> {
+  #inEveryRegion(vaultKeyId: string, op: (kms: KMSClient, arn: string) => Promise<void>): Promise<void> {
+    return this.#regions ? this.#regions.everyCopy(vaultKeyId, op) : op(this.#kms, vaultKeyId);
+  }
+
+  async sign(id: string, alg: Algorithm, signingInput: Uint8Array): Promise<Uint8Array> {
     const spec = algorithmSpec(alg);
+    const vaultKeyId = this.#here(id);
     const digest = createHash(spec.digest).update(signingInput).digest();
     let out: SignCommandOutput;
     try {
@@ -220,24 +246,4 @@ export class KmsKeyVault implements KeyVault {
     if (!out.Signature) throw new JwksError('UPSTREAM', `KMS Sign returned no signature for ${vaultKeyId}`);
     return spec.kty === 'EC' ? derToJose(out.Signature, spec.componentLength) : out.Signature;
   }
-
-  /**
-   * KMSInvalidStateException from DisableKey/ScheduleKeyDeletion means success only when the key is
-   * already pending deletion; any other state (Creating, Unavailable, …) is a real failure.
-   */
-  async #unlessPendingDeletion(err: unknown, vaultKeyId: string): Promise<void> {
-    if (errorName(err) !== 'KMSInvalidStateException') throw mapKeyError(err, vaultKeyId);
-    const described = await this.#kms.send(new DescribeKeyCommand({ KeyId: vaultKeyId }));
-    if (PENDING_DELETION.has(described.KeyMetadata?.KeyState ?? '')) return;
-    throw err;
-  }
-}
-
-/** NotFound → KeyNotFoundError; disabled/invalid state → KeyUnusableError; anything else unchanged. */
-function mapKeyError(err: unknown, vaultKeyId: string): unknown {
-  const name = errorName(err);
-  if (name === 'NotFoundException') return new KeyNotFoundError(`no KMS key ${vaultKeyId}`, { cause: err });
-  if (name && UNUSABLE.has(name))
-    return new KeyUnusableError(`KMS key ${vaultKeyId} is unusable (${name})`, { cause: err });
-  return err;
 }

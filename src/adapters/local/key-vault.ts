@@ -8,50 +8,29 @@
  * the deletion window is 7–30 days and the key is gone once it passes; PS256 uses a salt as long as
  * the digest (KMS's choice; node's default is the maximum); ECDSA signatures come back as JOSE R‖S.
  *
- * Private keys never leave this class: not returned, not logged, hidden from JSON and inspect.
+ * Multi-region simulation (ADR 0008): given replica regions' vault directories, a key created here is
+ * a "multi-Region" key, `ensureReplicas` copies its file (same id, so the same kid) into each of them,
+ * and disabling or scheduling its deletion reaches the copies first. A vault on a replica directory is
+ * that region's vault: it signs with its own copy, whose state is its own, as in KMS.
+ *
+ * Private keys never leave this class and its helpers (key-files.ts, key-replicas.ts): not returned,
+ * not logged, hidden from JSON and inspect; a copy to another region's directory stays on this machine
+ * with the same file modes.
  */
-import {
-  constants,
-  createPrivateKey,
-  createPublicKey,
-  generateKeyPair,
-  type KeyObject,
-  randomUUID,
-  sign,
-} from 'node:crypto';
-import { chmod, mkdir, readdir, readFile, rename, stat, unlink, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { createPrivateKey, createPublicKey, type KeyObject, randomUUID } from 'node:crypto';
+import { readdir, readFile, stat, unlink } from 'node:fs/promises';
 import { inspect } from 'node:util';
-import { ALGORITHM_SPECS, type AlgorithmSpec, algorithmSpec, isAlgorithm } from '../../core/algorithms.ts';
+import { ALGORITHM_SPECS, algorithmSpec } from '../../core/algorithms.ts';
 import { publicJwkFromKey } from '../../core/jwk.ts';
 import type { Algorithm, PublicJwk, VaultKey } from '../../core/types.ts';
 import type { VaultKeyFacts } from '../../core/vault-proof.ts';
-import {
-  InvalidArgumentError,
-  KeyNotFoundError,
-  KeyUnusableError,
-  MalformedRecordError,
-} from '../../errors.ts';
+import { InvalidArgumentError, KeyNotFoundError, KeyUnusableError } from '../../errors.ts';
 import type { Clock, KeyVault } from '../../ports.ts';
+import { ensureKeyDir, type KeyMeta, keyPath, parseKeyFile, readKeyFile, writeKeyFile } from './key-files.ts';
+import { type LocalReplicaRegion, LocalReplicas } from './key-replicas.ts';
+import { generate, signWith } from './node-keys.ts';
 
-type KeyState = 'Enabled' | 'Disabled' | 'PendingDeletion';
-
-/** What a key file holds besides the private key. */
-interface KeyMeta {
-  readonly format: 1;
-  readonly vaultKeyId: string;
-  readonly keyRef: string;
-  readonly deploymentName: string;
-  readonly alg: Algorithm;
-  readonly state: KeyState;
-  readonly createdAt: number;
-  readonly disabledAt?: number;
-  readonly deletionDate?: number;
-}
-
-interface KeyFile extends KeyMeta {
-  readonly privateKeyPem: string;
-}
+export type { LocalReplicaRegion } from './key-replicas.ts';
 
 interface CacheEntry {
   readonly meta: KeyMeta;
@@ -70,42 +49,7 @@ interface CacheEntry {
  */
 const DEFAULT_STATE_RECHECK_MS = 1_000;
 
-const ID = /^local:([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$/;
 const DAY_MS = 86_400_000;
-
-function generate(spec: AlgorithmSpec): Promise<KeyObject> {
-  return new Promise((resolve, reject) => {
-    const done = (err: Error | null, _pub: KeyObject, priv: KeyObject) => (err ? reject(err) : resolve(priv));
-    if (spec.kty === 'RSA') generateKeyPair('rsa', { modulusLength: 2048, publicExponent: 0x10001 }, done);
-    else generateKeyPair('ec', { namedCurve: spec.namedCurve }, done);
-  });
-}
-
-function signWith(spec: AlgorithmSpec, key: KeyObject, data: Uint8Array): Promise<Uint8Array> {
-  const options =
-    spec.kty === 'EC'
-      ? { key, dsaEncoding: 'ieee-p1363' as const }
-      : spec.padding === 'pss'
-        ? { key, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: constants.RSA_PSS_SALTLEN_DIGEST }
-        : { key, padding: constants.RSA_PKCS1_PADDING };
-  return new Promise((resolve, reject) =>
-    sign(spec.digest, data, options, (err, sig) => (err ? reject(err) : resolve(new Uint8Array(sig)))),
-  );
-}
-
-function parseKeyFile(text: string, path: string): KeyFile {
-  const file = JSON.parse(text) as Partial<KeyFile>;
-  if (
-    file.format !== 1 ||
-    typeof file.vaultKeyId !== 'string' ||
-    typeof file.privateKeyPem !== 'string' ||
-    !isAlgorithm(file.alg) ||
-    !['Enabled', 'Disabled', 'PendingDeletion'].includes(file.state as string)
-  ) {
-    throw new MalformedRecordError(`unreadable key file ${path}`);
-  }
-  return file as KeyFile;
-}
 
 export class LocalKeyVault implements KeyVault {
   readonly #dir: string;
@@ -113,13 +57,22 @@ export class LocalKeyVault implements KeyVault {
   readonly #clock: Clock;
   readonly #cache = new Map<string, CacheEntry>();
   readonly #recheckMs: number;
+  readonly #replicas: LocalReplicas;
   #ready: Promise<void> | undefined;
 
-  constructor(opts: { dir: string; deploymentName: string; clock?: Clock; stateRecheckMs?: number }) {
+  constructor(opts: {
+    dir: string;
+    deploymentName: string;
+    clock?: Clock;
+    stateRecheckMs?: number;
+    /** Multi-region simulation: the other regions' vault directories (none: a single-region vault). */
+    replicas?: readonly LocalReplicaRegion[];
+  }) {
     this.#dir = opts.dir;
     this.#deploymentName = opts.deploymentName;
     this.#clock = opts.clock ?? Date.now;
     this.#recheckMs = opts.stateRecheckMs ?? DEFAULT_STATE_RECHECK_MS;
+    this.#replicas = new LocalReplicas(opts.replicas ?? [], this.#clock);
   }
 
   async createKey(input: { keyRef: string; alg: Algorithm }): Promise<{ vaultKeyId: string }> {
@@ -133,6 +86,8 @@ export class LocalKeyVault implements KeyVault {
       alg: input.alg,
       state: 'Enabled',
       createdAt: this.#clock(),
+      // As KMS's MultiRegion: only a key created as one may have replicas.
+      ...(this.#replicas.regions.length > 0 ? { multiRegion: true as const } : {}),
     };
     await this.#write(meta, key.export({ format: 'pem', type: 'pkcs8' }) as string);
     return { vaultKeyId };
@@ -156,8 +111,18 @@ export class LocalKeyVault implements KeyVault {
     return { ...facts, publicKey: new Uint8Array(spki) };
   }
 
-  /** Single-region: a key has no replicas to make (multi-Region keys: ADR 0008). */
-  async ensureReplicas(_vaultKeyId: string): Promise<void> {}
+  /** Copy the key into every replica region's vault directory (LocalReplicas.copy). Single-region: nothing. */
+  async ensureReplicas(vaultKeyId: string): Promise<void> {
+    if (this.#replicas.regions.length === 0) return;
+    const entry = await this.#load(vaultKeyId);
+    if (!entry) throw new KeyNotFoundError(`no local key ${vaultKeyId}`);
+    if (!entry.meta.multiRegion || entry.meta.deploymentName !== this.#deploymentName) {
+      throw new InvalidArgumentError(`local key ${vaultKeyId} is not a multi-Region key of this deployment`);
+    }
+    const file = await readKeyFile(this.#path(vaultKeyId) as string);
+    if (!file) throw new KeyNotFoundError(`no local key ${vaultKeyId}`);
+    await this.#replicas.copy(file);
+  }
 
   async listKeys(): Promise<VaultKey[]> {
     await this.#ensureDir();
@@ -172,7 +137,11 @@ export class LocalKeyVault implements KeyVault {
     return keys;
   }
 
+  /** Replicas' copies first (a region without one has nothing to do), then this vault's key. */
   async disableKey(vaultKeyId: string): Promise<void> {
+    await this.#replicas.change(vaultKeyId, (copy) =>
+      copy.state === 'Enabled' ? { state: 'Disabled', disabledAt: this.#clock() } : undefined,
+    );
     const entry = await this.#load(vaultKeyId);
     if (!entry) throw new KeyNotFoundError(`no local key ${vaultKeyId}`);
     // Disabled already, or pending deletion (which is unusable too): nothing to do.
@@ -184,13 +153,14 @@ export class LocalKeyVault implements KeyVault {
     if (!Number.isInteger(windowDays) || windowDays < 7 || windowDays > 30) {
       throw new InvalidArgumentError('the deletion window must be 7–30 days (as in KMS)');
     }
+    const deletionDate = this.#clock() + windowDays * DAY_MS;
+    await this.#replicas.change(vaultKeyId, (copy) =>
+      copy.state === 'PendingDeletion' ? undefined : { state: 'PendingDeletion', deletionDate },
+    );
     const entry = await this.#load(vaultKeyId);
     if (!entry) throw new KeyNotFoundError(`no local key ${vaultKeyId}`);
     if (entry.meta.state === 'PendingDeletion') return;
-    await this.#rewrite(vaultKeyId, {
-      state: 'PendingDeletion',
-      deletionDate: this.#clock() + windowDays * DAY_MS,
-    });
+    await this.#rewrite(vaultKeyId, { state: 'PendingDeletion', deletionDate });
   }
 
   async sign(vaultKeyId: string, alg: Algorithm, signingInput: Uint8Array): Promise<Uint8Array> {
@@ -223,16 +193,12 @@ export class LocalKeyVault implements KeyVault {
   }
 
   #ensureDir(): Promise<void> {
-    this.#ready ??= (async () => {
-      await mkdir(this.#dir, { recursive: true, mode: 0o700 });
-      await chmod(this.#dir, 0o700);
-    })();
+    this.#ready ??= ensureKeyDir(this.#dir);
     return this.#ready;
   }
 
   #path(vaultKeyId: string): string | undefined {
-    const uuid = ID.exec(vaultKeyId)?.[1];
-    return uuid === undefined ? undefined : join(this.#dir, `${uuid}.json`);
+    return keyPath(this.#dir, vaultKeyId);
   }
 
   /**
@@ -274,19 +240,12 @@ export class LocalKeyVault implements KeyVault {
     const path = this.#path(vaultKeyId) as string;
     const { privateKeyPem, ...meta } = parseKeyFile(await readFile(path, 'utf8'), path);
     await this.#write({ ...meta, ...change }, privateKeyPem);
+    // This instance made the change: its next signature must see it, not wait for the recheck.
+    this.#cache.delete(vaultKeyId);
   }
 
   async #write(meta: KeyMeta, privateKeyPem: string): Promise<void> {
     await this.#ensureDir();
-    const path = this.#path(meta.vaultKeyId) as string;
-    const temp = `${path}.${randomUUID()}.tmp`;
-    const file: KeyFile = { ...meta, privateKeyPem };
-    try {
-      await writeFile(temp, `${JSON.stringify(file, null, 2)}\n`, { mode: 0o600, flag: 'wx' });
-      await rename(temp, path);
-    } catch (err) {
-      await unlink(temp).catch(() => undefined);
-      throw err;
-    }
+    await writeKeyFile(this.#dir, { ...meta, privateKeyPem });
   }
 }
