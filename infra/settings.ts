@@ -10,6 +10,7 @@ import { parseDuration } from '../src/core/duration.ts';
 import { parsePolicy } from '../src/core/policy.ts';
 import type { Policy, PolicyInput } from '../src/core/types.ts';
 import { ConfigError } from '../src/errors.ts';
+import { checkRegions } from './regions.ts';
 import { DEFAULT_TOKEN_THROTTLING, type TokenThrottling } from './token-endpoint.ts';
 import { TOKEN_RATE_LIMIT_BOUNDS } from './token-rate-limit.ts';
 
@@ -72,6 +73,11 @@ export interface SettingsInput {
   readonly tokenThrottleBurst?: number | string;
   /** A CloudFront-scope (us-east-1) AWS WAF web ACL to attach to the distribution, e.g. a per-IP rule. */
   readonly edgeWebAclArn?: string;
+  /**
+   * Multi-region (ADR 0008): every region, the initial primary first. With more than one, the policy
+   * is validated for several regions (`maxReplicationLag` defaults to 30 s and counts in the retention rule).
+   */
+  readonly regions?: readonly string[];
 }
 
 export interface CustomDomain {
@@ -96,6 +102,8 @@ export interface ResolvedSettings {
   readonly tokenRateLimit?: number;
   readonly tokenThrottling: Required<TokenThrottling>;
   readonly edgeWebAclArn?: string;
+  /** Every region of the deployment, the initial primary first; empty in a single-region deployment. */
+  readonly regions: readonly string[];
 }
 
 const invalid = (setting: string, message: string, cause?: unknown): ConfigError =>
@@ -260,7 +268,8 @@ function checkTokenThrottling(input: SettingsInput): Required<TokenThrottling> {
 export function resolveSettings(input: SettingsInput): ResolvedSettings {
   const envName = checkEnvName(input.envName);
   const deploymentName = checkDeploymentName(input.deploymentName);
-  const { policy, warnings } = parsePolicy(input.policy ?? {});
+  const regions = checkRegions(input.regions);
+  const { policy, warnings } = parsePolicy(input.policy ?? {}, { multiRegion: regions.length > 1 });
   const customDomain = checkCustomDomain(input.customDomain, input.certificateArn);
   const auditRetention = checkAuditRetention(input.auditRetention);
   const auditLockMode = checkAuditLockMode(input.auditLockMode);
@@ -277,6 +286,7 @@ export function resolveSettings(input: SettingsInput): ResolvedSettings {
     keySignerRoleArns: checkRoleArns('keySignerRoleArns', input.keySignerRoleArns),
     keyReaderRoleArns: checkRoleArns('keyReaderRoleArns', input.keyReaderRoleArns),
     tokenThrottling: checkTokenThrottling(input),
+    regions,
     ...(tokenRateLimit === undefined ? {} : { tokenRateLimit }),
     ...(edgeWebAclArn === undefined ? {} : { edgeWebAclArn }),
     ...(customDomain ? { customDomain } : {}),
