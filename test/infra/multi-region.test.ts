@@ -24,6 +24,8 @@ function define(context: Record<string, unknown>, env: Environment = { account: 
   return { app, stacks: defineStacks(app, stackInputFromContext(app.node), env) };
 }
 
+// Template JSON is read as the CloudFormation shapes it has; the assertions check them.
+// biome-ignore lint/suspicious/noExplicitAny: template JSON
 type Resource = { Type: string; Properties: Record<string, any> };
 const resources = (stack: Stack): Record<string, Resource> => Template.fromStack(stack).toJSON().Resources;
 const ofType = (stack: Stack, type: string) => Object.values(resources(stack)).filter((r) => r.Type === type);
@@ -36,7 +38,11 @@ function statementsOfRole(stack: Stack, roleName: string): Statement[] {
     .map(([id]) => id);
   return Object.values(all)
     .filter((r) => r.Type === 'AWS::IAM::Policy')
-    .filter((p) => asArray(p.Properties.Roles).some((r: any) => r === roleName || ids.includes(r?.Ref)))
+    .filter((p) =>
+      asArray(p.Properties.Roles).some(
+        (r: { Ref?: string } | string) => r === roleName || ids.includes((r as { Ref?: string }).Ref ?? ''),
+      ),
+    )
     .flatMap((p) => p.Properties.PolicyDocument.Statement as Statement[]);
 }
 
@@ -94,7 +100,7 @@ describe('a two-region app (-c regions=eu-west-1,us-east-1)', () => {
     ]);
     expect(p.StreamSpecification).toEqual({ StreamViewType: 'NEW_AND_OLD_IMAGES' });
     expect(p.TimeToLiveSpecification).toEqual({ AttributeName: TABLE.TTL_ATTRIBUTE, Enabled: true });
-    expect(p.Replicas.map((r: any) => r.Region).sort()).toEqual([HOME, REPLICA].sort());
+    expect(p.Replicas.map((r: { Region: string }) => r.Region).sort()).toEqual([HOME, REPLICA].sort());
     for (const r of p.Replicas) {
       expect(r.DeletionProtectionEnabled).toBe(true);
       expect(r.PointInTimeRecoverySpecification).toEqual({ PointInTimeRecoveryEnabled: true });
