@@ -270,6 +270,11 @@ describe('a two-region app (-c regions=eu-west-1,us-east-1)', () => {
     expect(JSON.stringify(env[ENV.ISSUER])).toMatch(/ExportsReader.*DomainName/);
     expect(JSON.stringify(env[ENV.DISTRIBUTION_ID])).toMatch(/ExportsReader.*Distribution/);
     expect(env).not.toHaveProperty(ENV.TOPIC_ARN);
+    const [invalidate] = allowing(
+      statementsOfRole(replica, role(REPLICA, 'publish')),
+      'cloudfront:CreateInvalidation',
+    );
+    expect(JSON.stringify(invalidate?.Resource)).toMatch(/:distribution\/.*ExportsReader.*Distribution/);
     expect(ofType(replica, 'AWS::SNS::Topic')).toHaveLength(1); // the alarm topic only
     expect(ofType(replica, 'AWS::S3::Bucket')).toEqual([]); // its buckets are the base stack's
     const [bucket] = ofType(base, 'AWS::S3::Bucket').filter((b) => b.Properties.BucketName);
