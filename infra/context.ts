@@ -43,6 +43,9 @@ export const CONTEXT_KEYS = [
   'edgeWebAclArn',
   'regions',
   'account',
+  'tokenDomain',
+  'hostedZoneId',
+  'hostedZoneName',
   ...POLICY_CONTEXT_KEYS,
 ] as const;
 
@@ -137,6 +140,9 @@ export function stackInputFromContext(node: Node): StackInput {
         ...optional('tokenThrottleRate', text(get, 'tokenThrottleRate')),
         ...optional('tokenThrottleBurst', text(get, 'tokenThrottleBurst')),
         ...optional('edgeWebAclArn', text(get, 'edgeWebAclArn')),
+        ...optional('tokenDomain', text(get, 'tokenDomain')),
+        ...optional('hostedZoneId', text(get, 'hostedZoneId')),
+        ...optional('hostedZoneName', text(get, 'hostedZoneName')),
       },
     },
   };

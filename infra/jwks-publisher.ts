@@ -34,6 +34,7 @@ import { documentsBucketName, type KeyRole, keyRoleName, regionKeyPolicies } fro
 import { ReplicaRegistry } from './replica-registry.ts';
 import { RotationSchedule } from './rotation-schedule.ts';
 import { type ResolvedSettings, resolveSettings } from './settings.ts';
+import { TokenDomain } from './token-domain.ts';
 import { TokenEndpoint, tokenMethodOptions } from './token-endpoint.ts';
 import { TokenRateLimit } from './token-rate-limit.ts';
 
@@ -142,6 +143,15 @@ export interface JwksPublisherProps {
    * @default - a single-region deployment
    */
   readonly multiRegion?: MultiRegionProps;
+  /**
+   * One token host name for every region: Route 53 latency alias records with health checks to each
+   * region's stage (token-domain.ts). Requires `hostedZoneId` and `hostedZoneName` (a public zone
+   * holding the name); each region's stack adds its certificate, custom domain and records.
+   * @default - none: each region's stage URL, and the issuer's `/oauth2/token` to the home region
+   */
+  readonly tokenDomain?: string;
+  readonly hostedZoneId?: string;
+  readonly hostedZoneName?: string;
 }
 
 export class JwksPublisher extends Construct {
@@ -158,6 +168,8 @@ export class JwksPublisher extends Construct {
   /** The events consumer (a multi-region replica region's is the home stack's: events come from the home replica's stream). */
   readonly events: JwksEvents;
   readonly token: TokenEndpoint;
+  /** The region's share of the one token host name, when `tokenDomain` is set. */
+  readonly tokenDomain?: TokenDomain;
   /** The per-client WAF rule on the stage, when `tokenRateLimit` is set. */
   readonly tokenRateLimit?: TokenRateLimit;
   readonly alarms: JwksAlarms;
@@ -316,6 +328,14 @@ export class JwksPublisher extends Construct {
     });
     // kms:Sign only through the key policy (design §3 invariant 7): no identity policy grants it.
     this.rotation.addKeySigner(this.token.handler.role);
+    if (this.settings.tokenDomain) {
+      this.tokenDomain = new TokenDomain(this, 'TokenDomain', {
+        ...this.settings.tokenDomain,
+        restApi: this.api.restApi,
+        stage: this.api.stage,
+        envName,
+      });
+    }
     if (this.settings.tokenRateLimit !== undefined) {
       this.tokenRateLimit = new TokenRateLimit(this, 'TokenRateLimit', {
         stage: this.api.stage,

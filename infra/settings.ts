@@ -11,6 +11,7 @@ import { parsePolicy } from '../src/core/policy.ts';
 import type { Policy, PolicyInput } from '../src/core/types.ts';
 import { ConfigError } from '../src/errors.ts';
 import { checkRegions } from './regions.ts';
+import type { TokenDomainSettings } from './token-domain.ts';
 import { DEFAULT_TOKEN_THROTTLING, type TokenThrottling } from './token-endpoint.ts';
 import { TOKEN_RATE_LIMIT_BOUNDS } from './token-rate-limit.ts';
 
@@ -78,6 +79,13 @@ export interface SettingsInput {
    * is validated for several regions (`maxReplicationLag` defaults to 30 s and counts in the retention rule).
    */
   readonly regions?: readonly string[];
+  /**
+   * One token host name across regions (Route 53 latency records with health checks, token-domain.ts):
+   * all three or none.
+   */
+  readonly tokenDomain?: string;
+  readonly hostedZoneId?: string;
+  readonly hostedZoneName?: string;
 }
 
 export interface CustomDomain {
@@ -104,6 +112,7 @@ export interface ResolvedSettings {
   readonly edgeWebAclArn?: string;
   /** Every region of the deployment, the initial primary first; empty in a single-region deployment. */
   readonly regions: readonly string[];
+  readonly tokenDomain?: TokenDomainSettings;
 }
 
 const invalid = (setting: string, message: string, cause?: unknown): ConfigError =>
@@ -261,6 +270,30 @@ function checkTokenThrottling(input: SettingsInput): Required<TokenThrottling> {
   return { rateLimit, burstLimit };
 }
 
+/** A Route 53 hosted zone id. */
+const HOSTED_ZONE_ID = /^Z[A-Z0-9]{1,31}$/;
+
+function checkTokenDomain(input: SettingsInput): TokenDomainSettings | undefined {
+  const domainName = literal('tokenDomain', input.tokenDomain);
+  const hostedZoneId = literal('hostedZoneId', input.hostedZoneId);
+  const zone = literal('hostedZoneName', input.hostedZoneName)?.replace(/\.$/, '');
+  if (domainName === undefined && hostedZoneId === undefined && zone === undefined) return undefined;
+  if (domainName === undefined)
+    throw invalid('tokenDomain', 'is required with hostedZoneId and hostedZoneName');
+  if (hostedZoneId === undefined) throw invalid('hostedZoneId', 'is required with tokenDomain');
+  if (zone === undefined) throw invalid('hostedZoneName', 'is required with tokenDomain');
+  if (!DOMAIN_PATTERN.test(domainName)) {
+    throw invalid('tokenDomain', `${JSON.stringify(domainName)} is not a lower-case DNS name`);
+  }
+  if (!HOSTED_ZONE_ID.test(hostedZoneId)) {
+    throw invalid('hostedZoneId', `${JSON.stringify(hostedZoneId)} is not a Route 53 hosted zone id`);
+  }
+  if (!DOMAIN_PATTERN.test(zone) || !`.${domainName}`.endsWith(`.${zone}`)) {
+    throw invalid('hostedZoneName', `${JSON.stringify(zone)} is not a zone that holds ${domainName}`);
+  }
+  return { domainName, hostedZoneId, hostedZoneName: zone };
+}
+
 /**
  * Validates every setting. Throws ConfigError (`code` INVALID_CONFIG, `variable` = the setting) or,
  * for the lifecycle policy, the PolicyError of `parsePolicy` (`code` INVALID_POLICY, `setting`).
@@ -276,6 +309,7 @@ export function resolveSettings(input: SettingsInput): ResolvedSettings {
   const alarmEmail = checkEmail(input.alarmEmail);
   const tokenRateLimit = checkTokenRateLimit(input.tokenRateLimit);
   const edgeWebAclArn = checkEdgeWebAclArn(input.edgeWebAclArn);
+  const tokenDomain = checkTokenDomain(input);
   return {
     envName,
     deploymentName,
@@ -287,6 +321,7 @@ export function resolveSettings(input: SettingsInput): ResolvedSettings {
     keyReaderRoleArns: checkRoleArns('keyReaderRoleArns', input.keyReaderRoleArns),
     tokenThrottling: checkTokenThrottling(input),
     regions,
+    ...(tokenDomain ? { tokenDomain } : {}),
     ...(tokenRateLimit === undefined ? {} : { tokenRateLimit }),
     ...(edgeWebAclArn === undefined ? {} : { edgeWebAclArn }),
     ...(customDomain ? { customDomain } : {}),
