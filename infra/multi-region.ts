@@ -79,6 +79,13 @@ export function defineStacks(
       `account: a multi-region deployment needs an explicit 12-digit account (-c account=… or CDK_DEFAULT_ACCOUNT from the CLI's credentials), got ${JSON.stringify(account ?? null)}: cross-region references need environment-bound stacks`,
     );
   }
+  const longest = Math.max(...regions.map((r) => baseStackName(input.stackName, r).length));
+  if (longest > 128) {
+    throw new ConfigError(
+      'stackName',
+      `stackName: ${JSON.stringify(input.stackName)} is too long for its regional stacks (<stackName>-<region>-base must fit CloudFormation's 128 characters)`,
+    );
+  }
   const publisher = input.props.publisher ?? {};
   const stackTags = {
     [STACK_TAGS.APPLICATION]: 'jwks-publisher',

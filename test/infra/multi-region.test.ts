@@ -358,6 +358,12 @@ describe('multi-region settings', () => {
     );
   });
 
+  it('refuses a stack name its regional stack names would carry over 128 characters', () => {
+    expect(() => define({ regions: `${HOME},${REPLICA}`, stackName: `J${'x'.repeat(115)}` })).toThrow(
+      expect.objectContaining({ code: 'INVALID_CONFIG', variable: 'stackName' }),
+    );
+  });
+
   it("refuses one region that is not the CLI's region instead of deploying elsewhere", () => {
     expect(() => define({ regions: REPLICA }, { account: ACCOUNT, defaultRegion: HOME })).toThrow(
       expect.objectContaining({ code: 'INVALID_CONFIG', variable: 'regions' }),
