@@ -11,9 +11,8 @@
  */
 import { Annotations, Duration, Stack } from 'aws-cdk-lib';
 import type * as cloudfront from 'aws-cdk-lib/aws-cloudfront';
-import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as logs from 'aws-cdk-lib/aws-logs';
-import * as s3 from 'aws-cdk-lib/aws-s3';
+import type * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
 import { ENV, PATHS } from '../src/constants.ts';
 import type { PolicyInput } from '../src/core/types.ts';
@@ -29,8 +28,13 @@ import { JwksEvents } from './jwks-events.ts';
 import { JwksPublication } from './jwks-publication.ts';
 import { KeyRegistry } from './key-registry.ts';
 import type { MultiRegionProps } from './multi-region.ts';
-import type { RegionBaseStack } from './region-base-stack.ts';
-import { documentsBucketName, type KeyRole, keyRoleName, regionKeyPolicies } from './regions.ts';
+import {
+  failoverBucket,
+  keyRoleOptions,
+  regionKeyPoliciesJson,
+  replicaDocuments,
+} from './multi-region-parts.ts';
+import type { KeyRole } from './regions.ts';
 import { ReplicaRegistry } from './replica-registry.ts';
 import { RotationSchedule } from './rotation-schedule.ts';
 import { type ResolvedSettings, resolveSettings } from './settings.ts';
@@ -201,26 +205,15 @@ export class JwksPublisher extends Construct {
     assertPolicyRoundTrip(policy, policyEnv);
     const logRetention = props.logRetention ? { logRetention: props.logRetention } : {};
     const otherRegions = mr ? mr.regions.filter((r) => r !== stack.region) : [];
-    /** A key-policy principal's role: named in the home stack, imported from the base stack elsewhere. */
-    const keyRole = (role: KeyRole) => {
-      if (!mr) return {};
-      const roleName = keyRoleName(mr.appStackName, stack.region, role);
-      return replica
-        ? { role: { role: iam.Role.fromRoleName(this, `${role}-role`, roleName) } }
-        : { role: { roleName } };
-    };
+    const keyRole = (role: KeyRole) => keyRoleOptions(this, stack, mr, role);
 
     let documents: s3.IBucket;
-    if (replica) {
+    if (mr && replica) {
       this.registry = new ReplicaRegistry(this, 'Registry', {
         tableName: replica.home.registry.table.tableName,
       });
       this.storage = replica.base.storage;
-      // By its fixed name (regions.ts), not by reference: nothing here may add to the base stack's policy.
-      documents = s3.Bucket.fromBucketAttributes(this, 'Documents', {
-        bucketName: documentsBucketName(mr.appStackName, stack.account, stack.region),
-        region: stack.region,
-      });
+      documents = replicaDocuments(this, stack, mr);
       this.distribution = replica.home.distribution;
       this.issuer = replica.home.issuer;
     } else {
@@ -270,15 +263,10 @@ export class JwksPublisher extends Construct {
     if (mr) {
       this.rotation.handler.function.addEnvironment(
         ENV.REGION_KEY_POLICIES,
-        JSON.stringify(
-          regionKeyPolicies({
-            stackName: mr.appStackName,
-            account: stack.account,
-            regions: mr.regions,
-            extraSignerRoleArns: this.settings.keySignerRoleArns,
-            extraReaderRoleArns: this.settings.keyReaderRoleArns,
-          }),
-        ),
+        regionKeyPoliciesJson(stack, mr, {
+          signers: this.settings.keySignerRoleArns,
+          readers: this.settings.keyReaderRoleArns,
+        }),
       );
     }
     this.publication = new JwksPublication(this, 'Publication', {
@@ -398,17 +386,4 @@ export class JwksPublisher extends Construct {
       executeBefore: [this.alarms.noSuccessfulReconcile],
     });
   }
-}
-
-/**
- * The failover origin's bucket as the home stack sees it: imported by name and regional domain name
- * (cross-region references to the base stack), so the distribution never adds to its policy (a policy
- * in the base stack naming the home stack's distribution would make each stack depend on the other).
- */
-function failoverBucket(scope: Construct, base: RegionBaseStack): s3.IBucket {
-  return s3.Bucket.fromBucketAttributes(scope, 'FailoverBucket', {
-    bucketName: base.storage.bucket.bucketName,
-    bucketRegionalDomainName: base.storage.bucket.bucketRegionalDomainName,
-    region: base.region,
-  });
 }

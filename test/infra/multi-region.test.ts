@@ -3,72 +3,27 @@
  * stack per replica region, the home stack (global table, distribution) and a stack per replica region —
  * while one region or none keeps the single-region template byte for byte.
  */
-import { App, type Stack } from 'aws-cdk-lib';
+import type { Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { describe, expect, it } from 'vitest';
-import { stackInputFromContext } from '../../infra/context.ts';
-import { FEATURE_FLAGS } from '../../infra/feature-flags.ts';
-import { type AppStacks, defineStacks, type Environment } from '../../infra/multi-region.ts';
+import type { AppStacks } from '../../infra/multi-region.ts';
 import { ENV, KEY_TAGS, METRICS, TABLE } from '../../src/constants.ts';
 import { hasCode } from '../../src/errors.ts';
+import {
+  ACCOUNT,
+  define,
+  environmentOf,
+  HOME,
+  NAME,
+  ofType,
+  REPLICA,
+  resources,
+  role,
+  roleArn,
+  statementsOfRole,
+} from './multi-region-synth.ts';
 import { allowing, asArray, type Statement } from './synth.ts';
-
-const ACCOUNT = '111122223333';
-const HOME = 'eu-west-1';
-const REPLICA = 'us-east-1';
-const NAME = 'JwksPublisher-prod';
-
-function define(context: Record<string, unknown>, env: Environment = { account: ACCOUNT }) {
-  const app = new App({ context: { ...FEATURE_FLAGS, 'aws:cdk:bundling-stacks': [], ...context } });
-  return { app, stacks: defineStacks(app, stackInputFromContext(app.node), env) };
-}
-
-// Template JSON is read as the CloudFormation shapes it has; the assertions check them.
-// biome-ignore lint/suspicious/noExplicitAny: template JSON
-type Resource = { Type: string; Properties: Record<string, any> };
-const resources = (stack: Stack): Record<string, Resource> => Template.fromStack(stack).toJSON().Resources;
-const ofType = (stack: Stack, type: string) => Object.values(resources(stack)).filter((r) => r.Type === type);
-
-/** Identity statements attached to the role named `roleName` (by Ref to its logical id, or by name when imported). */
-function statementsOfRole(stack: Stack, roleName: string): Statement[] {
-  const all = resources(stack);
-  const ids = Object.entries(all)
-    .filter(([, r]) => r.Type === 'AWS::IAM::Role' && r.Properties.RoleName === roleName)
-    .map(([id]) => id);
-  return Object.values(all)
-    .filter((r) => r.Type === 'AWS::IAM::Policy')
-    .filter((p) =>
-      asArray(p.Properties.Roles).some(
-        (r: { Ref?: string } | string) => r === roleName || ids.includes((r as { Ref?: string }).Ref ?? ''),
-      ),
-    )
-    .flatMap((p) => p.Properties.PolicyDocument.Statement as Statement[]);
-}
-
-/** The environment of the function whose role is the named key role. */
-function environmentOf(stack: Stack, roleName: string): Record<string, unknown> {
-  const all = resources(stack);
-  const fn = Object.values(all).find(
-    (r) =>
-      r.Type === 'AWS::Lambda::Function' &&
-      JSON.stringify(r.Properties.Role).includes(roleName.replace(/^.*\//, '')) &&
-      r.Properties.Environment,
-  );
-  if (fn) return fn.Properties.Environment.Variables;
-  // In the home stack the role is a resource of the stack: the function names it by GetAtt.
-  const id = Object.entries(all).find(
-    ([, r]) => r.Type === 'AWS::IAM::Role' && r.Properties.RoleName === roleName,
-  )?.[0];
-  const byRef = Object.values(all).find(
-    (r) => r.Type === 'AWS::Lambda::Function' && JSON.stringify(r.Properties.Role).includes(`"${id}"`),
-  );
-  if (!byRef) throw new Error(`no function with role ${roleName}`);
-  return byRef.Properties.Environment.Variables;
-}
-
-const role = (region: string, what: string) => `${NAME}-${region}-${what}`;
-const roleArn = (region: string, what: string) => `arn:aws:iam::${ACCOUNT}:role/${role(region, what)}`;
 
 describe('a two-region app (-c regions=eu-west-1,us-east-1)', () => {
   const { app, stacks } = define({ regions: `${HOME},${REPLICA}` });
@@ -386,71 +341,5 @@ describe('a single-region app', () => {
     expect(plain).not.toContain('kms:ReplicateKey');
     expect(plain).not.toContain('kms:MultiRegion');
     expect(plain).not.toContain('ReplicationLatency');
-  });
-});
-
-describe('one token host name across regions (-c tokenDomain=…)', () => {
-  const zone = {
-    tokenDomain: 'token.example.com',
-    hostedZoneId: 'Z0123456789ABCDEFGHIJ',
-    hostedZoneName: 'example.com',
-  };
-  const { app, stacks } = define({ regions: `${HOME},${REPLICA}`, ...zone });
-
-  it('routes the name to the nearest healthy region: a latency record per region, with a health check on its stage', () => {
-    for (const [stack, region] of [
-      [stacks.home, HOME],
-      [stacks.replicas[0] as Stack, REPLICA],
-    ] as const) {
-      const all = resources(stack);
-      const id = (type: string) => Object.entries(all).find(([, r]) => r.Type === type)?.[0];
-      const [domain] = ofType(stack, 'AWS::ApiGateway::DomainName');
-      expect(domain?.Properties).toMatchObject({
-        DomainName: zone.tokenDomain,
-        EndpointConfiguration: { Types: ['REGIONAL'] },
-        SecurityPolicy: 'TLS_1_2',
-      });
-      const [certificate] = ofType(stack, 'AWS::CertificateManager::Certificate');
-      expect(certificate?.Properties.DomainValidationOptions).toEqual([
-        { DomainName: zone.tokenDomain, HostedZoneId: zone.hostedZoneId },
-      ]);
-      const [mapping] = ofType(stack, 'AWS::ApiGateway::BasePathMapping');
-      expect(mapping?.Properties.RestApiId).toEqual({ Ref: id('AWS::ApiGateway::RestApi') });
-      expect(mapping?.Properties.Stage).toEqual({ Ref: id('AWS::ApiGateway::Stage') });
-
-      const [health] = ofType(stack, 'AWS::Route53::HealthCheck');
-      expect(health?.Properties.HealthCheckConfig).toMatchObject({
-        Type: 'HTTPS',
-        ResourcePath: '/prod/.well-known/jwks.json',
-      });
-      expect(JSON.stringify(health?.Properties.HealthCheckConfig.FullyQualifiedDomainName)).toContain(
-        `.execute-api.${region}.`,
-      );
-      const records = ofType(stack, 'AWS::Route53::RecordSet');
-      expect(records).toHaveLength(1);
-      expect(records[0]?.Properties).toMatchObject({
-        Name: `${zone.tokenDomain}.`,
-        Type: 'A',
-        Region: region,
-        SetIdentifier: region,
-        HostedZoneId: zone.hostedZoneId,
-        HealthCheckId: { Ref: id('AWS::Route53::HealthCheck') },
-      });
-    }
-  });
-
-  it('leaves no unacknowledged cdk-nag finding', () => {
-    expect(new AwsSolutionsChecks().validateScope(app).violations.map((v) => v.ruleName)).toEqual([]);
-  });
-
-  it.each([
-    [{ tokenDomain: zone.tokenDomain }, 'hostedZoneId'],
-    [{ ...zone, hostedZoneName: 'example.org' }, 'hostedZoneName'],
-    [{ ...zone, hostedZoneId: 'not-a-zone' }, 'hostedZoneId'],
-    [{ hostedZoneId: zone.hostedZoneId, hostedZoneName: zone.hostedZoneName }, 'tokenDomain'],
-  ])('refuses %j naming %s', (context, variable) => {
-    expect(() => define({ regions: `${HOME},${REPLICA}`, ...context })).toThrow(
-      expect.objectContaining({ code: 'INVALID_CONFIG', variable }),
-    );
   });
 });
