@@ -22,6 +22,7 @@ export const POLICY_CONTEXT_KEYS = [
   'algorithm',
   'kmsDeletionWindow',
   'intentTimeout',
+  'maxReplicationLag',
 ] as const satisfies readonly (keyof PolicyInput)[];
 
 export const CONTEXT_KEYS = [
@@ -40,12 +41,21 @@ export const CONTEXT_KEYS = [
   'tokenThrottleRate',
   'tokenThrottleBurst',
   'edgeWebAclArn',
+  'regions',
+  'account',
+  'tokenDomain',
+  'hostedZoneId',
+  'hostedZoneName',
   ...POLICY_CONTEXT_KEYS,
 ] as const;
 
 export interface StackInput {
   readonly stackName: string;
   readonly props: JwksPublisherStackProps;
+  /** `-c regions=eu-west-1,us-east-1`: the initial primary first (infra/multi-region.ts). */
+  readonly regions?: readonly string[];
+  /** `-c account=…`: the account of a multi-region deployment's environment-bound stacks. */
+  readonly account?: string;
 }
 
 type Getter = (key: string) => unknown;
@@ -110,6 +120,8 @@ export function stackInputFromContext(node: Node): StackInput {
     (value === undefined ? {} : { [key]: value }) as Partial<Record<K, V>>;
   return {
     stackName,
+    ...optional('regions', list(get, 'regions')),
+    ...optional('account', text(get, 'account')),
     props: {
       description: `JWKS publisher (${envName}): KMS-backed signing keys, rotated and published`,
       publisher: {
@@ -128,6 +140,9 @@ export function stackInputFromContext(node: Node): StackInput {
         ...optional('tokenThrottleRate', text(get, 'tokenThrottleRate')),
         ...optional('tokenThrottleBurst', text(get, 'tokenThrottleBurst')),
         ...optional('edgeWebAclArn', text(get, 'edgeWebAclArn')),
+        ...optional('tokenDomain', text(get, 'tokenDomain')),
+        ...optional('hostedZoneId', text(get, 'hostedZoneId')),
+        ...optional('hostedZoneName', text(get, 'hostedZoneName')),
       },
     },
   };

@@ -36,11 +36,23 @@ export interface HandlerFunctionProps {
    * @default true
    */
   readonly sourceMaps?: boolean;
+  /**
+   * A fixed role name, for a role other stacks must name without a reference (a multi-region
+   * deployment's key-policy principals, infra/regions.ts).
+   * @default - a name CloudFormation generates
+   */
+  readonly roleName?: string;
+  /**
+   * A role created elsewhere (a replica region's key-policy principal, created by its base stack so it
+   * exists before the first key names it); this construct only adds the log grant to it.
+   * @default - a role of its own
+   */
+  readonly role?: iam.IRole;
 }
 
 export class HandlerFunction extends Construct {
   readonly function: NodejsFunction;
-  readonly role: iam.Role;
+  readonly role: iam.IRole;
   readonly logGroup: logs.LogGroup;
 
   constructor(scope: Construct, id: string, props: HandlerFunctionProps) {
@@ -49,10 +61,13 @@ export class HandlerFunction extends Construct {
       retention: props.logRetention ?? logs.RetentionDays.ONE_YEAR,
       removalPolicy: RemovalPolicy.DESTROY,
     });
-    this.role = new iam.Role(this, 'Role', {
-      assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
-      description: `${props.handler} handler of the JWKS publisher`,
-    });
+    this.role =
+      props.role ??
+      new iam.Role(this, 'Role', {
+        assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
+        description: `${props.handler} handler of the JWKS publisher`,
+        ...(props.roleName ? { roleName: props.roleName } : {}),
+      });
     // Instead of AWSLambdaBasicExecutionRole (logs:* on every log group in the account).
     this.logGroup.grantWrite(this.role);
 

@@ -53,9 +53,12 @@ export interface JwksAlarmsProps {
   readonly rotationInterval: Duration;
   readonly publishFunction: lambda.IFunction;
   readonly failureQueue: sqs.IQueue;
-  /** The events consumer (audit trail and SNS events) and its on-failure queue. */
-  readonly eventsFunction: lambda.IFunction;
-  readonly eventsFailureQueue: sqs.IQueue;
+  /**
+   * The events consumer (audit trail and SNS events) and its on-failure queue.
+   * @default - none in this stack (a multi-region replica region: events are the home stack's)
+   */
+  readonly eventsFunction?: lambda.IFunction;
+  readonly eventsFailureQueue?: sqs.IQueue;
   /**
    * Publication lag (stream IteratorAge) that alarms; the events consumer's lag alarms at the same age.
    * @default Duration.minutes(5)
@@ -187,40 +190,42 @@ export class JwksAlarms extends Construct {
         'Registry stream records gave up after all retries (on-failure queue). Run `jwks publish` after fixing the cause.',
       ],
     });
-    this.addStreamConsumerAlarms({
-      fn: props.eventsFunction,
-      failureQueue: props.eventsFailureQueue,
-      maxIteratorAge: props.maxIteratorAge,
-      lag: [
-        'EventsLag',
-        'The events function is behind the registry stream: subscribers hear of key changes late.',
-      ],
-      errors: [
-        'EventsErrors',
-        'The events function failed; the stream retries, but audit records and lifecycle events are late.',
-      ],
-      dropped: [
-        'UnauditedRecords',
-        'Registry stream records gave up after all retries (events on-failure queue): their audit records and ' +
-          'events are missing. The stream keeps records for 24 h: fix the cause and replay them from the queued positions.',
-      ],
-    });
+    if (props.eventsFunction && props.eventsFailureQueue) {
+      this.addStreamConsumerAlarms({
+        fn: props.eventsFunction,
+        failureQueue: props.eventsFailureQueue,
+        maxIteratorAge: props.maxIteratorAge,
+        lag: [
+          'EventsLag',
+          'The events function is behind the registry stream: subscribers hear of key changes late.',
+        ],
+        errors: [
+          'EventsErrors',
+          'The events function failed; the stream retries, but audit records and lifecycle events are late.',
+        ],
+        dropped: [
+          'UnauditedRecords',
+          'Registry stream records gave up after all retries (events on-failure queue): their audit records and ' +
+            'events are missing. The stream keeps records for 24 h: fix the cause and replay them from the queued positions.',
+        ],
+      });
 
-    this.add('EventsRecordFailures', {
-      alarmDescription:
-        'The events function reported stream records as failed (partial batch response): no Lambda error counts ' +
-        'them. Lambda retries them; until they pass their audit records and events are late. Read its log ' +
-        '(`stream record failed`, with the code).',
-      metric: handlerMetric(props.deploymentName, SERVICE_NAMES.EVENTS, METRICS.RECORDS_FAILED, {
-        statistic: 'Sum',
-        period: Duration.minutes(15),
-      }),
-      // One transient S3 or SNS failure that the retry clears is not a page; three in 15 minutes is.
-      threshold: 3,
-      evaluationPeriods: 1,
-      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
-    });
+      this.add('EventsRecordFailures', {
+        alarmDescription:
+          'The events function reported stream records as failed (partial batch response): no Lambda error counts ' +
+          'them. Lambda retries them; until they pass their audit records and events are late. Read its log ' +
+          '(`stream record failed`, with the code).',
+        metric: handlerMetric(props.deploymentName, SERVICE_NAMES.EVENTS, METRICS.RECORDS_FAILED, {
+          statistic: 'Sum',
+          period: Duration.minutes(15),
+        }),
+        // One transient S3 or SNS failure that the retry clears is not a page; three in 15 minutes is.
+        threshold: 3,
+        evaluationPeriods: 1,
+        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+      });
+    }
 
     if (props.token) this.addTokenAlarms(props.token);
 
@@ -342,6 +347,67 @@ export class JwksAlarms extends Construct {
       metric: token.serverErrors,
       // A single KMS or DynamoDB hiccup is retried by the client; five in five minutes is a pattern.
       threshold: 5,
+      evaluationPeriods: 1,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+    });
+  }
+
+  /**
+   * Multi-region (ADR 0008): the global table replicating slower than the policy allows for
+   * (`ReplicationLatency` from this region's replica to each other region, published here), the primary
+   * not reconciling (this region's rotate function, in watch mode, counting actions the primary has
+   * left undone for three runs in a row), and a fenced-off region's write being overruled.
+   * @see https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/metrics-dimensions.html
+   */
+  addMultiRegionAlarms(props: {
+    readonly deploymentName: string;
+    readonly tableName: string;
+    /** The regions this region's replica replicates to. */
+    readonly receivingRegions: readonly string[];
+    /** Policy `maxReplicationLag` in milliseconds (the unit of ReplicationLatency). */
+    readonly maxReplicationLag: number;
+    readonly rotationInterval: Duration;
+  }): void {
+    for (const region of props.receivingRegions) {
+      this.add(`ReplicationLatency-${region}`, {
+        alarmDescription:
+          `Registry replication to ${region} is slower than the policy's maxReplicationLag: a retired key may ` +
+          'be named ACTIVE there for longer than the retention rule allows for (docs/deploy.md, Multi-region).',
+        metric: new cloudwatch.Metric({
+          namespace: 'AWS/DynamoDB',
+          metricName: 'ReplicationLatency',
+          dimensionsMap: { TableName: props.tableName, ReceivingRegion: region },
+          statistic: 'Maximum',
+          period: Duration.minutes(5),
+        }),
+        threshold: props.maxReplicationLag,
+        evaluationPeriods: 1,
+        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+      });
+    }
+    const rotateMetric = (metricName: string, statistic: string) =>
+      handlerMetric(props.deploymentName, SERVICE_NAMES.ROTATE, metricName, {
+        statistic,
+        period: props.rotationInterval,
+      });
+    this.add('PrimaryOverdueActions', {
+      alarmDescription:
+        'Lifecycle actions are due that the primary region has not taken for three runs: the primary stopped ' +
+        'reconciling (region down?). Tokens keep working; rotation is paused. See the runbook: promote-region.',
+      metric: rotateMetric(METRICS.OVERDUE_ACTIONS, 'Maximum'),
+      threshold: 0,
+      evaluationPeriods: 3,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+    });
+    this.add('FencedWrites', {
+      alarmDescription:
+        'A region that is no longer the primary wrote the registry after a promotion; this region re-asserted ' +
+        'STATE. Make sure the old primary is down or its rotate schedule disabled (runbook).',
+      metric: rotateMetric(METRICS.FENCED_WRITES, 'Sum'),
+      threshold: 1,
       evaluationPeriods: 1,
       comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
       treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,

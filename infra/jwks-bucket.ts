@@ -25,6 +25,11 @@ export interface JwksBucketProps {
    * @default Duration.days(365)
    */
   readonly noncurrentVersionRetention?: Duration;
+  /**
+   * A fixed name for the content bucket (a multi-region replica region's, infra/regions.ts).
+   * @default - a name CloudFormation generates
+   */
+  readonly bucketName?: string;
 }
 
 /** Prefixes inside the log bucket. */
@@ -55,6 +60,7 @@ export class JwksBucket extends Construct {
     });
 
     this.bucket = new s3.Bucket(this, 'Content', {
+      ...(props.bucketName ? { bucketName: props.bucketName } : {}),
       blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
       enforceSSL: true,
       encryption: s3.BucketEncryption.S3_MANAGED,

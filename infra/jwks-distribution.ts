@@ -7,7 +7,7 @@
  * The token endpoint adds a second behaviour, `/oauth2/token` → the API Gateway origin, all methods,
  * caching disabled (token-endpoint.ts).
  */
-import { Duration, Validations } from 'aws-cdk-lib';
+import { Annotations, Duration, Validations } from 'aws-cdk-lib';
 import * as acm from 'aws-cdk-lib/aws-certificatemanager';
 import * as cloudfront from 'aws-cdk-lib/aws-cloudfront';
 import * as origins from 'aws-cdk-lib/aws-cloudfront-origins';
@@ -17,6 +17,7 @@ import { Construct } from 'constructs';
 import { OBJECT_KEYS } from '../src/constants.ts';
 import { globalName } from './global-names.ts';
 import { LOG_PREFIXES } from './jwks-bucket.ts';
+import { FAILOVER_STATUS_CODES } from './regions.ts';
 import type { CustomDomain } from './settings.ts';
 
 export interface JwksDistributionProps {
@@ -42,6 +43,30 @@ export interface JwksDistributionProps {
    * @default - none (the stage's throttling and optional web ACL still apply)
    */
   readonly webAclArn?: string;
+  /**
+   * Multi-region (ADR 0008): a replica region's documents bucket, created by its base stack. The
+   * documents are then served from an origin group: `bucket`, and this one when `bucket`'s region
+   * answers 403/404/5xx. Its bucket policy admits this account's distributions (base stack), since the
+   * base stack is deployed before this distribution exists.
+   * @default - one origin
+   */
+  readonly failoverBucket?: s3.IBucket;
+}
+
+/**
+ * The edge serves the documents, never the revocation list (which is for the publisher): a deny for
+ * CloudFront on `revocations/*`, whatever an OAC grant on `bucket/*` allows.
+ */
+export function denyEdgeTheRevocationList(bucket: s3.IBucket): void {
+  bucket.addToResourcePolicy(
+    new iam.PolicyStatement({
+      sid: 'EdgeServesDocumentsNotTheRevocationList',
+      effect: iam.Effect.DENY,
+      principals: [new iam.ServicePrincipal('cloudfront.amazonaws.com')],
+      actions: ['s3:GetObject'],
+      resources: [bucket.arnForObjects(`${OBJECT_KEYS.REVOCATIONS_PREFIX}*`)],
+    }),
+  );
 }
 
 export class JwksDistribution extends Construct {
@@ -103,16 +128,27 @@ export class JwksDistribution extends Construct {
       ? acm.Certificate.fromCertificateArn(this, 'Certificate', props.customDomain.certificateArn)
       : undefined;
 
+    // OAC: CloudFront signs its S3 requests; the bucket policy admits only this distribution.
+    const originAccessControl = new cloudfront.S3OriginAccessControl(this, 'OriginAccess', {
+      originAccessControlName: globalName(this, 'jwks', 64),
+      description: 'JWKS publisher: CloudFront signs its reads of the content bucket',
+    });
+    const primaryOrigin = origins.S3BucketOrigin.withOriginAccessControl(props.bucket, {
+      originAccessControl,
+    });
     this.distribution = new cloudfront.Distribution(this, 'Distribution', {
       comment: 'JWKS publisher: JWKS, discovery documents and the token endpoint',
       defaultBehavior: {
-        // OAC: CloudFront signs its S3 requests; the bucket policy admits only this distribution.
-        origin: origins.S3BucketOrigin.withOriginAccessControl(props.bucket, {
-          originAccessControl: new cloudfront.S3OriginAccessControl(this, 'OriginAccess', {
-            originAccessControlName: globalName(this, 'jwks', 64),
-            description: 'JWKS publisher: CloudFront signs its reads of the content bucket',
-          }),
-        }),
+        origin: props.failoverBucket
+          ? new origins.OriginGroup({
+              primaryOrigin,
+              fallbackOrigin: origins.S3BucketOrigin.withOriginAccessControl(props.failoverBucket, {
+                originAccessControl,
+              }),
+              // 403 is S3's "no such object" without s3:ListBucket: a region that lost its documents.
+              fallbackStatusCodes: [...FAILOVER_STATUS_CODES],
+            })
+          : primaryOrigin,
         viewerProtocolPolicy: cloudfront.ViewerProtocolPolicy.HTTPS_ONLY,
         // OPTIONS: `If-None-Match` is not a CORS-safelisted header, so a browser's conditional fetch is
         // preflighted. S3 answers the preflight from the bucket's CORS rule (jwks-bucket.ts), which
@@ -143,15 +179,13 @@ export class JwksDistribution extends Construct {
     });
 
     // The OAC grant covers `bucket/*`; the revocation list is for the publisher, not for the edge.
-    props.bucket.addToResourcePolicy(
-      new iam.PolicyStatement({
-        sid: 'EdgeServesDocumentsNotTheRevocationList',
-        effect: iam.Effect.DENY,
-        principals: [new iam.ServicePrincipal('cloudfront.amazonaws.com')],
-        actions: ['s3:GetObject'],
-        resources: [props.bucket.arnForObjects(`${OBJECT_KEYS.REVOCATIONS_PREFIX}*`)],
-      }),
-    );
+    denyEdgeTheRevocationList(props.bucket);
+    if (props.failoverBucket) {
+      Annotations.of(this.distribution).acknowledgeWarning(
+        '@aws-cdk/aws-cloudfront-origins:updateImportedBucketPolicyOac',
+        "The failover bucket's policy is written by its base stack (infra/region-base-stack.ts), deployed first.",
+      );
+    }
 
     this.baseUrl = `https://${props.customDomain?.domainName ?? this.distribution.distributionDomainName}`;
 

@@ -167,7 +167,7 @@ export class JwksEvents extends Construct {
 
     const role = this.handler.role;
     this.grantPublish(role);
-    role.addToPolicy(
+    role.addToPrincipalPolicy(
       new iam.PolicyStatement({
         // GetObject also authorises HeadObject (the writer checks whether the record is there).
         sid: 'AppendAndReadAuditRecords',
@@ -175,7 +175,7 @@ export class JwksEvents extends Construct {
         resources: [records],
       }),
     );
-    role.addToPolicy(
+    role.addToPrincipalPolicy(
       new iam.PolicyStatement({
         // Listing `audit/<keyRef>/` finds the previous link of the chain; and without ListBucket S3
         // answers the HEAD of a not-yet-written record with 403, not 404 (HeadObject carries no
@@ -202,15 +202,15 @@ export class JwksEvents extends Construct {
    * this brings (`kms:GenerateDataKey*` is a wildcard action) is acknowledged on the role here.
    * @see https://docs.aws.amazon.com/sns/latest/dg/sns-key-management.html
    */
-  grantPublish(role: iam.Role): void {
-    role.addToPolicy(
+  grantPublish(role: iam.IRole): void {
+    role.addToPrincipalPolicy(
       new iam.PolicyStatement({
         sid: 'PublishLifecycleEvents',
         actions: ['sns:Publish'],
         resources: [this.topic.topicArn],
       }),
     );
-    role.addToPolicy(
+    role.addToPrincipalPolicy(
       new iam.PolicyStatement({
         // Publishing to an encrypted topic: SNS generates a data key (and decrypts it) as the publisher.
         sid: 'EncryptEventsWithTheTopicKey',

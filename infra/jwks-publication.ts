@@ -41,6 +41,14 @@ export interface JwksPublicationProps extends StreamConsumerOptions {
   /** @default Duration.seconds(60) */
   readonly timeout?: Duration;
   readonly logRetention?: logs.RetentionDays;
+  /**
+   * Multi-region (ADR 0008): the publisher records `PUBLISHED#<region>#<keyRef>` items (PutItem) and
+   * never writes a KEY item (UpdateItem), which only the primary's rotate function writes.
+   * @default false
+   */
+  readonly multiRegion?: boolean;
+  /** HandlerFunction options for the role (a multi-region deployment's named or imported role). */
+  readonly role?: { readonly roleName?: string; readonly role?: iam.IRole };
 }
 
 /** Objects the publisher writes (and HEADs first: the write protocol of design §5). */
@@ -65,6 +73,7 @@ export class JwksPublication extends Construct {
       timeout: props.timeout ?? Duration.seconds(60),
       environment: props.environment,
       ...(props.logRetention ? { logRetention: props.logRetention } : {}),
+      ...props.role,
     });
     const role = this.handler.role;
 
@@ -73,14 +82,14 @@ export class JwksPublication extends Construct {
     this.eventSource = consumer.eventSource;
 
     // Registry partition only (never CLIENT# items): one consistent Query, and UpdateItem for
-    // `publishedAt` only.
+    // `publishedAt` only (multi-region: PutItem of this region's publication items instead).
     grantPartitions(role, props.table, {
       sid: 'ReadRegistryMarkPublished',
-      actions: ['dynamodb:Query', 'dynamodb:UpdateItem'],
+      actions: ['dynamodb:Query', props.multiRegion ? 'dynamodb:PutItem' : 'dynamodb:UpdateItem'],
       partitions: [TABLE.REGISTRY_PARTITION],
     });
 
-    role.addToPolicy(
+    role.addToPrincipalPolicy(
       new iam.PolicyStatement({
         sid: 'WritePublishedDocuments',
         // GetObject also authorises HeadObject (the write protocol starts with a HEAD).
@@ -90,7 +99,7 @@ export class JwksPublication extends Construct {
     );
     grantReadRevocationList(role, props.bucket);
     props.distribution.grantCreateInvalidation(role);
-    role.addToPolicy(
+    role.addToPrincipalPolicy(
       new iam.PolicyStatement({
         sid: 'ProveRecordsWithThisDeploymentsKeysOnly',
         actions: ['kms:GetPublicKey', 'kms:ListResourceTags'],

@@ -12,6 +12,7 @@
 import { Annotations, Duration, Stack } from 'aws-cdk-lib';
 import type * as cloudfront from 'aws-cdk-lib/aws-cloudfront';
 import type * as logs from 'aws-cdk-lib/aws-logs';
+import type * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
 import { ENV, PATHS } from '../src/constants.ts';
 import type { PolicyInput } from '../src/core/types.ts';
@@ -26,8 +27,18 @@ import { JwksDistribution } from './jwks-distribution.ts';
 import { JwksEvents } from './jwks-events.ts';
 import { JwksPublication } from './jwks-publication.ts';
 import { KeyRegistry } from './key-registry.ts';
+import type { MultiRegionProps } from './multi-region.ts';
+import {
+  failoverBucket,
+  keyRoleOptions,
+  regionKeyPoliciesJson,
+  replicaDocuments,
+} from './multi-region-parts.ts';
+import type { KeyRole } from './regions.ts';
+import { ReplicaRegistry } from './replica-registry.ts';
 import { RotationSchedule } from './rotation-schedule.ts';
 import { type ResolvedSettings, resolveSettings } from './settings.ts';
+import { TokenDomain } from './token-domain.ts';
 import { TokenEndpoint, tokenMethodOptions } from './token-endpoint.ts';
 import { TokenRateLimit } from './token-rate-limit.ts';
 
@@ -130,18 +141,39 @@ export interface JwksPublisherProps {
    * @default - no web ACL at the edge
    */
   readonly edgeWebAclArn?: string;
+  /**
+   * Multi-region (ADR 0008): set by infra/app.ts for each regional stack of `-c regions=…`
+   * (infra/multi-region.ts).
+   * @default - a single-region deployment
+   */
+  readonly multiRegion?: MultiRegionProps;
+  /**
+   * One token host name for every region: Route 53 latency alias records with health checks to each
+   * region's stage (token-domain.ts). Requires `hostedZoneId` and `hostedZoneName` (a public zone
+   * holding the name); each region's stack adds its certificate, custom domain and records.
+   * @default - none: each region's stage URL, and the issuer's `/oauth2/token` to the home region
+   */
+  readonly tokenDomain?: string;
+  readonly hostedZoneId?: string;
+  readonly hostedZoneName?: string;
 }
 
 export class JwksPublisher extends Construct {
   readonly settings: ResolvedSettings;
-  readonly registry: KeyRegistry;
+  /** The table; in a multi-region replica region, this region's replica of the home stack's global table. */
+  readonly registry: KeyRegistry | ReplicaRegistry;
+  /** This region's documents bucket (a multi-region replica region's is in its base stack). */
   readonly storage: JwksBucket;
+  /** The issuer's distribution (a multi-region replica region's is the home stack's). */
   readonly distribution: JwksDistribution;
   readonly api: JwksApi;
   readonly rotation: RotationSchedule;
   readonly publication: JwksPublication;
+  /** The events consumer (a multi-region replica region's is the home stack's: events come from the home replica's stream). */
   readonly events: JwksEvents;
   readonly token: TokenEndpoint;
+  /** The region's share of the one token host name, when `tokenDomain` is set. */
+  readonly tokenDomain?: TokenDomain;
   /** The per-client WAF rule on the stage, when `tokenRateLimit` is set. */
   readonly tokenRateLimit?: TokenRateLimit;
   readonly alarms: JwksAlarms;
@@ -156,9 +188,14 @@ export class JwksPublisher extends Construct {
 
   constructor(scope: Construct, id: string, props: JwksPublisherProps = {}) {
     super(scope, id);
+    const mr = props.multiRegion;
+    const stack = Stack.of(this);
+    const replica = mr?.replica;
     this.settings = resolveSettings({
       ...props,
-      deploymentName: props.deploymentName ?? Stack.of(this).stackName,
+      // One deployment across regions: the same KMS tag value in every region.
+      deploymentName: props.deploymentName ?? mr?.appStackName ?? stack.stackName,
+      ...(mr ? { regions: mr.regions } : {}),
     });
     const { policy, envName, deploymentName } = this.settings;
     for (const warning of this.settings.policyWarnings) {
@@ -167,21 +204,36 @@ export class JwksPublisher extends Construct {
     const policyEnv = policyEnvironment(policy);
     assertPolicyRoundTrip(policy, policyEnv);
     const logRetention = props.logRetention ? { logRetention: props.logRetention } : {};
+    const otherRegions = mr ? mr.regions.filter((r) => r !== stack.region) : [];
+    const keyRole = (role: KeyRole) => keyRoleOptions(this, stack, mr, role);
 
-    this.registry = new KeyRegistry(this, 'Registry');
-    this.storage = new JwksBucket(this, 'Storage');
-    this.distribution = new JwksDistribution(this, 'Cdn', {
-      bucket: this.storage.bucket,
-      logBucket: this.storage.logBucket,
-      maxTtl: Duration.millis(policy.cdnMaxTtl),
-      defaultTtl: Duration.millis(policy.jwksMaxAge),
-      ...(this.settings.customDomain ? { customDomain: this.settings.customDomain } : {}),
-      ...(props.priceClass ? { priceClass: props.priceClass } : {}),
-      ...(this.settings.edgeWebAclArn ? { webAclArn: this.settings.edgeWebAclArn } : {}),
-    });
-    this.issuer = this.distribution.baseUrl;
+    let documents: s3.IBucket;
+    if (mr && replica) {
+      this.registry = new ReplicaRegistry(this, 'Registry', {
+        tableName: replica.home.registry.table.tableName,
+      });
+      this.storage = replica.base.storage;
+      documents = replicaDocuments(this, stack, mr);
+      this.distribution = replica.home.distribution;
+      this.issuer = replica.home.issuer;
+    } else {
+      this.registry = new KeyRegistry(this, 'Registry', mr ? { replicaRegions: otherRegions } : {});
+      this.storage = new JwksBucket(this, 'Storage');
+      documents = this.storage.bucket;
+      this.distribution = new JwksDistribution(this, 'Cdn', {
+        bucket: this.storage.bucket,
+        logBucket: this.storage.logBucket,
+        maxTtl: Duration.millis(policy.cdnMaxTtl),
+        defaultTtl: Duration.millis(policy.jwksMaxAge),
+        ...(this.settings.customDomain ? { customDomain: this.settings.customDomain } : {}),
+        ...(props.priceClass ? { priceClass: props.priceClass } : {}),
+        ...(this.settings.edgeWebAclArn ? { webAclArn: this.settings.edgeWebAclArn } : {}),
+        ...(mr?.failover ? { failoverBucket: failoverBucket(this, mr.failover) } : {}),
+      });
+      this.issuer = this.distribution.baseUrl;
+    }
     this.api = new JwksApi(this, 'Api', {
-      bucket: this.storage.bucket,
+      bucket: documents,
       envName,
       ...(props.apiCloudWatchRole === undefined ? {} : { cloudWatchRole: props.apiCloudWatchRole }),
       methodOptions: tokenMethodOptions(this.settings.tokenThrottling),
@@ -193,53 +245,85 @@ export class JwksPublisher extends Construct {
       [ENV.DEPLOYMENT_NAME]: deploymentName,
       [ENV.ISSUER]: this.issuer,
       ...policyEnv,
+      // Every handler learns the deployment's regions; AWS_REGION is Lambda's own (ENV.REGION).
+      ...(mr ? { [ENV.REGIONS]: mr.regions.join(',') } : {}),
     };
     this.rotation = new RotationSchedule(this, 'Rotation', {
       table: this.registry.table,
-      bucket: this.storage.bucket,
+      bucket: documents,
       deploymentName,
       policy,
       environment,
       ...logRetention,
+      ...(mr ? { multiRegion: { regions: mr.regions, region: stack.region } } : {}),
+      ...keyRole('rotate'),
     });
     for (const arn of this.settings.keySignerRoleArns) this.rotation.addKeySigner(arn);
     for (const arn of this.settings.keyReaderRoleArns) this.rotation.addKeyReader(arn);
+    if (mr) {
+      this.rotation.handler.function.addEnvironment(
+        ENV.REGION_KEY_POLICIES,
+        regionKeyPoliciesJson(stack, mr, {
+          signers: this.settings.keySignerRoleArns,
+          readers: this.settings.keyReaderRoleArns,
+        }),
+      );
+    }
     this.publication = new JwksPublication(this, 'Publication', {
       table: this.registry.table,
-      bucket: this.storage.bucket,
+      bucket: documents,
       distribution: this.distribution.distribution,
       deploymentName,
+      ...(mr ? { multiRegion: true } : {}),
+      ...keyRole('publish'),
       environment: {
         ...environment,
-        [ENV.BUCKET_NAME]: this.storage.bucket.bucketName,
+        [ENV.BUCKET_NAME]: documents.bucketName,
         [ENV.DISTRIBUTION_ID]: this.distribution.distribution.distributionId,
       },
       ...logRetention,
     });
-    this.events = new JwksEvents(this, 'Events', {
-      table: this.registry.table,
-      issuer: this.issuer,
-      deploymentName,
-      logBucket: this.storage.logBucket,
-      // Whole days by validation (settings.ts); Object Lock counts in days.
-      auditRetention: Duration.days(this.settings.auditRetention / 86_400_000),
-      auditLockMode: this.settings.auditLockMode,
-      ...logRetention,
-    });
-    // The publish function announces `jwks.published` after a changed write (issue 6) on the events
-    // topic; the events construct comes second (it needs nothing of the publication), so wire it here.
-    this.publication.handler.function.addEnvironment(ENV.TOPIC_ARN, this.events.topic.topicArn);
-    this.events.grantPublish(this.publication.handler.role);
+    if (replica) {
+      // Events and the audit trail come from the home replica's stream only (every replica's stream
+      // carries every write): one consumer, no duplicates. SNS publishes within a region, so a replica
+      // region's publisher does not announce `jwks.published` (docs/deploy.md, Multi-region).
+      this.events = replica.home.events;
+    } else {
+      this.events = new JwksEvents(this, 'Events', {
+        table: this.registry.table,
+        issuer: this.issuer,
+        deploymentName,
+        logBucket: this.storage.logBucket,
+        // Whole days by validation (settings.ts); Object Lock counts in days.
+        auditRetention: Duration.days(this.settings.auditRetention / 86_400_000),
+        auditLockMode: this.settings.auditLockMode,
+        ...logRetention,
+      });
+      // The publish function announces `jwks.published` after a changed write (issue 6) on the events
+      // topic; the events construct comes second (it needs nothing of the publication), so wire it here.
+      this.publication.handler.function.addEnvironment(ENV.TOPIC_ARN, this.events.topic.topicArn);
+      this.events.grantPublish(this.publication.handler.role);
+    }
     this.token = new TokenEndpoint(this, 'Token', {
       table: this.registry.table,
       restApi: this.api.restApi,
       envName,
-      distribution: this.distribution.distribution,
+      // The issuer's `/oauth2/token` goes to the home region's API (ADR 0008: POST cannot fail over).
+      ...(replica ? {} : { distribution: this.distribution.distribution }),
       environment,
       ...logRetention,
+      ...keyRole('token'),
     });
     // kms:Sign only through the key policy (design §3 invariant 7): no identity policy grants it.
     this.rotation.addKeySigner(this.token.handler.role);
+    if (this.settings.tokenDomain) {
+      this.tokenDomain = new TokenDomain(this, 'TokenDomain', {
+        ...this.settings.tokenDomain,
+        restApi: this.api.restApi,
+        stage: this.api.stage,
+        envName,
+      });
+    }
     if (this.settings.tokenRateLimit !== undefined) {
       this.tokenRateLimit = new TokenRateLimit(this, 'TokenRateLimit', {
         stage: this.api.stage,
@@ -252,11 +336,21 @@ export class JwksPublisher extends Construct {
       rotationInterval: this.rotation.interval,
       publishFunction: this.publication.handler.function,
       failureQueue: this.publication.failureQueue,
-      eventsFunction: this.events.handler.function,
-      eventsFailureQueue: this.events.failureQueue,
+      ...(replica
+        ? {}
+        : { eventsFunction: this.events.handler.function, eventsFailureQueue: this.events.failureQueue }),
       token: { function: this.token.handler.function, serverErrors: this.token.serverErrors },
       ...(this.settings.alarmEmail ? { alarmEmail: this.settings.alarmEmail } : {}),
     });
+    if (mr) {
+      this.alarms.addMultiRegionAlarms({
+        deploymentName,
+        tableName: this.registry.table.tableName,
+        receivingRegions: otherRegions,
+        maxReplicationLag: policy.maxReplicationLag,
+        rotationInterval: this.rotation.interval,
+      });
+    }
     this.canary = new JwksCanary(this, 'Canary', {
       issuer: this.issuer,
       apiJwksUrl: this.api.jwksUrl,
@@ -278,16 +372,19 @@ export class JwksPublisher extends Construct {
     });
     this.firstReconcile = new FirstReconcile(this, 'FirstReconcile', {
       handler: this.rotation.handler.function,
-      executeAfter: [
-        this.registry,
-        this.storage,
-        this.distribution,
-        this.api,
-        this.rotation,
-        this.publication,
-        this.events,
-        this.token,
-      ],
+      // A replica region's stack depends on its base and home stacks, which hold the rest.
+      executeAfter: replica
+        ? [this.registry, this.api, this.rotation, this.publication, this.token]
+        : [
+            this.registry,
+            this.storage,
+            this.distribution,
+            this.api,
+            this.rotation,
+            this.publication,
+            this.events,
+            this.token,
+          ],
       executeBefore: [this.alarms.noSuccessfulReconcile],
     });
   }

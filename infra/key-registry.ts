@@ -3,6 +3,10 @@
  * the token endpoint's client and `jti` items. Its stream drives publication (and later the events
  * consumer); point-in-time recovery is on because the registry is the source of truth for which
  * key signs, and a restore is safe (the publisher re-applies the append-only revocation list).
+ *
+ * Multi-region (ADR 0008): the same table as a DynamoDB global table (`TableV2` with a replica per
+ * replica region, multi-Region eventual consistency): same key schema, stream, PITR, TTL and deletion
+ * protection in every replica. Each region's publisher consumes its own replica's stream.
  */
 import { RemovalPolicy } from 'aws-cdk-lib';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
@@ -16,13 +20,34 @@ export interface KeyRegistryProps {
    * @default RemovalPolicy.RETAIN
    */
   readonly removalPolicy?: RemovalPolicy;
+  /**
+   * Multi-region: the regions that get a replica (not this stack's region, which holds the first).
+   * @default - a single-region table
+   */
+  readonly replicaRegions?: readonly string[];
 }
 
 export class KeyRegistry extends Construct {
-  readonly table: dynamodb.Table;
+  readonly table: dynamodb.ITable;
 
   constructor(scope: Construct, id: string, props: KeyRegistryProps = {}) {
     super(scope, id);
+    if (props.replicaRegions && props.replicaRegions.length > 0) {
+      this.table = new dynamodb.TableV2(this, 'GlobalTable', {
+        partitionKey: { name: TABLE.PARTITION_KEY, type: dynamodb.AttributeType.STRING },
+        sortKey: { name: TABLE.SORT_KEY, type: dynamodb.AttributeType.STRING },
+        billing: dynamodb.Billing.onDemand(),
+        pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
+        deletionProtection: true,
+        // Global tables need NEW_AND_OLD_IMAGES; every replica's stream carries every write, local or replicated.
+        dynamoStream: dynamodb.StreamViewType.NEW_AND_OLD_IMAGES,
+        timeToLiveAttribute: TABLE.TTL_ATTRIBUTE,
+        encryption: dynamodb.TableEncryptionV2.dynamoOwnedKey(),
+        replicas: props.replicaRegions.map((region) => ({ region })),
+        removalPolicy: props.removalPolicy ?? RemovalPolicy.RETAIN,
+      });
+      return;
+    }
     this.table = new dynamodb.Table(this, 'Table', {
       partitionKey: { name: TABLE.PARTITION_KEY, type: dynamodb.AttributeType.STRING },
       sortKey: { name: TABLE.SORT_KEY, type: dynamodb.AttributeType.STRING },

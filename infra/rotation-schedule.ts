@@ -43,10 +43,22 @@ export interface RotationScheduleProps {
   /** @default Duration.seconds(60) */
   readonly timeout?: Duration;
   readonly logRetention?: logs.RetentionDays;
+  /**
+   * Multi-region (ADR 0008): every region of the deployment, the initial primary first, and this
+   * region. Keys are then multi-Region primary keys replicated into every other region, by whichever
+   * region is primary (any may be promoted, so every region's role may create and replicate).
+   * @default - single region
+   */
+  readonly multiRegion?: { readonly regions: readonly string[]; readonly region: string };
+  /** HandlerFunction options for the role (a multi-region deployment's named or imported role). */
+  readonly role?: { readonly roleName?: string; readonly role?: iam.IRole };
 }
 
 /** Condition shared by CreateKey and TagResource: only this deployment's two tags, both present. */
-const tagConditions = (deploymentName: string, stringEquals: Record<string, string> = {}) => ({
+const tagConditions = (
+  deploymentName: string,
+  stringEquals: Record<string, string | readonly string[]> = {},
+) => ({
   StringEquals: { [`aws:RequestTag/${KEY_TAGS.DEPLOYMENT}`]: deploymentName, ...stringEquals },
   'ForAllValues:StringEquals': { 'aws:TagKeys': [KEY_TAGS.DEPLOYMENT, KEY_TAGS.KEY_REF] },
   Null: { [`aws:RequestTag/${KEY_TAGS.KEY_REF}`]: 'false' },
@@ -78,6 +90,7 @@ export class RotationSchedule extends Construct {
       timeout,
       environment: props.environment,
       ...(props.logRetention ? { logRetention: props.logRetention } : {}),
+      ...props.role,
     });
     const fn = this.handler.function;
     fn.addEnvironment(ENV.KEY_ADMIN_ROLE_ARN, this.handler.role.roleArn);
@@ -93,7 +106,7 @@ export class RotationSchedule extends Construct {
     );
 
     const role = this.handler.role;
-    role.addToPolicy(
+    role.addToPrincipalPolicy(
       new iam.PolicyStatement({
         sid: 'CreateTaggedSigningKeysOnly',
         actions: ['kms:CreateKey'],
@@ -106,11 +119,15 @@ export class RotationSchedule extends Construct {
           // The key policy leaves PutKeyPolicy to the account, not to this role (so it can never grant
           // itself kms:Sign); CreateKey's lockout check would refuse that policy unless bypassed. The
           // bypass is allowed through its condition key only, for these keys only.
-          Bool: { 'kms:BypassPolicyLockoutSafetyCheck': 'true' },
+          Bool: {
+            'kms:BypassPolicyLockoutSafetyCheck': 'true',
+            // Multi-region: only multi-Region primary keys, which ReplicateKey can copy (same kid everywhere).
+            ...(props.multiRegion ? { 'kms:MultiRegion': 'true' } : {}),
+          },
         },
       }),
     );
-    role.addToPolicy(
+    role.addToPrincipalPolicy(
       new iam.PolicyStatement({
         // CreateKey with Tags is also authorised as kms:TagResource, which KMS evaluates against
         // "all KMS keys in the account and Region" (KMS developer guide, "Controlling access to tags").
@@ -120,7 +137,7 @@ export class RotationSchedule extends Construct {
         conditions: tagConditions(props.deploymentName),
       }),
     );
-    role.addToPolicy(
+    role.addToPrincipalPolicy(
       new iam.PolicyStatement({
         sid: 'FindThisDeploymentsKeysByTag',
         actions: ['tag:GetResources'],
@@ -135,6 +152,7 @@ export class RotationSchedule extends Construct {
       partitions: [TABLE.REGISTRY_PARTITION],
     });
     grantReadRevocationList(role, props.bucket);
+    if (props.multiRegion) this.grantReplication(props.deploymentName, props.multiRegion);
 
     this.rule = new events.Rule(this, 'Schedule', {
       description: 'JWKS publisher: run the key reconciler',
@@ -156,6 +174,60 @@ export class RotationSchedule extends Construct {
         "statement only allows this deployment's tag value and the two tag keys, and every such call outside " +
         'key creation raises the KMS tagging alarm.',
     });
+  }
+
+  /**
+   * ReplicateKey (ADR 0008): authorised as kms:ReplicateKey on the primary key in its region, and as
+   * kms:CreateKey and kms:TagResource (the Tags parameter) in the replica region. Only this deployment's
+   * keys of this region, only into the deployment's other regions, only carrying its two tags. The
+   * primary key's policy must also allow kms:ReplicateKey to this role (src/core/key-policy.ts); disable
+   * and deletion of replicas come from each replica's key policy, as for single-region keys.
+   * @see https://docs.aws.amazon.com/kms/latest/APIReference/API_ReplicateKey.html
+   */
+  private grantReplication(
+    deploymentName: string,
+    multiRegion: NonNullable<RotationScheduleProps['multiRegion']>,
+  ): void {
+    const role = this.handler.role;
+    const others = multiRegion.regions.filter((r) => r !== multiRegion.region);
+    const keysIn = (region: string) => `arn:${Aws.PARTITION}:kms:${region}:${Aws.ACCOUNT_ID}:key/*`;
+    role.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        sid: 'ReplicateThisDeploymentsKeysIntoItsRegions',
+        actions: ['kms:ReplicateKey'],
+        resources: [keysIn(Aws.REGION)],
+        conditions: {
+          StringEquals: {
+            [`aws:ResourceTag/${KEY_TAGS.DEPLOYMENT}`]: deploymentName,
+            'kms:ReplicaRegion': others,
+          },
+        },
+      }),
+    );
+    role.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        sid: 'CreateReplicasInTheDeploymentsRegionsOnly',
+        actions: ['kms:CreateKey'],
+        resources: ['*'],
+        conditions: tagConditions(deploymentName, { 'aws:RequestedRegion': others }),
+      }),
+    );
+    role.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        sid: 'TagReplicasWithDeploymentTagsOnly',
+        actions: ['kms:TagResource'],
+        resources: others.map(keysIn),
+        conditions: tagConditions(deploymentName),
+      }),
+    );
+    for (const region of others) {
+      Validations.of(role).acknowledge({
+        id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:kms:${region}:<AWS::AccountId>:key/*]`,
+        reason:
+          `ReplicateKey tags the replica it creates in ${region}, authorised as TagResource on the keys of that ` +
+          "region; the statement only allows this deployment's tag value and the two tag keys.",
+      });
+    }
   }
 
   /**

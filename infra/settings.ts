@@ -10,6 +10,8 @@ import { parseDuration } from '../src/core/duration.ts';
 import { parsePolicy } from '../src/core/policy.ts';
 import type { Policy, PolicyInput } from '../src/core/types.ts';
 import { ConfigError } from '../src/errors.ts';
+import { checkRegions } from './regions.ts';
+import type { TokenDomainSettings } from './token-domain.ts';
 import { DEFAULT_TOKEN_THROTTLING, type TokenThrottling } from './token-endpoint.ts';
 import { TOKEN_RATE_LIMIT_BOUNDS } from './token-rate-limit.ts';
 
@@ -72,6 +74,18 @@ export interface SettingsInput {
   readonly tokenThrottleBurst?: number | string;
   /** A CloudFront-scope (us-east-1) AWS WAF web ACL to attach to the distribution, e.g. a per-IP rule. */
   readonly edgeWebAclArn?: string;
+  /**
+   * Multi-region (ADR 0008): every region, the initial primary first. With more than one, the policy
+   * is validated for several regions (`maxReplicationLag` defaults to 30 s and counts in the retention rule).
+   */
+  readonly regions?: readonly string[];
+  /**
+   * One token host name across regions (Route 53 latency records with health checks, token-domain.ts):
+   * all three or none.
+   */
+  readonly tokenDomain?: string;
+  readonly hostedZoneId?: string;
+  readonly hostedZoneName?: string;
 }
 
 export interface CustomDomain {
@@ -96,6 +110,9 @@ export interface ResolvedSettings {
   readonly tokenRateLimit?: number;
   readonly tokenThrottling: Required<TokenThrottling>;
   readonly edgeWebAclArn?: string;
+  /** Every region of the deployment, the initial primary first; empty in a single-region deployment. */
+  readonly regions: readonly string[];
+  readonly tokenDomain?: TokenDomainSettings;
 }
 
 const invalid = (setting: string, message: string, cause?: unknown): ConfigError =>
@@ -253,6 +270,30 @@ function checkTokenThrottling(input: SettingsInput): Required<TokenThrottling> {
   return { rateLimit, burstLimit };
 }
 
+/** A Route 53 hosted zone id. */
+const HOSTED_ZONE_ID = /^Z[A-Z0-9]{1,31}$/;
+
+function checkTokenDomain(input: SettingsInput): TokenDomainSettings | undefined {
+  const domainName = literal('tokenDomain', input.tokenDomain);
+  const hostedZoneId = literal('hostedZoneId', input.hostedZoneId);
+  const zone = literal('hostedZoneName', input.hostedZoneName)?.replace(/\.$/, '');
+  if (domainName === undefined && hostedZoneId === undefined && zone === undefined) return undefined;
+  if (domainName === undefined)
+    throw invalid('tokenDomain', 'is required with hostedZoneId and hostedZoneName');
+  if (hostedZoneId === undefined) throw invalid('hostedZoneId', 'is required with tokenDomain');
+  if (zone === undefined) throw invalid('hostedZoneName', 'is required with tokenDomain');
+  if (!DOMAIN_PATTERN.test(domainName)) {
+    throw invalid('tokenDomain', `${JSON.stringify(domainName)} is not a lower-case DNS name`);
+  }
+  if (!HOSTED_ZONE_ID.test(hostedZoneId)) {
+    throw invalid('hostedZoneId', `${JSON.stringify(hostedZoneId)} is not a Route 53 hosted zone id`);
+  }
+  if (!DOMAIN_PATTERN.test(zone) || !`.${domainName}`.endsWith(`.${zone}`)) {
+    throw invalid('hostedZoneName', `${JSON.stringify(zone)} is not a zone that holds ${domainName}`);
+  }
+  return { domainName, hostedZoneId, hostedZoneName: zone };
+}
+
 /**
  * Validates every setting. Throws ConfigError (`code` INVALID_CONFIG, `variable` = the setting) or,
  * for the lifecycle policy, the PolicyError of `parsePolicy` (`code` INVALID_POLICY, `setting`).
@@ -260,13 +301,15 @@ function checkTokenThrottling(input: SettingsInput): Required<TokenThrottling> {
 export function resolveSettings(input: SettingsInput): ResolvedSettings {
   const envName = checkEnvName(input.envName);
   const deploymentName = checkDeploymentName(input.deploymentName);
-  const { policy, warnings } = parsePolicy(input.policy ?? {});
+  const regions = checkRegions(input.regions);
+  const { policy, warnings } = parsePolicy(input.policy ?? {}, { multiRegion: regions.length > 1 });
   const customDomain = checkCustomDomain(input.customDomain, input.certificateArn);
   const auditRetention = checkAuditRetention(input.auditRetention);
   const auditLockMode = checkAuditLockMode(input.auditLockMode);
   const alarmEmail = checkEmail(input.alarmEmail);
   const tokenRateLimit = checkTokenRateLimit(input.tokenRateLimit);
   const edgeWebAclArn = checkEdgeWebAclArn(input.edgeWebAclArn);
+  const tokenDomain = checkTokenDomain(input);
   return {
     envName,
     deploymentName,
@@ -277,6 +320,8 @@ export function resolveSettings(input: SettingsInput): ResolvedSettings {
     keySignerRoleArns: checkRoleArns('keySignerRoleArns', input.keySignerRoleArns),
     keyReaderRoleArns: checkRoleArns('keyReaderRoleArns', input.keyReaderRoleArns),
     tokenThrottling: checkTokenThrottling(input),
+    regions,
+    ...(tokenDomain ? { tokenDomain } : {}),
     ...(tokenRateLimit === undefined ? {} : { tokenRateLimit }),
     ...(edgeWebAclArn === undefined ? {} : { edgeWebAclArn }),
     ...(customDomain ? { customDomain } : {}),

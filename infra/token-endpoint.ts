@@ -27,6 +27,7 @@ import * as cloudfront from 'aws-cdk-lib/aws-cloudfront';
 import * as origins from 'aws-cdk-lib/aws-cloudfront-origins';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import type * as iam from 'aws-cdk-lib/aws-iam';
 import type * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { PATHS, TABLE } from '../src/constants.ts';
@@ -71,11 +72,17 @@ export interface TokenEndpointProps {
   readonly restApi: apigateway.RestApi;
   /** The stage name: the API origin's path. */
   readonly envName: string;
-  /** The issuer's distribution: the `/oauth2/token` behaviour is added to it. */
-  readonly distribution: cloudfront.Distribution;
+  /**
+   * The issuer's distribution: the `/oauth2/token` behaviour is added to it. A multi-region
+   * deployment's replica regions leave it out: the behaviour points at the home region's API (POST
+   * cannot fail over in an origin group, ADR 0008).
+   */
+  readonly distribution?: cloudfront.Distribution;
   /** Environment shared by all handlers (TABLE_NAME, DEPLOYMENT_NAME, ISSUER, the policy). */
   readonly environment: Readonly<Record<string, string>>;
   readonly logRetention?: logs.RetentionDays;
+  /** HandlerFunction options for the role (a multi-region deployment's named or imported role). */
+  readonly role?: { readonly roleName?: string; readonly role?: iam.IRole };
 }
 
 export class TokenEndpoint extends Construct {
@@ -98,6 +105,7 @@ export class TokenEndpoint extends Construct {
       sourceMaps: false,
       environment: props.environment,
       ...(props.logRetention ? { logRetention: props.logRetention } : {}),
+      ...props.role,
     });
     this.grantTokenItems(props.table);
 
@@ -120,19 +128,29 @@ export class TokenEndpoint extends Construct {
       period: Duration.minutes(5),
     });
 
+    if (props.distribution) this.addEdgeBehaviour(props.distribution, props.restApi, props.envName);
+    this.acknowledgeFindings(props.restApi);
+  }
+
+  /** The `/oauth2/token` behaviour of the issuer's distribution, to this region's API. */
+  private addEdgeBehaviour(
+    distribution: cloudfront.Distribution,
+    restApi: apigateway.RestApi,
+    envName: string,
+  ): void {
     // Not RestApiOrigin: it takes its host and path from `restApi.url`, which names the stage; the
     // stage depends on its deployment, the deployment on this method, the method on the function and
     // the function on the distribution (ISSUER): a cycle. The execute-api host needs the API id only.
     const stack = Stack.of(this);
     const apiOrigin = new origins.HttpOrigin(
-      `${props.restApi.restApiId}.execute-api.${stack.region}.${stack.urlSuffix}`,
+      `${restApi.restApiId}.execute-api.${stack.region}.${stack.urlSuffix}`,
       {
-        originPath: `/${props.envName}`,
+        originPath: `/${envName}`,
         protocolPolicy: cloudfront.OriginProtocolPolicy.HTTPS_ONLY,
         originSslProtocols: [cloudfront.OriginSslPolicy.TLS_V1_2],
       },
     );
-    props.distribution.addBehavior(PATHS.TOKEN, apiOrigin, {
+    distribution.addBehavior(PATHS.TOKEN, apiOrigin, {
       allowedMethods: cloudfront.AllowedMethods.ALLOW_ALL,
       // Never a redirect (a 301 to https would turn a client's POST into a GET elsewhere).
       viewerProtocolPolicy: cloudfront.ViewerProtocolPolicy.HTTPS_ONLY,
@@ -147,8 +165,6 @@ export class TokenEndpoint extends Construct {
       responseHeadersPolicy: cloudfront.ResponseHeadersPolicy.SECURITY_HEADERS,
       compress: false,
     });
-
-    this.acknowledgeFindings(props.restApi);
   }
 
   /** GetItem and PutItem on the token path's own partitions only. */

@@ -2,11 +2,13 @@
  * Deployable twice (issue 10 §4): two stacks in one assembly — two environments in one account and
  * region, or one stack name in two regions of one account — name no account-global resource alike.
  */
-import { App, type Environment } from 'aws-cdk-lib';
+import { App, type Environment, type Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import { describe, expect, it } from 'vitest';
+import { stackInputFromContext } from '../../infra/context.ts';
 import { FEATURE_FLAGS } from '../../infra/feature-flags.ts';
 import { JwksPublisherStack } from '../../infra/jwks-publisher-stack.ts';
+import { defineStacks } from '../../infra/multi-region.ts';
 
 /** Resource types whose names are unique per account (CloudFront, its WAF scope) or per region, and where they are. */
 const NAME_PATHS: Record<string, string[]> = {
@@ -33,7 +35,7 @@ const NAME_PATHS: Record<string, string[]> = {
 const NAME_REQUIRED = Object.keys(NAME_PATHS).filter((t) => t.startsWith('AWS::CloudFront::'));
 
 /** A name as deployed: pseudo parameters resolved for the stack, joins joined. */
-function resolve(value: unknown, stack: JwksPublisherStack, region: string): string {
+function resolve(value: unknown, stack: Stack, region: string): string {
   if (typeof value === 'string') return value;
   const v = value as Record<string, unknown>;
   if (v.Ref === 'AWS::StackName') return stack.stackName;
@@ -45,7 +47,7 @@ function resolve(value: unknown, stack: JwksPublisherStack, region: string): str
   throw new Error(`cannot tell the deployed name of ${JSON.stringify(value)}`);
 }
 
-function globalNames(stack: JwksPublisherStack, region: string): string[] {
+function globalNames(stack: Stack, region: string): string[] {
   const resources = Template.fromStack(stack).toJSON().Resources as Record<
     string,
     { Type: string; Properties?: Record<string, unknown> }
@@ -95,6 +97,24 @@ describe('two stacks in one account', () => {
     expect(names.filter((n, i) => names.indexOf(n) !== i)).toEqual([]);
     const synthesized = a.synth();
     expect(synthesized.stacks.map((s) => s.stackName)).toEqual(['JwksPublisher-prod', 'JwksPublisher-prod']);
+  });
+
+  it('name nothing alike across the stacks of two multi-region deployments (prod and dev, same regions)', () => {
+    const names: string[] = [];
+    for (const envName of ['prod', 'dev']) {
+      const scope = new App({
+        context: { ...FEATURE_FLAGS, 'aws:cdk:bundling-stacks': [], envName, regions: 'eu-west-1,us-east-1' },
+      });
+      const { home, replicas, bases } = defineStacks(scope, stackInputFromContext(scope.node), {
+        account: ACCOUNT,
+      });
+      for (const stack of [home, ...replicas, ...bases]) names.push(...globalNames(stack, stack.region));
+    }
+    // Per deployment: 3 CloudFront names in the home stack, 6 key-policy roles, 1 documents bucket.
+    expect(names.filter((n) => n.startsWith('AWS::IAM::Role')).length).toBe(12);
+    expect(names.filter((n) => n.startsWith('AWS::S3::Bucket')).length).toBe(2);
+    expect(names.filter((n) => n.startsWith('AWS::CloudFront::')).length).toBe(6);
+    expect(names.filter((n, i) => names.indexOf(n) !== i)).toEqual([]);
   });
 
   it('keep two long stack names apart when they share their first 60 characters', () => {
