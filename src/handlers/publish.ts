@@ -19,7 +19,7 @@ import { S3ObjectStore } from '../adapters/aws/s3.ts';
 import { SnsEventBus } from '../adapters/aws/sns.ts';
 import { requireEnv } from '../config.ts';
 import { ENV, METRIC_DIMENSIONS, METRICS_NAMESPACE, PATHS, SERVICE_NAMES } from '../constants.ts';
-import { parsePolicy, policyInputFromEnv } from '../core/policy.ts';
+import { policyFromEnv } from '../regions-env.ts';
 import { createPublishHandler } from './publish-handler.ts';
 import { ownRegionVault } from './vault-regions.ts';
 
@@ -30,7 +30,8 @@ const distributionId = requireEnv(env, ENV.DISTRIBUTION_ID);
 const issuer = requireEnv(env, ENV.ISSUER);
 /** The tag value that makes a KMS key this deployment's: only such keys are published (design §11). */
 const deploymentName = requireEnv(env, ENV.DEPLOYMENT_NAME);
-const { policy } = parsePolicy(policyInputFromEnv(env));
+// The policy with the multi-region rules when REGIONS names several regions (ADR 0008).
+const { policy, regions } = policyFromEnv(env);
 /** Optional: with a topic, every changed write is announced as `jwks.published` (design §6). */
 const topicArn = env[ENV.TOPIC_ARN]?.trim();
 
@@ -55,6 +56,8 @@ export const handler = createPublishHandler({
     ...ownRegionVault(env),
   }),
   issuer,
+  // Multi-region: marks go to this region's PUBLISHED# items, never to key items (ADR 0008).
+  ...(regions ? { regions } : {}),
   ...(topicArn
     ? {
         events: {

@@ -15,8 +15,8 @@ import { KmsKeyVault } from '../adapters/aws/kms.ts';
 import { S3ObjectStore } from '../adapters/aws/s3.ts';
 import { listEnv, requireEnv } from '../config.ts';
 import { ENV, METRIC_DIMENSIONS, METRICS_NAMESPACE, SERVICE_NAMES } from '../constants.ts';
-import { parsePolicy, policyInputFromEnv } from '../core/policy.ts';
 import { InvalidArgumentError } from '../errors.ts';
+import { policyFromEnv } from '../regions-env.ts';
 import { createRotateHandler } from './rotate-handler.ts';
 import { replicatingVault } from './vault-regions.ts';
 
@@ -26,7 +26,8 @@ const tableName = requireEnv(env, ENV.TABLE_NAME);
 const bucket = requireEnv(env, ENV.BUCKET_NAME);
 const deploymentName = requireEnv(env, ENV.DEPLOYMENT_NAME);
 const adminRoleArn = requireEnv(env, ENV.KEY_ADMIN_ROLE_ARN);
-const { policy } = parsePolicy(policyInputFromEnv(env));
+// The policy with the multi-region rules when REGIONS names several regions (ADR 0008).
+const { policy, regions } = policyFromEnv(env);
 
 /** `arn:<partition>:iam::<account>:role/…`: the key policy's account and partition come from our own role. */
 const arn = /^arn:([^:]+):iam::(\d{12}):role\//.exec(adminRoleArn);
@@ -46,6 +47,8 @@ const metrics = new Metrics({
 
 export const handler = createRotateHandler({
   registry: new DynamoDbRegistry({ client: createDynamoDbClient(), tableName }),
+  // Multi-region: only the primary region writes; the others watch (ADR 0008).
+  ...(regions ? { regions } : {}),
   vault: new KmsKeyVault({
     kms: createKmsClient(),
     tagging: createTaggingClient(),

@@ -16,7 +16,7 @@ import { KmsKeyVault } from '../adapters/aws/kms.ts';
 import { requireEnv } from '../config.ts';
 import { ENV, SERVICE_NAMES } from '../constants.ts';
 import type { KeyPolicyPrincipals } from '../core/key-policy.ts';
-import { parsePolicy, policyInputFromEnv } from '../core/policy.ts';
+import { policyFromEnv } from '../regions-env.ts';
 import { Signer } from '../signer.ts';
 import { createTokenEndpoint } from '../token/endpoint.ts';
 import { createTokenHandler } from './token-handler.ts';
@@ -38,7 +38,8 @@ const SIGN_ONLY: KeyPolicyPrincipals = {
 const env = process.env;
 const tableName = requireEnv(env, ENV.TABLE_NAME);
 const issuer = requireEnv(env, ENV.ISSUER);
-const { policy } = parsePolicy(policyInputFromEnv(env));
+// The policy with the multi-region rules when REGIONS names several regions (ADR 0008).
+const { policy } = policyFromEnv(env);
 
 const logger = new Logger({ serviceName: SERVICE_NAMES.TOKEN });
 const dynamodb = createDynamoDbClient();

@@ -8,22 +8,13 @@
  */
 import { createKmsClient } from '../adapters/aws/clients.ts';
 import type { KmsKeyVaultOptions } from '../adapters/aws/kms.ts';
-import { type Env, listEnv, requireEnv } from '../config.ts';
+import { type Env, requireEnv } from '../config.ts';
 import { ENV } from '../constants.ts';
 import { type KeyPolicyPrincipals, parseRegionKeyPolicies } from '../core/key-policy.ts';
-import { parseRegions, type RegionConfig } from '../core/regions.ts';
 import { ConfigError } from '../errors.ts';
+import { regionsFromEnv } from '../regions-env.ts';
 
 const message = (err: unknown) => (err instanceof Error ? err.message : String(err));
-
-/** REGIONS and this function's own region (AWS_REGION), validated; undefined in one region. */
-export function regionsFromEnv(env: Env): RegionConfig | undefined {
-  try {
-    return parseRegions(listEnv(env, ENV.REGIONS), env[ENV.REGION]?.trim() || undefined);
-  } catch (err) {
-    throw new ConfigError(ENV.REGIONS, message(err), { cause: err });
-  }
-}
 
 /** The publisher's and the token function's vault: its own region, whose copy of each key it uses. */
 export function ownRegionVault(env: Env): Pick<KmsKeyVaultOptions, 'region'> {

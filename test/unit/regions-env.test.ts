@@ -14,9 +14,9 @@ describe('regionsFromEnv', () => {
     expect(regionsFromEnv(TWO)).toEqual({ region: 'us-east-1', regions: ['eu-west-1', 'us-east-1'] });
   });
 
-  it('fails the cold start with INVALID_ARGUMENT when this region is not listed', () => {
+  it('fails the cold start with INVALID_CONFIG naming REGIONS when this region is not listed', () => {
     expect(() => regionsFromEnv({ ...TWO, [ENV.REGION]: 'ap-south-1' })).toThrow(
-      expect.objectContaining({ code: 'INVALID_ARGUMENT' }),
+      expect.objectContaining({ code: 'INVALID_CONFIG', variable: ENV.REGIONS }),
     );
   });
 });
