@@ -5,10 +5,14 @@
  * rotate function and signer; one edge with origin failover (the primary region's bucket, else the
  * other's, as a CloudFront origin group). Multi-Region keys share material: one vault.
  *
- * Throughout every drill a verifier (jose) checks each token when issued and again on every tick until
- * it expires, against the JWKS every live region serves at that moment. The promise: zero failures.
+ * Throughout every drill each token is checked when issued and again on every tick until it expires:
+ * with jose against the JWKS every live region serves at that moment, and by jose's remote JWK set and
+ * jwks-rsa + jsonwebtoken through the edge over HTTP, caching it for its max-age. The promise: zero
+ * failures.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
@@ -25,6 +29,7 @@ import { replicatorConsumers } from '../../src/local/replicator.ts';
 import { StreamPoller } from '../../src/local/stream-poller.ts';
 import { publishJwks } from '../../src/publisher.ts';
 import { Signer } from '../../src/signer.ts';
+import { joseVerifier, jwksRsaVerifier, type Verifier } from '../e2e/verifiers.ts';
 import {
   type DynamoDbLocal,
   localDynamoDbClient,
@@ -96,6 +101,34 @@ function servedJwksSets(): { region: string; jwks: { keys: { kid: string }[] } }
   });
 }
 
+/**
+ * The edge over HTTP, as verifiers reach it: the origin group's first live region with a JWKS answers,
+ * with the max-age the publisher sets. Two verifiers nobody here wrote cache it for that max-age.
+ */
+let edge: Server;
+let remote: Verifier[] = [];
+const remoteVerified = new Map<string, number>();
+function startEdge(): Promise<string> {
+  edge = createServer((req, res) => {
+    const body = REGIONS.map((n) => region(n))
+      .find((r) => r.up && r.store.text(OBJECT_KEYS.JWKS))
+      ?.store.text(OBJECT_KEYS.JWKS);
+    if (req.url !== `/${OBJECT_KEYS.JWKS}` || !body) {
+      res.writeHead(body ? 404 : 503).end();
+      return;
+    }
+    const maxAge = Math.floor(policy.jwksMaxAge / 1000);
+    res
+      .writeHead(200, { 'content-type': 'application/json', 'cache-control': `public, max-age=${maxAge}` })
+      .end(body);
+  });
+  return new Promise((resolve) =>
+    edge.listen(0, '127.0.0.1', () =>
+      resolve(`http://127.0.0.1:${(edge.address() as AddressInfo).port}/${OBJECT_KEYS.JWKS}`),
+    ),
+  );
+}
+
 async function verifyAll(): Promise<void> {
   const now = Date.now();
   const valid = live.filter((t) => t.exp * 1000 > now + 200);
@@ -110,6 +143,19 @@ async function verifyAll(): Promise<void> {
         verified += 1;
       } catch (err) {
         failures.push(`token from ${t.from} (${t.kid}) against ${origin}'s JWKS: ${(err as Error).message}`);
+      }
+    }
+  }
+  for (const v of remote) {
+    for (const t of valid) {
+      try {
+        await v.verify(t.token);
+        verified += 1;
+        remoteVerified.set(v.name, (remoteVerified.get(v.name) ?? 0) + 1);
+      } catch (err) {
+        failures.push(
+          `token from ${t.from} (${t.kid}) with ${v.name} through the edge: ${(err as Error).message}`,
+        );
       }
     }
   }
@@ -158,6 +204,8 @@ beforeAll(async () => {
   client = localDynamoDbClient(ddb.endpoint);
   streams = localStreamsClient(ddb.endpoint);
   dir = mkdtempSync(join(tmpdir(), 'jwks-drills-'));
+  const jwksUrl = await startEdge();
+  remote = [joseVerifier(jwksUrl, policy.jwksMaxAge), jwksRsaVerifier(jwksUrl, policy.jwksMaxAge)];
   const arns = new Map<string, string>();
   for (const name of REGIONS) {
     const table = uniqueTableName(`registry-${name}`);
@@ -225,6 +273,7 @@ afterAll(async () => {
   client?.destroy();
   streams?.destroy();
   await ddb?.stop();
+  await new Promise((r) => edge?.close(r));
   rmSync(dir, { recursive: true, force: true });
 });
 
@@ -341,5 +390,7 @@ describe('multi-region drills (simulated global table, two regions)', () => {
     );
     expect(failures).toEqual([]);
     expect(verified).toBeGreaterThan(issued);
+    // Both caching verifiers took part all along, through the edge's failover too.
+    for (const v of remote) expect(remoteVerified.get(v.name) ?? 0).toBeGreaterThan(issued / 2);
   }, 90_000);
 });
