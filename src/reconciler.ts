@@ -140,9 +140,10 @@ export async function reconcile(
     log,
   );
   const warnings: string[] = [];
+  const region = deps.regions?.region;
   const regionOutcome = (overdueActions: number): RegionOutcome | undefined =>
-    regional && deps.regions
-      ? { ...regional.role, region: deps.regions.region, overdueActions, rolledUp: regional.rolledUp }
+    regional && region
+      ? { ...regional.role, region, overdueActions, rolledUp: regional.rolledUp }
       : undefined;
   if (regional?.role.role === 'watch') {
     // Watch mode: the primary is the one writer. What it has not done yet is reported, never done here.

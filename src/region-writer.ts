@@ -10,7 +10,8 @@ import {
   type WriterRole,
   writerRole,
 } from './core/regions.ts';
-import type { RegistrySnapshot } from './core/types.ts';
+import { applyCommit } from './core/transitions.ts';
+import type { Commit, RegistrySnapshot } from './core/types.ts';
 import type { Log, Registry } from './ports.ts';
 
 export interface RegionOutcome extends WriterRole {
@@ -46,7 +47,7 @@ export async function prepareRegion(
   let current = snapshot;
   if (role.reassert) {
     const { registryVersion, ...rest } = current.state;
-    await registry.commit({
+    const commit: Commit = {
       expectedRegistryVersion: registryVersion,
       keys: [],
       state: { ...rest, primaryRegion: role.primaryRegion, epoch: role.epoch, updatedAt: at() },
@@ -54,8 +55,10 @@ export async function prepareRegion(
         changedBy: 'schedule',
         reason: `primary region ${role.primaryRegion} (epoch ${role.epoch}) recorded in STATE`,
       },
-    });
-    current = await registry.read();
+    };
+    await registry.commit(commit);
+    // STATE alone changed, as the commit says: no need to read it back.
+    current = applyCommit(current, commit);
   }
 
   const marks = rollUpPublications(current, gateRegions(current, config));

@@ -19,6 +19,9 @@ export interface RegionConfig {
 /** AWS region names (`eu-west-1`, `us-gov-west-1`, `ap-southeast-5`). */
 const REGION_NAME = /^[a-z]{2,}(-[a-z0-9]+)+$/;
 
+export const isRegionName = (value: unknown): value is string =>
+  typeof value === 'string' && REGION_NAME.test(value);
+
 /**
  * Validates REGIONS and the process's own region. Undefined for a single-region deployment (REGIONS
  * unset or one entry), so callers keep exactly their single-region behaviour.
@@ -26,7 +29,7 @@ const REGION_NAME = /^[a-z]{2,}(-[a-z0-9]+)+$/;
 export function parseRegions(list: readonly string[], region: string | undefined): RegionConfig | undefined {
   if (list.length <= 1) return undefined;
   for (const r of list) {
-    if (!REGION_NAME.test(r))
+    if (!isRegionName(r))
       throw new InvalidArgumentError(`REGIONS: ${JSON.stringify(r)} is not a region name`);
   }
   if (new Set(list).size !== list.length) throw new InvalidArgumentError('REGIONS: a region is listed twice');

@@ -194,6 +194,8 @@ function mergeKeys(keys: readonly KeyRecord[], writes: readonly KeyWrite[]): Key
 /** What the registry holds after `commit` succeeded on `snapshot` (the local mirror of Registry.commit). */
 export function applyCommit(snapshot: RegistrySnapshot, commit: Commit): RegistrySnapshot {
   return {
+    // A commit writes key items and STATE only: the region items (ADR 0008) stay as read.
+    ...snapshot,
     state: { ...commit.state, registryVersion: commit.expectedRegistryVersion + 1 },
     keys: mergeKeys(snapshot.keys, commit.keys),
   };

@@ -28,6 +28,7 @@ import {
 } from '@aws-sdk/client-dynamodb';
 import type { DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
 import { TABLE } from '../constants.ts';
+import { canonicalJson } from '../core/audit.ts';
 import { JwksError } from '../errors.ts';
 import { type Log, silentLog } from '../ports.ts';
 import type { StreamConsumer } from './stream-mapping.ts';
@@ -67,20 +68,6 @@ function newerCondition(
   };
 }
 
-/** JSON with object members sorted: two tables need not list an item's attributes in one order. */
-function canonical(value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map(canonical).join(',')}]`;
-  if (value !== null && typeof value === 'object') {
-    const entries = Object.entries(value).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonical(v)}`).join(',')}}`;
-  }
-  return JSON.stringify(value ?? null);
-}
-
-/**
- * The replicator and its clock: `[observer, replicator]`, both consumers of the source table's stream.
- * The observer only notes when each change appeared, so the lag is timed from then.
- */
 export function replicatorConsumers(opts: ReplicatorOptions): [StreamConsumer, StreamConsumer] {
   /** When each pending change was first read from the stream (by sequence number). */
   const seen = new Map<string, number>();
@@ -116,7 +103,7 @@ function replicator(
       const { Item } = await opts.target.send(
         new GetItemCommand({ TableName, Key: keys as never, ConsistentRead: true }),
       );
-      if (Item && canonical(Item) === canonical(image)) return; // the echo of this very write
+      if (Item && canonicalJson(Item) === canonicalJson(image)) return; // the echo of this very write
       await opts.target.send(new PutItemCommand({ TableName, Item: image as never }));
       return;
     }

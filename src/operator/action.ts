@@ -6,6 +6,7 @@
  *
  * The request carries no time: a `now` from the caller is refused, whatever its value.
  */
+import { isRegionName } from '../core/regions.ts';
 import { type ErrorCode, InvalidArgumentError, JwksError } from '../errors.ts';
 import type { Log } from '../ports.ts';
 
@@ -56,7 +57,6 @@ const FIELDS: Record<ActionName, readonly string[]> = {
   'promote-region': ['region', 'exclude'],
 };
 const MAX_REASON = 500;
-const REGION_NAME = /^[a-z]{2,}(-[a-z0-9]+)+$/;
 const MAX_KID = 128;
 /** An IAM user or role, or an STS assumed-role session (what GetCallerIdentity returns). */
 const PRINCIPAL_ARN = /^arn:aws[a-z-]*:(?:iam|sts)::\d{12}:[\w+=,.@/-]{1,512}$/;
@@ -110,12 +110,12 @@ export function parseOperatorAction(event: unknown, owned: readonly ActionName[]
     }
     case 'promote-region': {
       const region = event.region;
-      if (typeof region !== 'string' || !REGION_NAME.test(region)) {
+      if (!isRegionName(region)) {
         throw bad('"region" must be an AWS region name');
       }
       const exclude = event.exclude;
       if (exclude === undefined) return { action: name, ...base, region };
-      if (!Array.isArray(exclude) || exclude.some((r) => typeof r !== 'string' || !REGION_NAME.test(r))) {
+      if (!Array.isArray(exclude) || !exclude.every(isRegionName)) {
         throw bad('"exclude" must be a list of AWS region names');
       }
       return { action: name, ...base, region, exclude: exclude as string[] };

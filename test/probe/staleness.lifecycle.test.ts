@@ -11,21 +11,11 @@ import { requestRotation, revokeKey } from '../../src/operations.ts';
 import { jwksStaleness } from '../../src/probe/staleness.ts';
 import { publishJwks } from '../../src/publisher.ts';
 import { reconcile } from '../../src/reconciler.ts';
-import { MINUTE, policyOf, SECOND, T0 } from '../support/fixtures.ts';
+import { COMPRESSED_POLICY, MINUTE, policyOf, SECOND, T0 } from '../support/fixtures.ts';
 import { MemoryKeyVault } from '../support/memory.ts';
 import { makeWorld, type World } from '../support/world.ts';
 
-const policy = policyOf({
-  algorithm: 'ES256',
-  rotationPeriod: '4h',
-  prepublishLead: '1h',
-  jwksMaxAge: '60s',
-  maxTokenTtl: '30m',
-  clockSkew: '1m',
-  signerCacheTtl: '5s',
-  retention: '40m',
-  intentTimeout: '15m',
-});
+const policy = policyOf(COMPRESSED_POLICY);
 const operator = { changedBy: 'cli:test', reason: 'staleness property' };
 
 type Op = { kind: 'reconcile' } | { kind: 'rotate'; immediate: boolean } | { kind: 'revoke'; pick: number };

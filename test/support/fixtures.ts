@@ -16,6 +16,23 @@ export const T0 = Date.UTC(2030, 0, 1);
 
 export const policyOf = (input: PolicyInput = {}): Policy => parsePolicy(input).policy;
 
+/**
+ * Compressed durations for property tests: a few dozen steps cover several rotations, and every policy
+ * rule still holds.
+ */
+export const COMPRESSED_POLICY: PolicyInput = Object.freeze({
+  algorithm: 'ES256',
+  rotationPeriod: '4h',
+  prepublishLead: '1h',
+  jwksMaxAge: '60s',
+  maxTokenTtl: '30m',
+  clockSkew: '1m',
+  signerCacheTtl: '5s',
+  retention: '40m',
+  intentTimeout: '15m',
+  kmsDeletionWindow: 7,
+});
+
 /** A base64url string derived from `seed`, usable as a kid or a key member. */
 export const b64 = (seed: string): string => Buffer.from(`${seed}-material`).toString('base64url');
 

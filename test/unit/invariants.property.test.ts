@@ -12,24 +12,12 @@ import { hasCode } from '../../src/errors.ts';
 import { requestRotation, revokeKey } from '../../src/operations.ts';
 import { publishJwks } from '../../src/publisher.ts';
 import { reconcile } from '../../src/reconciler.ts';
-import { HOUR, MINUTE, policyOf, SECOND, T0 } from '../support/fixtures.ts';
+import { COMPRESSED_POLICY, HOUR, MINUTE, policyOf, SECOND, T0 } from '../support/fixtures.ts';
 import { InvariantObserver } from '../support/invariants.ts';
 import { type CrashWhen, MemoryKeyVault, SimulatedCrash } from '../support/memory.ts';
 import { makeWorld, type World } from '../support/world.ts';
 
-// Short durations so a few dozen steps cover several rotations; every policy rule still holds.
-const policy = policyOf({
-  algorithm: 'ES256',
-  rotationPeriod: '4h',
-  prepublishLead: '1h',
-  jwksMaxAge: '60s',
-  maxTokenTtl: '30m',
-  clockSkew: '1m',
-  signerCacheTtl: '5s',
-  retention: '40m',
-  intentTimeout: '15m',
-  kmsDeletionWindow: 7,
-});
+const policy = policyOf(COMPRESSED_POLICY);
 const operator = { changedBy: 'cli:prop', reason: 'property test' };
 
 type Crash = { at: number; when: CrashWhen } | null;

@@ -11,25 +11,13 @@ import type { Policy } from '../../src/core/types.ts';
 import type { Registry } from '../../src/ports.ts';
 import { publishJwks } from '../../src/publisher.ts';
 import { reconcile } from '../../src/reconciler.ts';
-import { HOUR, MINUTE, T0 } from '../support/fixtures.ts';
+import { COMPRESSED_POLICY, HOUR, MINUTE, T0 } from '../support/fixtures.ts';
 import { MemoryCdn, MemoryKeyVault, MemoryObjectStore, MemoryRegistry } from '../support/memory.ts';
 
 const A = 'eu-west-1';
 const B = 'us-east-1';
 const REGIONS = [A, B];
-const policy: Policy = parsePolicy(
-  {
-    algorithm: 'ES256',
-    rotationPeriod: '4h',
-    prepublishLead: '1h',
-    jwksMaxAge: '60s',
-    maxTokenTtl: '30m',
-    clockSkew: '1m',
-    signerCacheTtl: '5s',
-    retention: '40m',
-  },
-  { multiRegion: true },
-).policy;
+const policy: Policy = parsePolicy(COMPRESSED_POLICY, { multiRegion: true }).policy;
 
 /** The registry as one region's processes see it; writes are counted per region. */
 function regional(registry: MemoryRegistry, writes: string[]): Registry {

@@ -7,11 +7,9 @@
  *   written once. The highest epoch names the primary even if a fenced-off region later overwrote STATE.
  */
 import { TABLE } from '../../constants.ts';
+import { isRegionName } from '../../core/regions.ts';
 import type { Promotion, RegionPublication } from '../../core/types.ts';
 import { fail, type Item, num, str } from './registry-items.ts';
-
-/** Region names as AWS spells them (`eu-west-1`, `us-gov-west-1`), or the local stack's (`local-a`). */
-const REGION = /^[a-z]{2,}(-[a-z0-9]+)+$/;
 
 export const publicationItemKey = (region: string, keyRef: string) =>
   ({ pk: TABLE.REGISTRY_PARTITION, sk: `${TABLE.PUBLICATION_SORT_PREFIX}${region}#${keyRef}` }) as const;
@@ -25,7 +23,7 @@ export const promotionItemKey = (epoch: number) =>
 
 export function regionName(item: Item, name: string): string {
   const region = str(item, name);
-  return REGION.test(region) ? region : fail(`${name} ${JSON.stringify(region)} is not a region name`);
+  return isRegionName(region) ? region : fail(`${name} ${JSON.stringify(region)} is not a region name`);
 }
 
 function regionList(v: unknown): string[] {
