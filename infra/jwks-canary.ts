@@ -133,23 +133,26 @@ export class JwksCanary extends Construct {
       targets: [new targets.LambdaFunction(this.handler.function, { retryAttempts: 0 })],
     });
 
+    // The exact dimension set the handler writes (Powertools adds `service`): anything else never fires.
+    const canaryMetric = (metricName: string, path: string, statistic: string) =>
+      new cloudwatch.Metric({
+        namespace: METRICS_NAMESPACE,
+        metricName,
+        dimensionsMap: {
+          [METRIC_DIMENSIONS.DEPLOYMENT]: props.deploymentName,
+          [METRIC_DIMENSIONS.SERVICE]: SERVICE_NAMES.CANARY,
+          [CANARY_METRICS.PATH_DIMENSION]: path,
+        },
+        statistic,
+        period: this.schedule,
+      });
     for (const path of Object.values(CANARY_PATHS)) {
       const always = (ALWAYS_RUN as readonly string[]).includes(path);
       const alarm = new cloudwatch.Alarm(this, `Failing-${path}`, {
         alarmDescription: always
           ? `Verifier canary: ${path} failed (or the canary did not run) in 2 of the last 3 runs. See docs/runbook.md "Canary".`
           : `Verifier canary: a token from /oauth2/token could not be obtained or did not verify against the published JWKS in 2 of the last 3 runs. See docs/runbook.md "Canary".`,
-        metric: new cloudwatch.Metric({
-          namespace: METRICS_NAMESPACE,
-          metricName: CANARY_METRICS.SUCCESS,
-          dimensionsMap: {
-            [METRIC_DIMENSIONS.DEPLOYMENT]: props.deploymentName,
-            [METRIC_DIMENSIONS.SERVICE]: SERVICE_NAMES.CANARY,
-            [CANARY_METRICS.PATH_DIMENSION]: path,
-          },
-          statistic: 'Minimum',
-          period: this.schedule,
-        }),
+        metric: canaryMetric(CANARY_METRICS.SUCCESS, path, 'Minimum'),
         threshold: 1,
         comparisonOperator: cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
         // 2 of 3: one lost run (a cold start timing out, a blip on the internet path) does not page.
@@ -173,17 +176,7 @@ export class JwksCanary extends Construct {
           `Verifier canary: the JWKS served on ${path} has lagged the registry for more than ${thresholdSeconds} s ` +
           `(cdnMaxTtl + jwksMaxAge + ${PUBLICATION_MARGIN_MS / 60_000} min) in 2 of the last 3 runs: a kid the registry ` +
           'requires is missing, or an EXPIRED/REVOKED kid is still served. See docs/runbook.md "JWKS staleness".',
-        metric: new cloudwatch.Metric({
-          namespace: METRICS_NAMESPACE,
-          metricName: CANARY_METRICS.STALENESS,
-          dimensionsMap: {
-            [METRIC_DIMENSIONS.DEPLOYMENT]: props.deploymentName,
-            [METRIC_DIMENSIONS.SERVICE]: SERVICE_NAMES.CANARY,
-            [CANARY_METRICS.PATH_DIMENSION]: path,
-          },
-          statistic: 'Maximum',
-          period: this.schedule,
-        }),
+        metric: canaryMetric(CANARY_METRICS.STALENESS, path, 'Maximum'),
         threshold: thresholdSeconds,
         comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
         // The figure only grows while a difference lasts: two runs past the threshold are one period
