@@ -29,6 +29,19 @@ export interface FirstReconcileProps {
   readonly executeBefore: readonly Construct[];
 }
 
+/** What the trigger waits beyond the function's timeout: the invoke's own round trip, with room to spare. */
+const TRIGGER_MARGIN = Duration.minutes(1);
+
+/**
+ * How long the trigger waits for the run: longer than the function may run (60 s in one region, 2
+ * minutes across several: rotation-schedule.ts ROTATE_TIMEOUT), so a slow run fails the deployment
+ * with the function's own timeout error, not with the trigger's. One region: 2 minutes, as before.
+ */
+export function triggerTimeout(handler: lambda.Function): Duration {
+  // Lambda's own default when a function sets none.
+  return (handler.timeout ?? Duration.seconds(3)).plus(TRIGGER_MARGIN);
+}
+
 export class FirstReconcile extends Construct {
   readonly trigger: triggers.Trigger;
 
@@ -44,8 +57,7 @@ export class FirstReconcile extends Construct {
     this.trigger = new triggers.Trigger(this, 'Trigger', {
       handler: props.handler,
       invocationType: triggers.InvocationType.REQUEST_RESPONSE,
-      // The rotate function's own timeout is 60 s (first key: up to 40 s waiting for publication).
-      timeout: Duration.minutes(2),
+      timeout: triggerTimeout(props.handler),
       executeOnHandlerChange: true,
       executeAfter: [...props.executeAfter],
       executeBefore: [...props.executeBefore],

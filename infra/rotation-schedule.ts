@@ -20,6 +20,7 @@ import type * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
 import { ENV, KEY_TAGS, TABLE } from '../src/constants.ts';
 import { algorithmSpec } from '../src/core/algorithms.ts';
+import { formatDuration } from '../src/core/duration.ts';
 import type { Policy } from '../src/core/types.ts';
 import { PolicyError } from '../src/errors.ts';
 import { HandlerFunction } from './handler-function.ts';
@@ -40,7 +41,7 @@ export interface RotationScheduleProps {
    * @default Duration.hours(1)
    */
   readonly interval?: Duration;
-  /** @default Duration.seconds(60) */
+  /** @default - ROTATE_TIMEOUT: 60 s in one region, 2 minutes across several */
   readonly timeout?: Duration;
   readonly logRetention?: logs.RetentionDays;
   /**
@@ -53,6 +54,18 @@ export interface RotationScheduleProps {
   /** HandlerFunction options for the role (a multi-region deployment's named or imported role). */
   readonly role?: { readonly roleName?: string; readonly role?: iam.IRole };
 }
+
+/**
+ * The rotate function's default timeout. One region: 60 s, enough for a run that creates the first key
+ * and waits up to 40 s for its publication (rotate-handler.ts bootstrapWaitMs). Several regions: the
+ * same run first waits up to 30 s for the new key's replicas to be Enabled (kms-replicas.ts
+ * ReplicaWait), then the 40 s, plus KMS calls in every region and global-table reads and commits: 70 s
+ * of waiting alone, so 2 minutes leaves the calls a margin of 50 s.
+ */
+export const ROTATE_TIMEOUT = {
+  singleRegion: Duration.seconds(60),
+  multiRegion: Duration.minutes(2),
+} as const;
 
 /** Condition shared by CreateKey and TagResource: only this deployment's two tags, both present. */
 const tagConditions = (
@@ -68,17 +81,22 @@ export class RotationSchedule extends Construct {
   readonly handler: HandlerFunction;
   readonly rule: events.Rule;
   readonly interval: Duration;
+  /** The rotate function's timeout (the first reconcile's trigger waits longer than this). */
+  readonly timeout: Duration;
   private readonly signerRoleArns: string[] = [];
   private readonly readerRoleArns: string[] = [];
 
   constructor(scope: Construct, id: string, props: RotationScheduleProps) {
     super(scope, id);
-    const timeout = props.timeout ?? Duration.seconds(60);
+    const timeout =
+      props.timeout ?? (props.multiRegion ? ROTATE_TIMEOUT.multiRegion : ROTATE_TIMEOUT.singleRegion);
+    this.timeout = timeout;
     if (props.policy.intentTimeout <= timeout.toMilliseconds()) {
       // An intent younger than one run may belong to a run still in flight: never abandon it.
+      const where = props.multiRegion ? ' of a multi-region deployment' : '';
       throw new PolicyError(
         'intentTimeout',
-        `must exceed the rotate function timeout (${timeout.toHumanString()})`,
+        `must exceed the rotate function timeout${where}, ${formatDuration(timeout.toMilliseconds())} (got ${formatDuration(props.policy.intentTimeout)})`,
       );
     }
     this.interval = props.interval ?? Duration.hours(1);

@@ -40,8 +40,9 @@ export interface RotateHandlerDeps extends ReconcileDeps {
    * A run that leaves no ACTIVE key (a new deployment's first key, or an emergency revoke that found no
    * published standby, design §3) waits up to this long for the publisher to publish the standby, then
    * reconciles again to activate it (lead waived, publication never). Without it nothing could sign
-   * until the next schedule period — an hour on AWS. Stays below the rotate function's 60 s timeout.
-   * 0 disables it.
+   * until the next schedule period — an hour on AWS. Stays below the rotate function's timeout: 60 s,
+   * or 2 minutes across regions, where creating the key first waits for its replicas
+   * (infra/rotation-schedule.ts ROTATE_TIMEOUT). 0 disables it.
    * @default 40 s
    */
   readonly bootstrapWaitMs?: number;
