@@ -21,6 +21,7 @@ export async function act(ctx: CliContext, request: OperatorRequest, out: Output
       // The clock that stamps each commit when it is made (design §11: one clock decides).
       clock: ctx.now,
       ...(ctx.issuer ? { issuer: ctx.issuer } : {}),
+      ...(ctx.regions ? { regions: ctx.regions } : {}),
     };
     // Loaded here (the operations, the planner, the publisher): `jwks --help` never needs them.
     const { runOperatorRequest } = await import('../operator/run.ts');

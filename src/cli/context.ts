@@ -5,6 +5,7 @@
  * deployed stack (local-context.ts, deployed-context.ts) with the same AWS adapters.
  */
 import { resolve } from 'node:path';
+import type { RegionConfig } from '../core/regions.ts';
 import type { Policy } from '../core/types.ts';
 import { JwksError } from '../errors.ts';
 import type { OperatorOutcome, OperatorRequest } from '../operator/action.ts';
@@ -35,6 +36,11 @@ export interface CliContext {
    * local stack, whose clock is this machine's.
    */
   readonly controlPlane?: ControlPlane;
+  /**
+   * A multi-region local stack (ADR 0008): the region this CLI acts in, among all of them. Operator
+   * actions run with the rotate function's regional rules (only the primary writes; `promote-region`).
+   */
+  readonly regions?: RegionConfig;
   /** `cli:<identity>`, recorded on every registry change this command makes. */
   changedBy(): Promise<string>;
   /** The JWKS exactly as verifiers are served it. */

@@ -14,8 +14,11 @@ import { DynamoDbRegistry } from '../adapters/aws/dynamodb-registry.ts';
 import { LocalKeyVault } from '../adapters/local/key-vault.ts';
 import { PATHS } from '../constants.ts';
 import { parsePolicy } from '../core/policy.ts';
+import type { RegionConfig } from '../core/regions.ts';
 import type { Policy } from '../core/types.ts';
-import { readStackInfo } from '../local/data-dir.ts';
+import { JwksError } from '../errors.ts';
+import { type RegionInfo, readStackInfo, type StackInfo } from '../local/data-dir.ts';
+import { REGIONS_CONTROL_PATH } from '../local/region-control.ts';
 import { S3RVER_CREDENTIALS } from '../local/s3-server.ts';
 import { wakingClientStore, wakingRegistry } from '../local/stream-wakeup.ts';
 import { wakeFileSignal } from '../local/wake-file.ts';
@@ -35,9 +38,59 @@ const LOCAL_CREDENTIALS = S3RVER_CREDENTIALS;
 /** The local context also names the audit bucket (s3rver, next to the JWKS bucket) for `jwks audit`. */
 export type LocalCliContext = CliContext & AuditStoreContext;
 
-export function localContext(dataDir: string, now: () => number = Date.now): LocalCliContext {
-  const info = readStackInfo(dataDir);
-  if (!info) throw new StackNotFoundError(`no local stack running on ${dataDir}: start it with npm start`);
+/**
+ * The region a multi-region local stack's CLI acts in: the one AWS_REGION names, as against AWS (so
+ * `AWS_REGION=eu-west-1 jwks promote-region eu-west-1` reads like its deployed form), else the home
+ * region. A single-region stack has one region and ignores AWS_REGION.
+ */
+function actingRegion(
+  info: StackInfo,
+  env: NodeJS.ProcessEnv,
+): { names: StackInfo | RegionInfo; regions?: RegionConfig } {
+  const all = info.regions;
+  if (!all || all.length < 2) return { names: info };
+  const names = all.find((r) => r.region === env.AWS_REGION?.trim()) ?? (all[0] as RegionInfo);
+  return { names, regions: { region: names.region, regions: all.map((r) => r.region) } };
+}
+
+type CliEnv = Readonly<Record<string, string | undefined>>;
+
+/**
+ * The local context, refused for a simulated region that is down (REGIONS=2 npm start): on AWS the CLI
+ * could not reach a lost region either, and acting there would split the registry's one writer.
+ */
+export async function openLocalContext(dataDir: string, env: CliEnv): Promise<LocalCliContext> {
+  const ctx = localContext(dataDir, Date.now, env);
+  const region = ctx.regions?.region;
+  if (region === undefined) return ctx;
+  const base = (ctx.issuer ?? '').replace(/\/+$/, '');
+  const status = await fetch(`${base}${REGIONS_CONTROL_PATH}`, { signal: AbortSignal.timeout(5_000) })
+    .then((r) => (r.ok ? (r.json() as Promise<{ regions?: { region: string; up: boolean }[] }>) : undefined))
+    .catch(() => undefined); // a stack that does not answer fails the command itself, more precisely
+  if (status?.regions?.find((r) => r.region === region)?.up === false) {
+    ctx.close();
+    throw new JwksError(
+      'UPSTREAM',
+      `region ${region} is down (simulated): act in another region (AWS_REGION=<region>), or bring it back ` +
+        `with POST ${REGIONS_CONTROL_PATH}/${region} {"up":true}`,
+    );
+  }
+  return ctx;
+}
+
+export function localContext(
+  dataDir: string,
+  now: () => number = Date.now,
+  env: CliEnv = process.env,
+): LocalCliContext {
+  const stack = readStackInfo(dataDir);
+  if (!stack) throw new StackNotFoundError(`no local stack running on ${dataDir}: start it with npm start`);
+  const acting = actingRegion(stack, env);
+  // The acting region's table, bucket and vault; the stack's endpoints and edge.
+  const info = { ...stack, ...acting.names, url: stack.url };
+  const replicas = (stack.regions ?? [])
+    .filter((r) => r.region !== info.region)
+    .map((r) => ({ region: r.region, dir: r.keysDir }));
   const base = { ...baseClientConfig({ AWS_REGION: info.region }), credentials: LOCAL_CREDENTIALS };
   const dynamodb = new DynamoDBClient({ ...base, endpoint: info.dynamodbEndpoint });
   // S3 and CloudFront are loaded on first use: `status` and `sign` never need them.
@@ -77,10 +130,15 @@ export function localContext(dataDir: string, now: () => number = Date.now): Loc
       auditStore ??= bucket(info.auditBucket);
       return auditStore;
     },
-    vault: new LocalKeyVault({ dir: info.keysDir, deploymentName: info.deploymentName }),
+    vault: new LocalKeyVault({
+      dir: info.keysDir,
+      deploymentName: info.deploymentName,
+      ...(acting.regions ? { replicas } : {}),
+    }),
+    ...(acting.regions ? { regions: acting.regions } : {}),
     get policy(): Policy {
       // Already validated when the stack started; its warnings were printed there.
-      policy ??= parsePolicy(info.policy).policy;
+      policy ??= parsePolicy(info.policy, { multiRegion: acting.regions !== undefined }).policy;
       return policy;
     },
     jwksUrl,

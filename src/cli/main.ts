@@ -66,7 +66,8 @@ export interface CliIo {
 export const defaultLoader =
   (env: Readonly<Record<string, string | undefined>>): ContextLoader =>
   async (target: Target) => {
-    if (target.kind === 'local') return (await import('./local-context.ts')).localContext(target.dataDir);
+    if (target.kind === 'local')
+      return (await import('./local-context.ts')).openLocalContext(target.dataDir, env);
     return (await import('./deployed-context.ts')).deployedContext(target.stackName, env);
   };
 

@@ -9,8 +9,8 @@
  * operations the CLI runs locally, with this function's clock, answered as an OperatorResponse.
  */
 import { METRICS } from '../constants.ts';
-import { gateRegions, rollUpPublications, writerRole } from '../core/regions.ts';
-import { ConfigError, NotPrimaryRegionError } from '../errors.ts';
+import { gateRegions, rollUpPublications } from '../core/regions.ts';
+import { ConfigError } from '../errors.ts';
 import {
   answer,
   changeOf,
@@ -18,7 +18,7 @@ import {
   type OperatorEvent,
   type OperatorResponse,
 } from '../operator/action.ts';
-import { promoteAction, revokeAction, rotateAction } from '../operator/run.ts';
+import { primaryOnly, promoteAction, revokeAction, rotateAction } from '../operator/run.ts';
 import type { Clock, Log } from '../ports.ts';
 import { silentLog } from '../ports.ts';
 import { type ReconcileDeps, type ReconcileResult, reconcile } from '../reconciler.ts';
@@ -155,17 +155,11 @@ export function createRotateHandler(deps: RotateHandlerDeps): RotateHandler {
       const ops = { ...deps, store: deps.store, log, clock };
       if (action.action === 'promote-region')
         return promoteAction(ops, action.region, changeOf(action), clock(), action.exclude);
-      if (deps.regions) {
-        // Only the primary commits lifecycle changes (ADR 0008): say where to ask instead.
-        const role = writerRole(await deps.registry.read(), deps.regions);
-        if (role.role === 'watch') {
-          throw new NotPrimaryRegionError(
-            role.primaryRegion,
-            `${deps.regions.region} is not the primary region; run ${action.action} against ${role.primaryRegion}'s stack ` +
-              `(or promote-region ${deps.regions.region} if ${role.primaryRegion} is lost)`,
-          );
-        }
-      }
+      // Only the primary commits lifecycle changes (ADR 0008): say where to ask instead.
+      await primaryOnly(
+        { registry: deps.registry, ...(deps.regions ? { regions: deps.regions } : {}) },
+        action.action,
+      );
       if (action.action === 'revoke') {
         const outcome = await revokeAction(ops, action.kid, changeOf(action), clock());
         // A revoke that left no ACTIVE key (no published standby, design §3): wait here for the

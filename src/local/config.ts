@@ -9,6 +9,7 @@ import { parseDuration } from '../core/duration.ts';
 import { parsePolicy, policyInputFromEnv } from '../core/policy.ts';
 import type { Policy, PolicyInput } from '../core/types.ts';
 import { ConfigError, JwksError, PolicyError } from '../errors.ts';
+import { localRegionsFromEnv } from './region-config.ts';
 
 export interface LocalConfig {
   readonly port: number;
@@ -18,6 +19,13 @@ export interface LocalConfig {
   readonly warnings: string[];
   /** How often the reconciler runs. */
   readonly reconcileIntervalMs: number;
+  /**
+   * The simulated regions (`REGIONS`), the home region first: one entry runs the single-region stack
+   * exactly as before; several run a regional stack each behind one edge (ADR 0008).
+   */
+  readonly regions: readonly string[];
+  /** Several regions: the simulated global table's replication delay at start (`REPLICATION_LAG`). */
+  readonly replicationLagMs: number;
 }
 
 export const DEFAULT_PORT = 8787;
@@ -56,9 +64,11 @@ export function reconcileInterval(policy: Policy, override?: string): number {
 /** Reads and validates the local stack's configuration; errors name the environment variable. */
 export function loadLocalConfig(env: Env): LocalConfig {
   const policyInput = policyInputFromEnv(env);
+  const regions = localRegionsFromEnv(env);
   let parsed: { policy: Policy; warnings: string[] };
   try {
-    parsed = parsePolicy(policyInput);
+    // Several regions validate the multi-region rules too (maxReplicationLag in the retention rule).
+    parsed = parsePolicy(policyInput, { multiRegion: regions.names.length > 1 });
   } catch (err) {
     if (err instanceof PolicyError) {
       const variable = POLICY_ENV[err.setting as keyof typeof POLICY_ENV];
@@ -80,5 +90,7 @@ export function loadLocalConfig(env: Env): LocalConfig {
     policy: parsed.policy,
     warnings: parsed.warnings,
     reconcileIntervalMs: reconcileInterval(parsed.policy, env.RECONCILE_INTERVAL),
+    regions: regions.names,
+    replicationLagMs: regions.replicationLag(parsed.policy),
   };
 }

@@ -35,6 +35,20 @@ export interface StackInfo {
   readonly keysDir: string;
   /** The policy settings the stack runs with, as given (defaults omitted). */
   readonly policy: PolicyInput;
+  /**
+   * `REGIONS=2 npm start` (ADR 0008): every simulated region, the home region first, with its own
+   * endpoint (token endpoint and JWKS path), table, bucket and vault; the top-level members name the
+   * home region's. Absent for a single region.
+   */
+  readonly regions?: readonly RegionInfo[];
+}
+
+export interface RegionInfo {
+  readonly region: string;
+  readonly url: string;
+  readonly tableName: string;
+  readonly bucket: string;
+  readonly keysDir: string;
 }
 
 export class DataDirLockedError extends JwksError {

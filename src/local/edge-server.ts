@@ -34,8 +34,11 @@ const PUBLIC_HEADER_ENTRIES = Object.entries(PUBLIC_DOCUMENT_HEADERS);
 
 export type RouteHandler = (req: IncomingMessage, res: ServerResponse) => void | Promise<void>;
 
+/** What the edge reads its documents from: a bucket, or an origin group of buckets (origin-group.ts). */
+export type EdgeOrigin = Pick<ObjectStore, 'get'>;
+
 export interface EdgeServerOptions {
-  readonly store: ObjectStore;
+  readonly store: EdgeOrigin;
   /** Loopback by default: the local stack never listens on other interfaces. */
   readonly host?: string;
   /** 0 picks a free port. */
@@ -103,7 +106,7 @@ function hasPrecondition(raw: readonly string[]): boolean {
 
 export class EdgeServer {
   readonly cdn: Cdn;
-  readonly #store: ObjectStore;
+  readonly #store: EdgeOrigin;
   readonly #host: string;
   readonly #port: number;
   readonly #log: Log;
@@ -112,6 +115,8 @@ export class EdgeServer {
   readonly #server: Server;
   readonly #routes = new Map<string, Map<string, RouteHandler>>();
   #url: string | undefined;
+  /** The port first bound: a restart (a simulated region coming back) listens on it again. */
+  #boundPort: number | undefined;
 
   constructor(opts: EdgeServerOptions) {
     this.#store = opts.store;
@@ -167,14 +172,21 @@ export class EdgeServer {
       const onError = (err: NodeJS.ErrnoException) => {
         reject(
           err.code === 'EADDRINUSE'
-            ? new JwksError('ADDRESS_IN_USE', `${this.#host}:${this.#port} is already in use`, { cause: err })
+            ? new JwksError(
+                'ADDRESS_IN_USE',
+                `${this.#host}:${this.#boundPort ?? this.#port} is already in use`,
+                {
+                  cause: err,
+                },
+              )
             : err,
         );
       };
       this.#server.once('error', onError);
-      this.#server.listen(this.#port, this.#host, () => {
+      this.#server.listen(this.#boundPort ?? this.#port, this.#host, () => {
         this.#server.off('error', onError);
         const { port } = this.#server.address() as { port: number };
+        this.#boundPort = port;
         const host = this.#host.includes(':') ? `[${this.#host}]` : this.#host;
         this.#url = `http://${host}:${port}`;
         resolve({ url: this.#url });
@@ -182,7 +194,10 @@ export class EdgeServer {
     });
   }
 
-  /** Stop listening and drop open connections (keep-alive clients would otherwise hold it open). */
+  /**
+   * Stop listening and drop open connections (keep-alive clients would otherwise hold it open).
+   * `start()` listens again on the same port.
+   */
   async stop(): Promise<void> {
     if (!this.#server.listening) return;
     const closed = new Promise<void>((resolve) => this.#server.close(() => resolve()));

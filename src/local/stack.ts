@@ -15,41 +15,33 @@ import {
   type Env,
 } from '../adapters/aws/clients.ts';
 import { CloudFrontCdn } from '../adapters/aws/cloudfront.ts';
-import { DynamoDbClientStore } from '../adapters/aws/dynamodb-clients.ts';
-import { DynamoDbRegistry } from '../adapters/aws/dynamodb-registry.ts';
-import { createRegistryTable } from '../adapters/aws/registry-table.ts';
 import { S3ObjectStore } from '../adapters/aws/s3.ts';
 import { SnsEventBus } from '../adapters/aws/sns.ts';
-import { LocalKeyVault } from '../adapters/local/key-vault.ts';
 import { ConsoleEventBus, FanoutEventBus, WebhookEventBus } from '../adapters/local/webhook.ts';
-import { PATHS } from '../constants.ts';
-import { publishDiscovery } from '../discovery-publisher.ts';
+import { OBJECT_KEYS, PATHS } from '../constants.ts';
 import { ConfigError, InvalidArgumentError } from '../errors.ts';
 import { AuditLog } from '../events/audit-log.ts';
 import type { EventBus } from '../events/ports.ts';
-import { createEventsHandler } from '../handlers/events-handler.ts';
-import { createPublishHandler } from '../handlers/publish-handler.ts';
-import { createRotateHandler } from '../handlers/rotate-handler.ts';
-import type { Log } from '../ports.ts';
-import { publishJwks } from '../publisher.ts';
-import { Signer } from '../signer.ts';
-import { createTokenEndpoint } from '../token/endpoint.ts';
-import { tokenRoute } from '../token/node-http.ts';
-import { activateOncePublished } from './activate-once-published.ts';
+import type { Log, ObjectStore } from '../ports.ts';
 import type { LocalConfig } from './config.ts';
 import { lockDataDir, removeStackInfo, type StackInfo, writeStackInfo } from './data-dir.ts';
 import { type DynamoDbLocal, startDynamoDbLocal } from './dynamodb-local.ts';
 import { EdgeServer } from './edge-server.ts';
 import { createInvalidationRoute, INVALIDATION_PATH, LOCAL_DISTRIBUTION_ID } from './invalidation-api.ts';
+import { failoverTokenRoute, regionLayout, replicatorsFrom, startRegionalServers } from './multi-region.ts';
+import { originGroup, regionalStore } from './origin-group.ts';
+import { HOME_REGION } from './region-config.ts';
+import { RegionSwitchboard } from './region-control.ts';
+import { type RegionNames, type RegionStack, startRegionStack } from './region-stack.ts';
 import { type RunningS3Server, S3RVER_CREDENTIALS, startS3Server } from './s3-server.ts';
 import { ensureTopic, type RunningSnsServer, startSnsServer } from './sns-server.ts';
 import { StreamPoller } from './stream-poller.ts';
-import { StreamWakeup, wakingClientStore, wakingRegistry } from './stream-wakeup.ts';
+import { StreamWakeup } from './stream-wakeup.ts';
 import { Ticker } from './ticker.ts';
 import { watchWakeFile } from './wake-file.ts';
 
 export const LOCAL = {
-  REGION: 'us-east-1',
+  REGION: HOME_REGION,
   TABLE_NAME: 'jwks-registry',
   BUCKET: 'jwks-publisher',
   /** The audit trail (design §6). s3rver has no Object Lock: locally only the hash chain guards it. */
@@ -59,17 +51,16 @@ export const LOCAL = {
 } as const;
 
 /**
+ * Idle read cap of the publish consumer (and the replicators). Writes by this process wake the poller at
+ * once, and so do the CLI's through the wake file (wake-file.ts); this bounds only how late a write by
+ * anything else is seen, and sets what an idle stack costs (each read is work for DynamoDB Local's JVM).
+ */
+const PUBLISH_IDLE_POLL_MAX_MS = 2_000;
+
+/**
  * Optional: lifecycle events are also POSTed here (design §7). Local-only, hence not in
  * src/constants.ts's ENV (which names what the Lambda handlers read).
  */
-/**
- * Idle read caps of the stream consumers. Writes by this process wake the poller at once, and so do the
- * CLI's through the wake file (wake-file.ts); these bound only how late a write by anything else is
- * seen, and set what an idle stack costs (each read is work for DynamoDB Local's JVM).
- */
-const PUBLISH_IDLE_POLL_MAX_MS = 2_000;
-const EVENTS_IDLE_POLL_MAX_MS = 5_000;
-
 export const EVENTS_WEBHOOK_URL_ENV = 'EVENTS_WEBHOOK_URL';
 
 /**
@@ -146,25 +137,56 @@ export async function startLocalStack(
       }
     }
   };
+  const multi = config.regions.length > 1;
+  const layout = regionLayout(config.dataDir, config.regions, {
+    tableName: LOCAL.TABLE_NAME,
+    bucket: LOCAL.BUCKET,
+  });
   try {
     const s3: RunningS3Server = await startS3Server({
       dir: join(config.dataDir, 's3'),
-      buckets: [LOCAL.BUCKET, LOCAL.AUDIT_BUCKET],
+      buckets: [...layout.map((r) => r.bucket), LOCAL.AUDIT_BUCKET],
     });
     cleanups.push(() => s3.stop());
     useEmbeddedEndpoints({ s3: s3.endpoint });
     const s3Client = createS3Client();
     cleanups.push(() => s3Client.destroy());
-    const store = new S3ObjectStore({ client: s3Client, bucket: LOCAL.BUCKET });
     const audit = new AuditLog({
       store: new S3ObjectStore({ client: s3Client, bucket: LOCAL.AUDIT_BUCKET }),
     });
 
-    const edge = new EdgeServer({ store, port: config.port, log, maxTtlMs: config.policy.cdnMaxTtl });
+    // Several regions: each region's bucket fails while the region is down (the switchboard's servers
+    // follow once they exist), and the edge reads them as an origin group.
+    const regionalServers: EdgeServer[] = [];
+    const switchboard = new RegionSwitchboard({
+      regions: config.regions,
+      lagMs: config.replicationLagMs,
+      policy: config.policy,
+      onChange: async (region, up) => {
+        const server = regionalServers[config.regions.indexOf(region)];
+        if (server) await (up ? server.start() : server.stop());
+      },
+      log,
+    });
+    const stores = layout.map((r) => {
+      const bucket = new S3ObjectStore({ client: s3Client, bucket: r.bucket });
+      return multi ? regionalStore(r.region, bucket, () => switchboard.isUp(r.region)) : bucket;
+    });
+    const edge = new EdgeServer({
+      store: multi ? originGroup(stores) : (stores[0] as ObjectStore),
+      port: config.port,
+      log,
+      maxTtlMs: config.policy.cdnMaxTtl,
+    });
     edge.route('POST', INVALIDATION_PATH, createInvalidationRoute(edge.cdn));
     const { url } = await edge.start();
     cleanups.push(() => edge.stop());
     const jwksUri = `${url.replace(/\/+$/, '')}${PATHS.JWKS}`;
+    if (multi) {
+      regionalServers.push(...(await startRegionalServers({ layout, stores, edgePort: config.port, log })));
+      cleanups.push(() => Promise.all(regionalServers.map((s) => s.stop())).then(() => undefined));
+      for (const [method, path, handler] of switchboard.routes()) edge.route(method, path, handler);
+    }
 
     const sns: RunningSnsServer = await startSnsServer({ host: '127.0.0.1', port: 0 });
     cleanups.push(() => sns.stop());
@@ -182,119 +204,138 @@ export async function startLocalStack(
     const dynamodb: DynamoDbLocal = await startDynamoDbLocal({ dir: join(config.dataDir, 'dynamodb') });
     cleanups.push(() => dynamodb.stop());
     useEmbeddedEndpoints({ dynamodb: dynamodb.endpoint, edge: url });
-
     const ddb = createDynamoDbClient();
-    const { streamArn } = await createRegistryTable(ddb, LOCAL.TABLE_NAME);
-    // This process's own writes wake the stream poller, which otherwise backs off while idle.
+    const streams = createDynamoDbStreamsClient();
+    // This process's own writes wake the stream pollers, which otherwise back off while idle.
     const wakeup = new StreamWakeup();
-    const registry = wakingRegistry(
-      new DynamoDbRegistry({ client: ddb, tableName: LOCAL.TABLE_NAME }),
-      wakeup,
-    );
-    const vault = new LocalKeyVault({
-      dir: join(config.dataDir, 'keys'),
-      deploymentName: LOCAL.DEPLOYMENT_NAME,
-    });
     const cdn = new CloudFrontCdn({
       client: createCloudFrontClient(),
       distributionId: LOCAL_DISTRIBUTION_ID,
     });
-    const policy = config.policy;
 
-    // The reconciler's schedule; the publish consumer runs it early when a publication ends a window
-    // with no ACTIVE key (after an emergency revoke), so the standby activates in seconds.
-    let ticker: Ticker | undefined;
-    const poller = new StreamPoller({
-      client: createDynamoDbStreamsClient(),
-      streamArn,
-      checkpointDir: join(config.dataDir, 'checkpoints'),
-      wakeup,
-      idlePollMaxMs: PUBLISH_IDLE_POLL_MAX_MS,
-      consumers: [
-        {
-          name: 'publish',
-          handler: activateOncePublished(
-            createPublishHandler({
-              registry,
-              store,
-              cdn,
-              policy,
-              vault,
-              log,
-              issuer: url,
-              events: { bus, jwksUri },
-            }),
-            registry,
-            () => ticker?.runNow(),
-          ),
-        },
-        {
-          name: 'events',
-          handler: createEventsHandler({ bus, audit, jwksUri, log }),
-          // Idles longer: the publish mapping, which reads every 500 ms at most, wakes it on records.
-          idlePollMaxMs: EVENTS_IDLE_POLL_MAX_MS,
-        },
-      ],
-      log,
-    });
-    // A JWKS lost from the object store (or never written) is rebuilt even if no record is pending.
-    await publishJwks({ registry, store, cdn, policy, vault, log }, Date.now());
-    // The edge URL is the issuer (design §2): a restart on another port republishes the documents.
-    await publishDiscovery({ store, cdn, policy, issuer: url, log });
-    poller.start();
-    cleanups.push(() => poller.stop());
+    const tickers: Ticker[] = [];
+    const regions: RegionStack[] = [];
+    for (const [i, names] of layout.entries()) {
+      regions.push(
+        await startRegionStack({
+          names,
+          ...(multi
+            ? {
+                regions: { region: names.region, regions: config.regions },
+                replicaVaults: layout
+                  .filter((r) => r.region !== names.region)
+                  .map((r) => ({ region: r.region, dir: r.keysDir })),
+              }
+            : {}),
+          ddb,
+          store: stores[i] as ObjectStore,
+          cdn,
+          policy: config.policy,
+          issuer: url,
+          wakeup,
+          deploymentName: LOCAL.DEPLOYMENT_NAME,
+          log,
+          // Lifecycle events and the audit trail exist once, in the home region (as on AWS).
+          ...(i === 0 ? { events: { bus, audit, jwksUri } } : {}),
+          isUp: () => switchboard.isUp(names.region),
+          reconcileNow: () => void tickers[i]?.runNow(),
+        }),
+      );
+    }
+    for (const region of regions) {
+      const poller = new StreamPoller({
+        client: streams,
+        streamArn: region.streamArn,
+        checkpointDir: region.names.checkpointDir,
+        wakeup,
+        idlePollMaxMs: PUBLISH_IDLE_POLL_MAX_MS,
+        // A region that returns catches up within seconds, not the default backoff's 10.
+        ...(multi ? { retryMaxMs: 2_000 } : {}),
+        consumers: [
+          ...region.consumers,
+          ...(multi ? replicatorsFrom({ from: region.names, layout, ddb, switchboard, wakeup, log }) : []),
+        ],
+        log,
+      });
+      poller.start();
+      cleanups.push(() => poller.stop());
+    }
     cleanups.push(watchWakeFile(config.dataDir, wakeup, log));
 
-    // The token endpoint on the edge's port, as CloudFront routes /oauth2/token (design §2). GET goes
-    // to the endpoint too, so it gets the OAuth-shaped 405.
-    const endpoint = createTokenEndpoint({
-      clients: wakingClientStore(
-        new DynamoDbClientStore({ client: ddb, tableName: LOCAL.TABLE_NAME }),
-        wakeup,
-      ),
-      signer: new Signer({ registry, vault, cacheTtlMs: policy.signerCacheTtl }),
-      policy,
-      issuer: url,
-      log,
-      // Local clients may serve their keys from this machine; the Lambda handler never sets this.
-      allowLoopbackJwksUri: true,
-    });
-    await endpoint.warmUp();
-    const token = tokenRoute(endpoint);
+    // The token endpoint on the edge's port, as CloudFront routes /oauth2/token (design §2); several
+    // regions: each on its own server too, and the edge's goes to the first region that is up.
+    const tokenRoutes = new Map(regions.map((r) => [r.names.region, r.token]));
+    const token = multi ? failoverTokenRoute(switchboard, tokenRoutes) : (regions[0] as RegionStack).token;
     edge.route('POST', PATHS.TOKEN, token).route('GET', PATHS.TOKEN, token);
+    for (const [i, server] of regionalServers.entries()) {
+      const regional = (regions[i] as RegionStack).token;
+      server.route('POST', PATHS.TOKEN, regional).route('GET', PATHS.TOKEN, regional);
+    }
 
-    const rotate = createRotateHandler({ registry, vault, store, policy, log });
-    ticker = new Ticker(config.reconcileIntervalMs, () => rotate(), log);
-    ticker.start();
-    cleanups.push(() => ticker.stop());
+    for (const region of regions) {
+      const ticker = new Ticker(config.reconcileIntervalMs, () => region.reconcile(), log);
+      tickers.push(ticker);
+      ticker.start();
+      cleanups.push(() => ticker.stop());
+    }
 
+    const home = layout[0] as RegionNames;
     const info: StackInfo = {
       pid: process.pid,
       url,
-      region: LOCAL.REGION,
+      region: home.region,
       dynamodbEndpoint: dynamodb.endpoint,
       s3Endpoint: s3.endpoint,
       snsEndpoint: sns.endpoint,
       topicArn,
       auditBucket: LOCAL.AUDIT_BUCKET,
-      tableName: LOCAL.TABLE_NAME,
-      bucket: LOCAL.BUCKET,
+      tableName: home.tableName,
+      bucket: home.bucket,
       distributionId: LOCAL_DISTRIBUTION_ID,
       deploymentName: LOCAL.DEPLOYMENT_NAME,
-      keysDir: join(config.dataDir, 'keys'),
+      keysDir: home.keysDir,
       policy: config.policyInput,
+      ...(multi
+        ? {
+            regions: layout.map((r, i) => ({
+              region: r.region,
+              url: regionalServers[i]?.url as string,
+              tableName: r.tableName,
+              bucket: r.bucket,
+              keysDir: r.keysDir,
+            })),
+          }
+        : {}),
     };
     writeStackInfo(config.dataDir, info);
     cleanups.push(() => removeStackInfo(config.dataDir));
-    const settledKids = async () => {
-      const { state, keys } = await registry.read();
-      const standby = keys.find((k) => k.keyRef === state.pendingKeyRef);
-      if (!state.activeKid || standby?.status !== 'PENDING' || !standby.kid) return undefined;
-      return [state.activeKid, standby.kid];
-    };
-    return { url, info, stop, settledKids };
+    return { url, info, stop, settledKids: () => settledKids(regions) };
   } catch (err) {
     await stop();
     throw err;
   }
+}
+
+/**
+ * The ACTIVE key and its PENDING standby, once every region's registry names the same ones and every
+ * region's bucket serves them; undefined until then.
+ */
+async function settledKids(regions: readonly RegionStack[]): Promise<string[] | undefined> {
+  let settled: string[] | undefined;
+  for (const region of regions) {
+    const { state, keys } = await region.registry.read();
+    const standby = keys.find((k) => k.keyRef === state.pendingKeyRef);
+    if (!state.activeKid || standby?.status !== 'PENDING' || !standby.kid) return undefined;
+    const kids = [state.activeKid, standby.kid];
+    if (settled && settled.join() !== kids.join()) return undefined;
+    settled = kids;
+    if (regions.length > 1) {
+      const jwks = await region.store.get(OBJECT_KEYS.JWKS);
+      const served = jwks
+        ? (JSON.parse(Buffer.from(jwks.body).toString('utf8')) as { keys: { kid?: string }[] })
+        : undefined;
+      if (!kids.every((kid) => served?.keys.some((k) => k.kid === kid))) return undefined;
+    }
+  }
+  return settled;
 }

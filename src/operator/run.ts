@@ -4,10 +4,10 @@
  * stack, and the deployed rotate and publish functions for `--stack` — so both print the same thing.
  */
 import { formatDuration } from '../core/duration.ts';
-import type { RegionConfig } from '../core/regions.ts';
+import { type RegionConfig, writerRole } from '../core/regions.ts';
 import type { ChangeContext } from '../core/types.ts';
 import { publishDiscovery } from '../discovery-publisher.ts';
-import { InvalidArgumentError } from '../errors.ts';
+import { InvalidArgumentError, NotPrimaryRegionError } from '../errors.ts';
 import { type OperationDeps, requestRotation, revokeKey } from '../operations.ts';
 import { type PublishDeps, type PublishResult, publishJwks } from '../publisher.ts';
 import { promoteRegion } from '../region-promotion.ts';
@@ -139,6 +139,24 @@ export async function promoteAction(
   return { action: 'promote-region', result: { ...r }, text, warnings: [] };
 }
 
+/**
+ * Only the primary region commits lifecycle changes (ADR 0008): anywhere else a rotate or revoke is
+ * refused with NOT_PRIMARY, naming where to ask instead. Single-region deployments pass.
+ */
+export async function primaryOnly(
+  deps: { readonly registry: OperationDeps['registry']; readonly regions?: RegionConfig },
+  action: string,
+): Promise<void> {
+  if (!deps.regions) return;
+  const role = writerRole(await deps.registry.read(), deps.regions);
+  if (role.role === 'primary') return;
+  throw new NotPrimaryRegionError(
+    role.primaryRegion,
+    `${deps.regions.region} is not the primary region; run ${action} against ${role.primaryRegion}'s stack ` +
+      `(or promote-region ${deps.regions.region} if ${role.primaryRegion} is lost)`,
+  );
+}
+
 /** Run `request` with the deps of the rotate function (rotate, revoke) or the publisher (publish). */
 export function runOperatorRequest(
   deps: OperationDeps & PublishActionDeps & { readonly regions?: RegionConfig },
@@ -148,9 +166,11 @@ export function runOperatorRequest(
 ): Promise<OperatorOutcome> {
   switch (request.action) {
     case 'rotate':
-      return rotateAction(deps, request.immediate === true, change, now);
+      return primaryOnly(deps, request.action).then(() =>
+        rotateAction(deps, request.immediate === true, change, now),
+      );
     case 'revoke':
-      return revokeAction(deps, request.kid, change, now);
+      return primaryOnly(deps, request.action).then(() => revokeAction(deps, request.kid, change, now));
     case 'publish':
       return publishAction(deps, request.force === true, now);
     case 'promote-region':

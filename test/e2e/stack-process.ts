@@ -128,13 +128,17 @@ export interface CliRun {
   readonly stderr: string;
 }
 
-/** `jwks <args…> --data-dir <dir>` as a separate process. */
-export function cli(dataDir: string, args: readonly string[]): Promise<CliRun> {
+/** `jwks <args…> --data-dir <dir>` as a separate process (`env`: more variables, e.g. AWS_REGION). */
+export function cli(
+  dataDir: string,
+  args: readonly string[],
+  env: Record<string, string> = {},
+): Promise<CliRun> {
   return new Promise((resolveRun) => {
     execFile(
       process.execPath,
       [BIN, ...args, '--data-dir', dataDir],
-      { cwd: ROOT, timeout: 60_000, env: { ...process.env, NODE_NO_WARNINGS: '1' } },
+      { cwd: ROOT, timeout: 60_000, env: { ...process.env, NODE_NO_WARNINGS: '1', ...env } },
       (err, stdout, stderr) => {
         const code = err
           ? typeof (err as { code?: unknown }).code === 'number'
