@@ -31,14 +31,21 @@ export interface KeyVault {
   /**
    * Multi-region (ADR 0008): make sure the key has a replica in every replica region (same key material,
    * same kid), waiting until each can sign. Idempotent; a single-region vault has nothing to do.
+   * `regions`: the serving set (the latest promotion's), when an operator excluded a lost region: only
+   * those are replicated into, so rotation goes on without the lost one; re-admitting it catches its
+   * copies up (region-catch-up.ts).
    */
-  ensureReplicas(vaultKeyId: string): Promise<void>;
+  ensureReplicas(vaultKeyId: string, regions?: readonly string[]): Promise<void>;
   /** Every key carrying this deployment's tag, with its keyRef tag when present. */
   listKeys(): Promise<VaultKey[]>;
-  /** Idempotent: disabling a disabled key succeeds. */
-  disableKey(vaultKeyId: string): Promise<void>;
-  /** Idempotent: a key already pending deletion succeeds. */
-  scheduleDeletion(vaultKeyId: string, windowDays: number): Promise<void>;
+  /**
+   * Idempotent: disabling a disabled key succeeds. Multi-region: every region's copy; with `regions`
+   * (the serving set), a copy outside it that cannot be reached does not fail the call (it is retired
+   * when its region is re-admitted).
+   */
+  disableKey(vaultKeyId: string, regions?: readonly string[]): Promise<void>;
+  /** Idempotent: a key already pending deletion succeeds. `regions`: as for `disableKey`. */
+  scheduleDeletion(vaultKeyId: string, windowDays: number, regions?: readonly string[]): Promise<void>;
   /**
    * Sign the JWS signing input (RFC 7515 §5.1) and return the JOSE-encoded signature
    * (RSA: raw; ECDSA: R‖S fixed length, RFC 7518 §3.4). Throws KeyUnusableError when the key is

@@ -15,7 +15,7 @@
 import { randomUUID } from 'node:crypto';
 import { leadNotice, leadWarning } from './core/lead.ts';
 import { type Action, type ChangeAction, planRotation, transitionOf } from './core/lifecycle.ts';
-import type { RegionConfig } from './core/regions.ts';
+import { gateRegions, type RegionConfig } from './core/regions.ts';
 import { applyCommit, buildCommit, type Transition } from './core/transitions.ts';
 import type { ChangeContext, Commit, Policy, RegistrySnapshot } from './core/types.ts';
 import { ConflictError, InvalidArgumentError, KeyUnusableError } from './errors.ts';
@@ -141,6 +141,8 @@ export async function reconcile(
   );
   const warnings: string[] = [];
   const region = deps.regions?.region;
+  // The regions the vault must reach: all of them, or the serving set once a lost one was excluded.
+  const serving = deps.regions ? gateRegions(snapshot, deps.regions) : undefined;
   const regionOutcome = (overdueActions: number): RegionOutcome | undefined =>
     regional && region
       ? { ...regional.role, region, overdueActions, rolledUp: regional.rolledUp }
@@ -183,8 +185,8 @@ export async function reconcile(
         const keyRef = newKeyRef();
         await commit({ type: 'recordIntent', keyRef, alg: action.alg }, action.why);
         const { vaultKeyId } = await deps.vault.createKey({ keyRef, alg: action.alg });
-        // PENDING only once every region can sign with it (ADR 0008; a no-op in one region).
-        await deps.vault.ensureReplicas(vaultKeyId);
+        // PENDING only once every serving region can sign with it (ADR 0008; a no-op in one region).
+        await deps.vault.ensureReplicas(vaultKeyId, serving);
         const publicJwk = await deps.vault.getPublicJwk(vaultKeyId, action.alg);
         await commit({ type: 'completeIntent', keyRef, vaultKeyId, publicJwk }, action.why);
         return { type: action.type, keyRef, kid: publicJwk.kid, vaultKeyId, why: action.why };
@@ -193,7 +195,7 @@ export async function reconcile(
         const record = snapshot.keys.find((k) => k.keyRef === action.keyRef);
         if (!record) throw new ConflictError(`intent ${action.keyRef} vanished`);
         // A crash may have come between the creation and the replicas: finish them first.
-        await deps.vault.ensureReplicas(action.vaultKeyId);
+        await deps.vault.ensureReplicas(action.vaultKeyId, serving);
         const publicJwk = await deps.vault.getPublicJwk(action.vaultKeyId, record.alg);
         const { vaultKeyId } = action;
         await commit({ type: 'completeIntent', keyRef: action.keyRef, vaultKeyId, publicJwk }, action.why);
@@ -201,14 +203,14 @@ export async function reconcile(
       }
       case 'disableKey':
         try {
-          await deps.vault.disableKey(action.vaultKeyId);
+          await deps.vault.disableKey(action.vaultKeyId, serving);
         } catch (err) {
           // Already pending deletion (a crashed run got further): it cannot sign, which is the point.
           if (!(err instanceof KeyUnusableError)) throw err;
         }
         break;
       case 'scheduleDeletion':
-        await deps.vault.scheduleDeletion(action.vaultKeyId, action.windowDays);
+        await deps.vault.scheduleDeletion(action.vaultKeyId, action.windowDays, serving);
         break;
     }
     const t = transitionOf(action);

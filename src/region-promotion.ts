@@ -10,7 +10,8 @@
 import { gateRegions, type RegionConfig, writerRole } from './core/regions.ts';
 import type { ChangeContext } from './core/types.ts';
 import { InvalidArgumentError } from './errors.ts';
-import type { Registry } from './ports.ts';
+import type { KeyVault, Registry } from './ports.ts';
+import { catchUpRegions } from './region-catch-up.ts';
 
 export interface PromotionResult {
   readonly region: string;
@@ -21,8 +22,16 @@ export interface PromotionResult {
   readonly servingRegions: readonly string[];
 }
 
+export interface PromotionDeps {
+  readonly registry: Pick<Registry, 'read' | 'promote'>;
+  readonly regions: RegionConfig;
+  /** Re-admitting an excluded region first brings its key copies level (region-catch-up.ts). */
+  readonly vault?: Pick<KeyVault, 'ensureReplicas' | 'disableKey' | 'scheduleDeletion'>;
+  readonly deletionWindowDays?: number;
+}
+
 export async function promoteRegion(
-  deps: { readonly registry: Pick<Registry, 'read' | 'promote'>; readonly regions: RegionConfig },
+  deps: PromotionDeps,
   requested: string,
   change: ChangeContext,
   now: number,
@@ -52,6 +61,10 @@ export async function promoteRegion(
   // Promoting the primary again is how a recovered region is re-admitted to the gate; otherwise a no-op.
   if (role.primaryRegion === region && sameSet) {
     throw new InvalidArgumentError(`${region} is already the primary region (epoch ${role.epoch})`);
+  }
+  const admitted = servingRegions.filter((r) => !gateRegions(snapshot, deps.regions).includes(r));
+  if (admitted.length > 0 && deps.vault) {
+    await catchUpRegions(deps.vault, snapshot, admitted, deps.deletionWindowDays ?? 30);
   }
   const epoch = Math.max(role.epoch, snapshot.state.epoch ?? 0) + 1;
   const expectedRegistryVersion = snapshot.state.registryVersion;

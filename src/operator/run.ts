@@ -131,7 +131,18 @@ export async function promoteAction(
 ): Promise<OperatorOutcome> {
   if (!deps.regions) throw new InvalidArgumentError('promote-region: this deployment has a single region');
   const regions = deps.regions;
-  const r = await promoteRegion({ registry: deps.registry, regions }, region, change, now, exclude);
+  const r = await promoteRegion(
+    {
+      registry: deps.registry,
+      regions,
+      vault: deps.vault,
+      deletionWindowDays: deps.policy.kmsDeletionWindowDays,
+    },
+    region,
+    change,
+    now,
+    exclude,
+  );
   const text =
     `${r.region} is the primary region now (epoch ${r.epoch}, was ${r.previousPrimary}); ` +
     `${r.previousPrimary}'s rotate function stops writing as soon as the promotion reaches its replica; ` +

@@ -293,6 +293,32 @@ describe('KmsKeyVault with multi-Region keys', () => {
     expect(world.key(A, keyIdOf(arn))?.state).toBe('Disabled');
   });
 
+  it('replicates only into the serving regions when a lost region (C) was excluded, and asks C nothing', async () => {
+    const vault = vaultIn(A);
+    const { vaultKeyId: arn } = await vault.createKey({ keyRef: 'ref-x', alg: 'RS256' });
+    await vault.ensureReplicas(arn, [A, B]);
+    expect(inputs(A, ReplicateKeyCommand).map((r) => r.ReplicaRegion)).toEqual([B]);
+    expect(world.key(B, keyIdOf(arn))?.state).toBe('Enabled');
+    expect(world.key(C, keyIdOf(arn))).toBeUndefined();
+    expect(world.stubs[C]?.calls().length ?? 0).toBe(0);
+  });
+
+  it('retires the serving regions’ copies although an excluded region cannot be reached, and still throws for a serving one', async () => {
+    const arn = await createReplicated();
+    const boom = new KMSInternalException({ message: 'C is down', $metadata: {} });
+    world.stubs[C]?.on(DisableKeyCommand).rejects(boom);
+    await vaultIn(A).disableKey(arn, [A, B]);
+    expect(world.key(A, keyIdOf(arn))?.state).toBe('Disabled');
+    expect(world.key(B, keyIdOf(arn))?.state).toBe('Disabled');
+    // C is in the serving set: its failure is the call's.
+    await expect(vaultIn(A).disableKey(arn, [A, B, C])).rejects.toBe(boom);
+    world.stubs[C]?.on(ScheduleKeyDeletionCommand).rejects(boom);
+    await vaultIn(A).scheduleDeletion(arn, 7, [A, B]);
+    expect(world.key(B, keyIdOf(arn))?.state).toBe('PendingDeletion');
+    // As KMS: the primary waits for the replica C still holds before its own deletion window starts.
+    expect(world.key(A, keyIdOf(arn))?.state).toBe('PendingReplicaDeletion');
+  });
+
   it("signs in region B with B's replica, given the primary's ARN, and the token verifies with the same kid", async () => {
     const arn = await createReplicated();
     const jwkFromA = await vaultIn(A).getPublicJwk(arn, 'RS256');

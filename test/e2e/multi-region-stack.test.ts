@@ -264,6 +264,14 @@ describe('REGIONS=2 npm start: two regional stacks behind one edge', () => {
     await setUp(A, true);
     await run(30 * S, async () => (await stateOf(A)).registryVersion === (await stateOf(B)).registryVersion);
     expect(await stateOf(A)).toMatchObject({ primaryRegion: B, epoch: 1 });
+
+    // Re-admitted: its vault gets copies of the keys B made while it was out, then it serves them too.
+    const readmitted = await cli(stack.dataDir, ['promote-region', B, '--json'], { AWS_REGION: B });
+    expect(readmitted.code).toBe(0);
+    expect(JSON.parse(readmitted.stdout)).toMatchObject({ region: B, epoch: 2, servingRegions: [A, B] });
+    const jwksOf = (n: string) => fetch(`${region(n).url}/.well-known/jwks.json`).then((r) => r.text());
+    await run(20 * S, async () => (await jwksOf(A)) === (await jwksOf(B)));
+    expect(await jwksOf(A)).toBe(await jwksOf(B));
     expect(failures).toEqual([]);
     expect(verified).toBeGreaterThan(live.length);
   }, 180_000);

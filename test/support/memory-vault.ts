@@ -111,11 +111,14 @@ export class MemoryKeyVault implements KeyVault {
 
   /** Every `ensureReplicas` call, in order (not a port method). */
   readonly replicated: string[] = [];
+  /** The `regions` (serving set) each multi-region call named, by call: `ensureReplicas:<id>` etc. */
+  readonly regionsOf = new Map<string, readonly string[] | undefined>();
 
-  ensureReplicas(vaultKeyId: string): Promise<void> {
+  ensureReplicas(vaultKeyId: string, regions?: readonly string[]): Promise<void> {
     return this.faults.run('vault.ensureReplicas', () => {
       this.#entry(vaultKeyId);
       this.replicated.push(vaultKeyId);
+      this.regionsOf.set(`ensureReplicas:${vaultKeyId}`, regions);
     });
   }
 
@@ -145,16 +148,18 @@ export class MemoryKeyVault implements KeyVault {
     );
   }
 
-  disableKey(vaultKeyId: string): Promise<void> {
+  disableKey(vaultKeyId: string, regions?: readonly string[]): Promise<void> {
     return this.faults.run('vault.disableKey', () => {
+      this.regionsOf.set(`disableKey:${vaultKeyId}`, regions);
       const e = this.#entry(vaultKeyId);
       if (e.state === 'PendingDeletion') throw new KeyUnusableError(`${vaultKeyId} is pending deletion`);
       e.state = 'Disabled';
     });
   }
 
-  scheduleDeletion(vaultKeyId: string, windowDays: number): Promise<void> {
+  scheduleDeletion(vaultKeyId: string, windowDays: number, regions?: readonly string[]): Promise<void> {
     return this.faults.run('vault.scheduleDeletion', () => {
+      this.regionsOf.set(`scheduleDeletion:${vaultKeyId}`, regions);
       if (!Number.isInteger(windowDays) || windowDays < 7 || windowDays > 30) {
         throw new InvalidArgumentError(`PendingWindowInDays ${windowDays} is not 7–30`);
       }

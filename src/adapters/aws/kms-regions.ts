@@ -108,14 +108,23 @@ export class KmsRegions {
   /**
    * Apply `op` to every region's copy, replicas before the primary. A region without a replica has
    * nothing to retire; any other failure is thrown once every region has been tried, so one region that
-   * cannot be reached never leaves the copies in the others usable.
+   * cannot be reached never leaves the copies in the others usable. With `required` (the serving set),
+   * a failure in a region outside it is not thrown: an operator excluded that region as lost, and the
+   * lifecycle must go on without it (its copies are retired when it is re-admitted, region-catch-up.ts).
    */
-  async everyCopy(vaultKeyId: string, op: (kms: KMSClient, arn: string) => Promise<void>): Promise<void> {
+  async everyCopy(
+    vaultKeyId: string,
+    op: (kms: KMSClient, arn: string) => Promise<void>,
+    required?: readonly string[],
+  ): Promise<void> {
     const failures: unknown[] = [];
     for (const copy of this.copies(vaultKeyId)) {
       try {
         await op(copy.kms, copy.arn);
       } catch (err) {
+        const excused =
+          required !== undefined && copy.region !== this.region && !required.includes(copy.region);
+        if (excused) continue;
         if (copy.primary || !(err instanceof KeyNotFoundError)) failures.push(err);
       }
     }

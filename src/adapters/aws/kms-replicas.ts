@@ -86,9 +86,12 @@ export class KmsReplication {
     this.#clock = opts.wait?.clock ?? Date.now;
   }
 
-  /** ReplicateKey into every replica region that has no copy, then wait until each copy is Enabled. */
-  async ensure(vaultKeyId: string): Promise<void> {
-    const { replicas } = this.#regions;
+  /**
+   * ReplicateKey into every replica region that has no copy, then wait until each copy is Enabled.
+   * `regions` limits it to the serving set: an excluded (lost) region is neither asked nor waited for.
+   */
+  async ensure(vaultKeyId: string, regions?: readonly string[]): Promise<void> {
+    const replicas = this.#regions.replicas.filter((r) => !regions || regions.includes(r.region));
     if (replicas.length === 0) return;
     if (!multiRegionArn(vaultKeyId)) {
       throw new InvalidArgumentError(

@@ -126,8 +126,8 @@ export class KmsKeyVault implements KeyVault {
   }
 
   /** Single-region: nothing to do. Multi-region: see KmsReplication.ensure (kms-replicas.ts). */
-  async ensureReplicas(vaultKeyId: string): Promise<void> {
-    await this.#replication?.ensure(vaultKeyId);
+  async ensureReplicas(vaultKeyId: string, regions?: readonly string[]): Promise<void> {
+    await this.#replication?.ensure(vaultKeyId, regions);
   }
 
   async getPublicJwk(id: string, alg: Algorithm): Promise<PublicJwk> {
@@ -207,19 +207,23 @@ export class KmsKeyVault implements KeyVault {
    * Disabling a disabled key succeeds in KMS; a key pending deletion is already unusable, so that
    * succeeds too. Multi-region: every region's copy (KmsRegions.everyCopy).
    */
-  async disableKey(vaultKeyId: string): Promise<void> {
-    await this.#inEveryRegion(vaultKeyId, (kms, arn) => disableCopy(kms, arn));
+  async disableKey(vaultKeyId: string, regions?: readonly string[]): Promise<void> {
+    await this.#inEveryRegion(vaultKeyId, (kms, arn) => disableCopy(kms, arn), regions);
   }
 
-  async scheduleDeletion(vaultKeyId: string, windowDays: number): Promise<void> {
+  async scheduleDeletion(vaultKeyId: string, windowDays: number, regions?: readonly string[]): Promise<void> {
     if (!Number.isInteger(windowDays) || windowDays < 7 || windowDays > 30) {
       throw new InvalidArgumentError('PendingWindowInDays must be 7–30');
     }
-    await this.#inEveryRegion(vaultKeyId, (kms, arn) => scheduleCopyDeletion(kms, arn, windowDays));
+    await this.#inEveryRegion(vaultKeyId, (kms, arn) => scheduleCopyDeletion(kms, arn, windowDays), regions);
   }
 
-  #inEveryRegion(vaultKeyId: string, op: (kms: KMSClient, arn: string) => Promise<void>): Promise<void> {
-    return this.#regions ? this.#regions.everyCopy(vaultKeyId, op) : op(this.#kms, vaultKeyId);
+  #inEveryRegion(
+    vaultKeyId: string,
+    op: (kms: KMSClient, arn: string) => Promise<void>,
+    regions: readonly string[] | undefined,
+  ): Promise<void> {
+    return this.#regions ? this.#regions.everyCopy(vaultKeyId, op, regions) : op(this.#kms, vaultKeyId);
   }
 
   async sign(id: string, alg: Algorithm, signingInput: Uint8Array): Promise<Uint8Array> {

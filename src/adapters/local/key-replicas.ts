@@ -24,12 +24,13 @@ export class LocalReplicas {
   }
 
   /**
-   * Copy the key into every region that lacks it, as Enabled (ReplicateKey). An existing copy is left
-   * alone when Enabled and refused otherwise (REPLICA_NOT_READY), never silently used.
+   * Copy the key into every region that lacks it (of `only`, when given), as Enabled (ReplicateKey). An
+   * existing copy is left alone when Enabled and refused otherwise (REPLICA_NOT_READY), never silently used.
    */
-  async copy(file: KeyFile): Promise<void> {
+  async copy(file: KeyFile, only?: readonly string[]): Promise<void> {
     const { disabledAt: _disabled, deletionDate: _deletion, ...key } = file;
     for (const { region, dir } of this.regions) {
+      if (only && !only.includes(region)) continue;
       const copy = await this.#read(dir, file.vaultKeyId);
       if (copy?.state === 'Enabled') continue;
       if (copy) {

@@ -111,8 +111,11 @@ export class LocalKeyVault implements KeyVault {
     return { ...facts, publicKey: new Uint8Array(spki) };
   }
 
-  /** Copy the key into every replica region's vault directory (LocalReplicas.copy). Single-region: nothing. */
-  async ensureReplicas(vaultKeyId: string): Promise<void> {
+  /**
+   * Copy the key into every replica region's vault directory (LocalReplicas.copy), or into those of
+   * `regions` (the serving set) only, as KMS is. Single-region: nothing.
+   */
+  async ensureReplicas(vaultKeyId: string, regions?: readonly string[]): Promise<void> {
     if (this.#replicas.regions.length === 0) return;
     const entry = await this.#load(vaultKeyId);
     if (!entry) throw new KeyNotFoundError(`no local key ${vaultKeyId}`);
@@ -121,7 +124,7 @@ export class LocalKeyVault implements KeyVault {
     }
     const file = await readKeyFile(this.#path(vaultKeyId) as string);
     if (!file) throw new KeyNotFoundError(`no local key ${vaultKeyId}`);
-    await this.#replicas.copy(file);
+    await this.#replicas.copy(file, regions);
   }
 
   async listKeys(): Promise<VaultKey[]> {
@@ -137,7 +140,11 @@ export class LocalKeyVault implements KeyVault {
     return keys;
   }
 
-  /** Replicas' copies first (a region without one has nothing to do), then this vault's key. */
+  /**
+   * Replicas' copies first (a region without one has nothing to do), then this vault's key. Every
+   * region's directory is on this machine, always reachable: the serving set KMS may be limited to
+   * (`regions`) changes nothing here.
+   */
   async disableKey(vaultKeyId: string): Promise<void> {
     await this.#replicas.change(vaultKeyId, (copy) =>
       copy.state === 'Enabled' ? { state: 'Disabled', disabledAt: this.#clock() } : undefined,
