@@ -40,7 +40,7 @@ describe('runOperatorRequest in several regions', () => {
 
   const run = (region: string | undefined, request: OperatorRequest) =>
     runOperatorRequest(
-      { ...world.ops, ...world.publish, ...(region ? { regions: inRegion(region) } : {}) },
+      { ...world.publish, ...world.ops, ...(region ? { regions: inRegion(region) } : {}) },
       request,
       change,
       T0 + 1_000,
