@@ -47,38 +47,44 @@ const fromBrowser = (req: IncomingMessage): boolean => {
   );
 };
 
-/** The JSON object a POST carries, or the answer that refuses it. */
-async function readJson(req: IncomingMessage): Promise<Record<string, unknown> | Answer> {
+/**
+ * The JSON object a POST carries, or the answer that refuses it. Tagged rather than told apart by
+ * shape: a body with its own "status" and "body" members must not pass for an answer.
+ */
+async function readJson(
+  req: IncomingMessage,
+): Promise<{ json: Record<string, unknown> } | { refused: Answer }> {
   const type = (req.headers['content-type'] ?? '').split(';')[0]?.trim().toLowerCase();
   if (type !== 'application/json') {
     return {
-      status: 415,
-      body: { error: 'unsupported_media_type', error_description: 'send application/json' },
+      refused: {
+        status: 415,
+        body: { error: 'unsupported_media_type', error_description: 'send application/json' },
+      },
     };
   }
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of req) {
     size += (chunk as Buffer).length;
-    if (size > MAX_BODY) return { status: 413, body: { error: 'payload_too_large' } };
+    if (size > MAX_BODY) return { refused: { status: 413, body: { error: 'payload_too_large' } } };
     chunks.push(chunk as Buffer);
   }
   try {
     const value: unknown = JSON.parse(Buffer.concat(chunks).toString('utf8'));
     if (value !== null && typeof value === 'object' && !Array.isArray(value)) {
-      return value as Record<string, unknown>;
+      return { json: value as Record<string, unknown> };
     }
   } catch {
     // Answered below.
   }
   return {
-    status: 400,
-    body: { error: 'invalid_request', error_description: 'the body must be a JSON object' },
+    refused: {
+      status: 400,
+      body: { error: 'invalid_request', error_description: 'the body must be a JSON object' },
+    },
   };
 }
-
-const isAnswer = (v: Record<string, unknown> | Answer): v is Answer =>
-  typeof v.status === 'number' && typeof v.body === 'object';
 
 export class RegionSwitchboard {
   readonly regions: readonly string[];
@@ -152,8 +158,9 @@ export class RegionSwitchboard {
   }
 
   async #setUp(region: string, req: IncomingMessage): Promise<Answer> {
-    const body = await readJson(req);
-    if (isAnswer(body)) return body;
+    const read = await readJson(req);
+    if ('refused' in read) return read.refused;
+    const body = read.json;
     if (typeof body.up !== 'boolean') {
       return {
         status: 400,
@@ -165,8 +172,9 @@ export class RegionSwitchboard {
   }
 
   async #setLag(req: IncomingMessage): Promise<Answer> {
-    const body = await readJson(req);
-    if (isAnswer(body)) return body;
+    const read = await readJson(req);
+    if ('refused' in read) return read.refused;
+    const body = read.json;
     let lagMs: number;
     try {
       if (typeof body.lag !== 'string' && typeof body.lag !== 'number') throw new Error('"lag" is missing');
