@@ -17,28 +17,29 @@ import {
 import { CloudFrontCdn } from '../adapters/aws/cloudfront.ts';
 import { S3ObjectStore } from '../adapters/aws/s3.ts';
 import { SnsEventBus } from '../adapters/aws/sns.ts';
-import { ConsoleEventBus, FanoutEventBus, WebhookEventBus } from '../adapters/local/webhook.ts';
+import { FanoutEventBus } from '../adapters/local/webhook.ts';
 import { OBJECT_KEYS, PATHS } from '../constants.ts';
-import { ConfigError, InvalidArgumentError } from '../errors.ts';
 import { AuditLog } from '../events/audit-log.ts';
-import type { EventBus } from '../events/ports.ts';
 import type { Log, ObjectStore } from '../ports.ts';
 import type { LocalConfig } from './config.ts';
 import { lockDataDir, removeStackInfo, type StackInfo, writeStackInfo } from './data-dir.ts';
 import { type DynamoDbLocal, startDynamoDbLocal } from './dynamodb-local.ts';
 import { EdgeServer } from './edge-server.ts';
+import { localSinks, useEmbeddedEndpoints } from './embedded-env.ts';
 import { createInvalidationRoute, INVALIDATION_PATH, LOCAL_DISTRIBUTION_ID } from './invalidation-api.ts';
 import { failoverTokenRoute, regionLayout, replicatorsFrom, startRegionalServers } from './multi-region.ts';
 import { originGroup, regionalStore } from './origin-group.ts';
 import { HOME_REGION } from './region-config.ts';
 import { RegionSwitchboard } from './region-control.ts';
 import { type RegionNames, type RegionStack, startRegionStack } from './region-stack.ts';
-import { type RunningS3Server, S3RVER_CREDENTIALS, startS3Server } from './s3-server.ts';
+import { type RunningS3Server, startS3Server } from './s3-server.ts';
 import { ensureTopic, type RunningSnsServer, startSnsServer } from './sns-server.ts';
 import { StreamPoller } from './stream-poller.ts';
 import { StreamWakeup } from './stream-wakeup.ts';
 import { Ticker } from './ticker.ts';
 import { watchWakeFile } from './wake-file.ts';
+
+export { EVENTS_WEBHOOK_URL_ENV } from './embedded-env.ts';
 
 export const LOCAL = {
   REGION: HOME_REGION,
@@ -57,31 +58,6 @@ export const LOCAL = {
  */
 const PUBLISH_IDLE_POLL_MAX_MS = 2_000;
 
-/**
- * Optional: lifecycle events are also POSTed here (design §7). Local-only, hence not in
- * src/constants.ts's ENV (which names what the Lambda handlers read).
- */
-export const EVENTS_WEBHOOK_URL_ENV = 'EVENTS_WEBHOOK_URL';
-
-/**
- * The event sinks of the local stack: SNS (fauxqs) for subscribers, JSON lines on stderr (stdout
- * carries only the `ready` line), and the webhook when configured. Built before anything starts, so
- * a bad URL fails as configuration (exit 2) without starting a server.
- */
-function localSinks(env: Env): { webhook: EventBus | undefined; lines: EventBus } {
-  const lines = new ConsoleEventBus({ write: (line) => void process.stderr.write(line) });
-  const url = env[EVENTS_WEBHOOK_URL_ENV]?.trim();
-  if (!url) return { webhook: undefined, lines };
-  try {
-    return { webhook: new WebhookEventBus({ url }), lines };
-  } catch (err) {
-    if (!(err instanceof InvalidArgumentError)) throw err;
-    throw new ConfigError(EVENTS_WEBHOOK_URL_ENV, `${EVENTS_WEBHOOK_URL_ENV}: ${err.message}`, {
-      cause: err,
-    });
-  }
-}
-
 export interface LocalStack {
   readonly url: string;
   readonly info: StackInfo;
@@ -91,33 +67,6 @@ export interface LocalStack {
    */
   settledKids(): Promise<string[] | undefined>;
   stop(): Promise<void>;
-}
-
-/** Point the SDK at the embedded servers through its standard settings (no adapter knows). */
-function useEmbeddedEndpoints(endpoints: {
-  dynamodb?: string;
-  s3?: string;
-  edge?: string;
-  sns?: string;
-}): void {
-  // Static credentials the embedded servers accept (s3rver knows only this key): the stack never
-  // reaches AWS, so whatever credentials the user's shell has are not even looked at.
-  process.env.AWS_REGION = LOCAL.REGION;
-  process.env.AWS_ACCESS_KEY_ID = S3RVER_CREDENTIALS.accessKeyId;
-  process.env.AWS_SECRET_ACCESS_KEY = S3RVER_CREDENTIALS.secretAccessKey;
-  delete process.env.AWS_SESSION_TOKEN;
-  delete process.env.AWS_PROFILE;
-  if (endpoints.dynamodb) {
-    process.env.AWS_ENDPOINT_URL_DYNAMODB = endpoints.dynamodb;
-    process.env.AWS_ENDPOINT_URL_DYNAMODB_STREAMS = endpoints.dynamodb;
-  }
-  if (endpoints.s3) process.env.AWS_ENDPOINT_URL_S3 = endpoints.s3;
-  if (endpoints.edge) process.env.AWS_ENDPOINT_URL_CLOUDFRONT = endpoints.edge;
-  if (endpoints.sns) {
-    // fauxqs serves both protocols on one port; SQS is for subscribers (and the e2e test), not the stack.
-    process.env.AWS_ENDPOINT_URL_SNS = endpoints.sns;
-    process.env.AWS_ENDPOINT_URL_SQS = endpoints.sns;
-  }
 }
 
 export async function startLocalStack(
