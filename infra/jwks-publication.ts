@@ -43,7 +43,8 @@ export interface JwksPublicationProps extends StreamConsumerOptions {
   readonly logRetention?: logs.RetentionDays;
   /**
    * Multi-region (ADR 0008): the publisher records `PUBLISHED#<region>#<keyRef>` items (PutItem) and
-   * never writes a KEY item (UpdateItem), which only the primary's rotate function writes.
+   * never writes a KEY item (UpdateItem), which only the primary's rotate function writes; it may delete
+   * its JWKS (withdrawn while its region is outside the serving set).
    * @default false
    */
   readonly multiRegion?: boolean;
@@ -97,6 +98,17 @@ export class JwksPublication extends Construct {
         resources: PUBLISHED_OBJECT_KEYS.map((key) => props.bucket.arnForObjects(key)),
       }),
     );
+    if (props.multiRegion) {
+      // A region outside the serving set withdraws its JWKS so the origin group fails over (ADR 0008):
+      // DeleteObject on that one object only (a delete marker in the versioned bucket).
+      role.addToPrincipalPolicy(
+        new iam.PolicyStatement({
+          sid: 'WithdrawJwksOutsideTheServingSet',
+          actions: ['s3:DeleteObject'],
+          resources: [props.bucket.arnForObjects(OBJECT_KEYS.JWKS)],
+        }),
+      );
+    }
     grantReadRevocationList(role, props.bucket);
     props.distribution.grantCreateInvalidation(role);
     role.addToPrincipalPolicy(

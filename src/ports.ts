@@ -132,6 +132,11 @@ export interface ObjectStore {
   put(input: PutObjectInput): Promise<{ etag: string }>;
   /** Every key under the prefix (all pages). */
   list(prefix: string): Promise<string[]>;
+  /**
+   * Remove the object; a missing one succeeds. Only a multi-region publisher withdrawing its JWKS while
+   * its region is outside the serving set uses it (ADR 0008), so the edge's origin group fails over.
+   */
+  delete(key: string): Promise<void>;
 }
 
 /** CloudFront (or the local edge's cache). */

@@ -15,7 +15,7 @@
 import { createHash } from 'node:crypto';
 import { HEADERS, OBJECT_KEYS, OBJECT_METADATA, PATHS } from './constants.ts';
 import { renderJwks } from './core/jwks.ts';
-import { type RegionConfig, unmarkedInRegion } from './core/regions.ts';
+import { gateRegions, type RegionConfig, unmarkedInRegion } from './core/regions.ts';
 import type { KeyRecord, Policy, RegistrySnapshot } from './core/types.ts';
 import type { ProofFailure } from './core/vault-proof.ts';
 import { PreconditionFailedError } from './errors.ts';
@@ -46,8 +46,11 @@ export interface PublishDeps {
 export interface PublishResult {
   /** A new JWKS object was written (and the CDN invalidated). */
   readonly written: boolean;
-  /** Why nothing was written: the stored document is from a newer registry, or has these exact bytes. */
-  readonly skipped?: 'stored-newer' | 'unchanged';
+  /**
+   * Why nothing was written: the stored document is from a newer registry, or has these exact bytes, or
+   * (multi-region) this region is outside the serving set and its JWKS was withdrawn.
+   */
+  readonly skipped?: 'stored-newer' | 'unchanged' | 'withdrawn';
   /** A CDN invalidation was requested by this run. */
   readonly invalidated: boolean;
   /** The registry version rendered. */
@@ -125,6 +128,30 @@ async function markKeys(
   return deps.registry.markRegionPublished(deps.regions.region, keys, at);
 }
 
+/**
+ * A region an operator excluded from the serving set (`promote-region --exclude`, ADR 0008) serves no
+ * JWKS: its vault lacks the keys made while it was out, and a lost home region's bucket would otherwise
+ * answer the edge with the set it held when it was lost. Without the object the edge's origin group
+ * fails over (404/403) to a serving region's bucket. Re-admitting the region publishes it again.
+ */
+async function withdraw(
+  deps: PublishDeps,
+  registryVersion: number,
+  stored: boolean,
+  log: Log,
+): Promise<PublishResult> {
+  if (stored) {
+    await deps.store.delete(OBJECT_KEYS.JWKS);
+    await deps.cdn.invalidate([PATHS.JWKS], `withdrawn-${registryVersion}`);
+    log.warn('this region is outside the serving set: its JWKS is withdrawn, the edge fails over', {
+      region: deps.regions?.region,
+      registryVersion,
+    });
+  }
+  const empty = { sha256: '', kids: [], marked: [], attempts: 1, unverified: [] };
+  return { ...empty, written: false, skipped: 'withdrawn', invalidated: stored, registryVersion };
+}
+
 export async function publishJwks(
   deps: PublishDeps,
   now: number,
@@ -136,6 +163,9 @@ export async function publishJwks(
   for (let attempt = 1; attempt <= maxAttempts; attempt++) {
     const head = await deps.store.head(OBJECT_KEYS.JWKS);
     const snapshot = await deps.registry.read();
+    if (deps.regions && !gateRegions(snapshot, deps.regions).includes(deps.regions.region)) {
+      return withdraw(deps, snapshot.state.registryVersion, head !== null, log);
+    }
     const proofs = await proveRecords(deps.vault, snapshot.keys, () => readPublishedJwks(deps.store));
     const unverified: UnverifiedRecord[] = [];
     for (const k of snapshot.keys) {

@@ -15,6 +15,7 @@ export function lazyObjectStore(load: () => Promise<ObjectStore>): ObjectStore {
     get: async (key) => (await get()).get(key),
     put: async (input) => (await get()).put(input),
     list: async (prefix) => (await get()).list(prefix),
+    delete: async (key) => (await get()).delete(key),
   };
 }
 

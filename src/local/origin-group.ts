@@ -25,6 +25,7 @@ export function regionalStore(region: string, store: ObjectStore, isUp: () => bo
     get: (key) => gate(() => store.get(key)),
     put: (input) => gate(() => store.put(input)),
     list: (prefix) => gate(() => store.list(prefix)),
+    delete: (key) => gate(() => store.delete(key)),
   };
 }
 

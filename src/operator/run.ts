@@ -116,7 +116,9 @@ export async function publishAction(
     ? 'wrote a new JWKS and invalidated the CDN'
     : r.skipped === 'stored-newer'
       ? 'did not write: the stored JWKS is from a newer registry version (after a restore: --force)'
-      : `JWKS unchanged, nothing written${r.invalidated ? ' (repeated the pending invalidation)' : ''}`;
+      : r.skipped === 'withdrawn'
+        ? 'this region is outside the serving set (promote-region --exclude): its JWKS is withdrawn'
+        : `JWKS unchanged, nothing written${r.invalidated ? ' (repeated the pending invalidation)' : ''}`;
   const text = `${what}\nregistry version ${r.registryVersion}\nsha256 ${r.sha256}\nkids ${r.kids.join(', ') || '(none)'}${left.join('')}`;
   return { action: 'publish', result: summary, text, warnings: [], published: r };
 }

@@ -50,6 +50,7 @@ const live: { token: string; exp: number; from: string }[] = [];
 const failures: string[] = [];
 const refusals: string[] = [];
 const issuedFrom = new Map<string, number>();
+const withdrawnSeen = new Set<string>();
 let verified = 0;
 
 const region = (name: string) => info.regions?.find((r) => r.region === name) as RegionInfo;
@@ -100,6 +101,11 @@ async function verifyAll(): Promise<void> {
   for (const name of [A, B]) {
     if (!up.get(name)) continue;
     const res = await fetch(`${region(name).url}/.well-known/jwks.json`);
+    if (res.status === 404) {
+      // A region outside the serving set withdraws its JWKS (the edge fails over): nothing to check.
+      withdrawnSeen.add(name);
+      continue;
+    }
     const keys = createLocalJWKSet((await res.json()) as never);
     for (const t of valid) {
       try {
@@ -260,10 +266,14 @@ describe('REGIONS=2 npm start: two regional stacks behind one edge', () => {
       active?.activatedAt ?? 0,
     );
 
-    // A comes back as a watcher: it catches up and writes nothing of its own.
+    // A comes back as a watcher: it catches up and writes nothing of its own; outside the serving set it
+    // withdraws its JWKS, so the edge keeps answering from B although A's bucket comes first.
+    expect(withdrawnSeen.has(A)).toBe(false);
     await setUp(A, true);
     await run(30 * S, async () => (await stateOf(A)).registryVersion === (await stateOf(B)).registryVersion);
     expect(await stateOf(A)).toMatchObject({ primaryRegion: B, epoch: 1 });
+    await run(10 * S, async () => withdrawnSeen.has(A));
+    expect(withdrawnSeen.has(A)).toBe(true);
 
     // Re-admitted: its vault gets copies of the keys B made while it was out, then it serves them too.
     const readmitted = await cli(stack.dataDir, ['promote-region', B, '--json'], { AWS_REGION: B });

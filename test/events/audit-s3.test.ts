@@ -32,6 +32,7 @@ class CountingStore implements ObjectStore {
   head = (key: string) => this.inner.head(key);
   get = (key: string) => this.inner.get(key);
   list = (prefix: string) => this.inner.list(prefix);
+  delete = (key: string) => this.inner.delete(key);
   put = (input: PutObjectInput) => {
     this.puts.push(input);
     return this.inner.put(input);

@@ -176,6 +176,12 @@ describe('a two-region app (-c regions=eu-west-1,us-east-1)', () => {
         'dynamodb:LeadingKeys': [TABLE.REGISTRY_PARTITION],
       });
       expect(allowing(statements, 'dynamodb:UpdateItem')).toEqual([]);
+      // Withdrawing its JWKS outside the serving set: DeleteObject on that one object, nothing else.
+      const deletes = allowing(statements, 's3:DeleteObject');
+      expect(deletes.map((d) => d.Sid)).toEqual(['WithdrawJwksOutsideTheServingSet']);
+      const resource = JSON.stringify(deletes[0]?.Resource);
+      expect(resource).toMatch(/\/\.well-known\/jwks\.json"\]\]\}$/);
+      expect(resource).not.toContain('*');
     }
     // The replica's grants name its own replica of the table.
     const token = statementsOfRole(replica, role(REPLICA, 'token'));
@@ -341,5 +347,6 @@ describe('a single-region app', () => {
     expect(plain).not.toContain('kms:ReplicateKey');
     expect(plain).not.toContain('kms:MultiRegion');
     expect(plain).not.toContain('ReplicationLatency');
+    expect(plain).not.toContain('WithdrawJwksOutsideTheServingSet');
   });
 });

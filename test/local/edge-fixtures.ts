@@ -52,6 +52,9 @@ export class FakeStore implements ObjectStore {
   async list(prefix: string) {
     return [...this.objects.keys()].filter((k) => k.startsWith(prefix));
   }
+  async delete(key: string) {
+    this.objects.delete(key);
+  }
 }
 
 /** Send raw bytes and read until the server closes (or a response arrives and the socket idles). */

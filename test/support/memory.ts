@@ -197,9 +197,10 @@ export class MemoryObjectStore implements ObjectStore {
     return o ? new TextDecoder().decode(o.body) : undefined;
   }
 
-  /** Remove an object (tests only; the port has no delete). */
-  delete(key: string): void {
+  /** Remove an object (synchronously, so tests may call it without awaiting). */
+  delete(key: string): Promise<void> {
     this.#objects.delete(key);
+    return Promise.resolve();
   }
 
   head(key: string): Promise<StoredObjectHead | null> {

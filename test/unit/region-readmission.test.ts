@@ -114,6 +114,31 @@ describe('a region excluded after its loss, then re-admitted', () => {
     }
   });
 
+  it('withdraws the excluded region’s JWKS so the edge fails over, and publishes it again once re-admitted', async () => {
+    const a = { ...depsOf(A), store: new MemoryObjectStore(), cdn: new MemoryCdn() };
+    await a.store.put({
+      key: '.well-known/jwks.json',
+      body: new TextEncoder().encode('{"keys":[]}'),
+      contentType: 'application/json',
+    });
+    const marksOfA = () => registry.snapshot().publications?.filter((p) => p.region === A).length ?? 0;
+    const marksBefore = marksOfA();
+    const out = await publishJwks(a, tick());
+    expect(out).toMatchObject({ written: false, skipped: 'withdrawn', invalidated: true, marked: [] });
+    expect(a.store.text('.well-known/jwks.json')).toBeUndefined();
+    expect(a.cdn.invalidations.flatMap((i) => i.paths)).toEqual(['/.well-known/jwks.json']);
+    // Nothing marked for A, nothing re-invalidated when there is nothing left to withdraw.
+    expect(marksOfA()).toBe(marksBefore);
+    expect((await publishJwks(a, tick())).invalidated).toBe(false);
+
+    await promoteAction(depsOf(B), B, change, tick());
+    const back = await publishJwks(a, tick());
+    expect(back.written).toBe(true);
+    expect(
+      JSON.parse(a.store.text('.well-known/jwks.json') ?? '{}').keys.map((k: { kid: string }) => k.kid),
+    ).toContain(registry.snapshot().state.activeKid);
+  });
+
   it('refuses the re-admission (and writes no promotion) when the region’s vault cannot be reached', async () => {
     const vault = new MemoryKeyVault();
     const key = await vault.createKey({ keyRef: registry.snapshot().keys[0]?.keyRef ?? 'r', alg: 'ES256' });

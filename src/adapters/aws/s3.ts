@@ -7,6 +7,7 @@
  * @see https://docs.aws.amazon.com/AmazonS3/latest/userguide/conditional-writes.html
  */
 import {
+  DeleteObjectCommand,
   GetObjectCommand,
   type GetObjectCommandOutput,
   HeadObjectCommand,
@@ -134,6 +135,11 @@ export class S3ObjectStore implements ObjectStore {
       }
       throw err;
     }
+  }
+
+  /** DeleteObject succeeds for a missing key too (S3: 204), as the port asks. */
+  async delete(key: string): Promise<void> {
+    await this.#client.send(new DeleteObjectCommand({ Bucket: this.#bucket, Key: key }));
   }
 
   async list(prefix: string): Promise<string[]> {
