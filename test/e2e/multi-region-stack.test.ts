@@ -46,7 +46,7 @@ const up = new Map([
   [A, true],
   [B, true],
 ]);
-const live: { token: string; exp: number; from: string }[] = [];
+const live: { token: string; exp: number; from: string; kid: string; at: number }[] = [];
 const failures: string[] = [];
 const refusals: string[] = [];
 const issuedFrom = new Map<string, number>();
@@ -87,7 +87,9 @@ async function issue(from: string, base: string): Promise<void> {
   });
   const body = (await res.json()) as { access_token?: string; error?: string };
   if (res.status === 200 && body.access_token) {
-    live.push({ token: body.access_token, exp: (decodeJwt(body.access_token).exp ?? 0) * S, from });
+    const { kid = '' } = decodeProtectedHeader(body.access_token);
+    const exp = (decodeJwt(body.access_token).exp ?? 0) * S;
+    live.push({ token: body.access_token, exp, from, kid, at: Date.now() });
     issuedFrom.set(from, (issuedFrom.get(from) ?? 0) + 1);
   } else if (res.status === 503 && body.error === 'temporarily_unavailable') {
     refusals.push(`${from} at ${new Date().toISOString()}`);
@@ -229,6 +231,10 @@ describe('REGIONS=2 npm start: two regional stacks behind one edge', () => {
       return retired?.status === 'EXPIRED';
     });
     expect((await stateOf(A)).activeKid).not.toBe(first);
+    // The lagging region went on signing with the key A had already retired, and every such token
+    // verified until it expired (failures stays empty) although the key has left the JWKS since.
+    const retiredAt = (await registryOf(A).read()).keys.find((k) => k.kid === first)?.retiredAt ?? Infinity;
+    expect(live.filter((t) => t.from === B && t.kid === first && t.at > retiredAt).length).toBeGreaterThan(0);
     expect((await control('/_local/replication', { lag: '200ms' })).status).toBe(200);
     expect(failures).toEqual([]);
   }, 120_000);
