@@ -10,7 +10,7 @@ import {
   type WriterRole,
   writerRole,
 } from './core/regions.ts';
-import { applyCommit } from './core/transitions.ts';
+import { applyCommit, buildCommit, byAge } from './core/transitions.ts';
 import type { Commit, RegistrySnapshot } from './core/types.ts';
 import type { Log, Registry } from './ports.ts';
 
@@ -20,6 +20,34 @@ export interface RegionOutcome extends WriterRole {
   readonly overdueActions: number;
   /** keyRefs this run marked published in every region (primary only). */
   readonly rolledUp: readonly string[];
+}
+
+/**
+ * A promoted primary may inherit half of the lost primary's last activation: the new ACTIVE record
+ * replicated, the old one's retirement not (global tables replicate items, not transactions). Planning
+ * refuses two ACTIVE keys, so without this rotation could never resume; the key activated last stays
+ * ACTIVE, as the lost transaction intended, and the other is retired now (both stay published).
+ */
+async function settleTornActivation(
+  registry: Registry,
+  snapshot: RegistrySnapshot,
+  at: () => number,
+  log: Log,
+): Promise<RegistrySnapshot> {
+  const actives = snapshot.keys.filter((k) => k.status === 'ACTIVE');
+  if (actives.length < 2) return snapshot;
+  const keep = [...actives].sort((a, b) => (b.activatedAt ?? 0) - (a.activatedAt ?? 0) || byAge(b, a))[0];
+  if (!keep) return snapshot;
+  const commit = buildCommit(snapshot, { type: 'settleActive', keyRef: keep.keyRef }, at(), {
+    changedBy: 'schedule',
+    reason: `half-replicated activation: ${keep.kid ?? keep.keyRef} stays ACTIVE, the other ACTIVE keys retire`,
+  });
+  log.warn('registry held two ACTIVE keys (half of a lost transaction); settled on the newer', {
+    keep: keep.kid,
+    retired: actives.filter((k) => k !== keep).map((k) => k.kid),
+  });
+  await registry.commit(commit);
+  return applyCommit(snapshot, commit);
 }
 
 /**
@@ -60,6 +88,7 @@ export async function prepareRegion(
     // STATE alone changed, as the commit says: no need to read it back.
     current = applyCommit(current, commit);
   }
+  current = await settleTornActivation(registry, current, at, log);
 
   const marks = rollUpPublications(current, gateRegions(current, config));
   const byInstant = new Map<number, string[]>();

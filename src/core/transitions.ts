@@ -45,6 +45,13 @@ export type Transition =
    */
   | { readonly type: 'revoke'; readonly keyRef: string }
   | { readonly type: 'markDisabled'; readonly keyRef: string }
+  /**
+   * Multi-region repair (ADR 0008): a replica that received only half of the lost primary's activation
+   * (or revoke-and-promote) holds two ACTIVE keys. `keyRef`, the one activated last, stays ACTIVE and
+   * every other ACTIVE key is RETIRED now — what the primary's transaction did, with the retention
+   * counted from now, never earlier.
+   */
+  | { readonly type: 'settleActive'; readonly keyRef: string }
   | { readonly type: 'markDeletionScheduled'; readonly keyRef: string; readonly vaultKeyId?: string };
 
 export const isStandby = (k: KeyRecord): boolean => k.status === 'CREATING' || k.status === 'PENDING';
@@ -112,6 +119,12 @@ function changedRecords(keys: readonly KeyRecord[], t: Transition, now: number):
         .filter((k) => k.status === 'PENDING' && k.publishedAt !== undefined)
         .sort(byAge)[0];
       return successor ? [revoked, { ...successor, status: 'ACTIVE', activatedAt: now }] : [revoked];
+    }
+    case 'settleActive': {
+      const keep = mustFind(keys, t.keyRef, ['ACTIVE']);
+      return keys
+        .filter((k) => k.status === 'ACTIVE' && k.keyRef !== keep.keyRef)
+        .map((k): KeyRecord => ({ ...k, status: 'RETIRED', retiredAt: now }));
     }
     case 'markDisabled': {
       const r = mustFind(keys, t.keyRef, ['RETIRED', 'EXPIRED', 'REVOKED', 'ABANDONED']);
