@@ -108,6 +108,15 @@ export class JwksPublication extends Construct {
           resources: [props.bucket.arnForObjects(OBJECT_KEYS.JWKS)],
         }),
       );
+      // Each region copies REVOKED records into its own bucket's list; the bucket policy keeps it
+      // create-only (If-None-Match: *) and undeletable.
+      role.addToPrincipalPolicy(
+        new iam.PolicyStatement({
+          sid: 'MirrorRevocationList',
+          actions: ['s3:PutObject'],
+          resources: [props.bucket.arnForObjects(`${OBJECT_KEYS.REVOCATIONS_PREFIX}*`)],
+        }),
+      );
     }
     grantReadRevocationList(role, props.bucket);
     props.distribution.grantCreateInvalidation(role);

@@ -21,7 +21,7 @@ import type { ProofFailure } from './core/vault-proof.ts';
 import { PreconditionFailedError } from './errors.ts';
 import type { Cdn, Clock, Log, ObjectStore, Registry } from './ports.ts';
 import { silentLog } from './ports.ts';
-import { listRevokedKids } from './revocations.ts';
+import { appendRevocation, listRevokedKids } from './revocations.ts';
 import { type ProofVault, proveRecords, readPublishedJwks } from './vault-proofs.ts';
 
 export interface PublishDeps {
@@ -129,6 +129,31 @@ async function markKeys(
 }
 
 /**
+ * Multi-region (ADR 0008): the operator's revoke appends to the primary's bucket only; every region's
+ * publisher copies each REVOKED record it reads into its own bucket's list, so a point-in-time restore
+ * of that region's table (which could bring the key back) cannot put it back in that region's JWKS.
+ * Create-only and idempotent, like every list entry. `revoked` is updated in place.
+ */
+async function mirrorRevocations(
+  store: ObjectStore,
+  snapshot: RegistrySnapshot,
+  revoked: Set<string>,
+  region: string,
+  now: number,
+): Promise<void> {
+  for (const k of snapshot.keys) {
+    if (k.status !== 'REVOKED' || !k.kid || revoked.has(k.kid)) continue;
+    await appendRevocation(store, {
+      kid: k.kid,
+      revokedAt: k.revokedAt ?? now,
+      reason: `revoked (the registry's REVOKED record, copied into ${region}'s list)`,
+      changedBy: k.changedBy ?? 'schedule',
+    });
+    revoked.add(k.kid);
+  }
+}
+
+/**
  * A region an operator excluded from the serving set (`promote-region --exclude`, ADR 0008) serves no
  * JWKS: its vault lacks the keys made while it was out, and a lost home region's bucket would otherwise
  * answer the edge with the set it held when it was lost. Without the object the edge's origin group
@@ -177,6 +202,7 @@ export async function publishJwks(
       log.error('registry record not backed by the vault; left out of the JWKS', { ...entry });
     }
     const revoked = await listRevokedKids(deps.store);
+    if (deps.regions) await mirrorRevocations(deps.store, snapshot, revoked, deps.regions.region, now);
     // Only proven records are rendered, so an unverified one cannot change what the others publish.
     const rendered = renderJwks(
       snapshot.keys.filter((k) => proofs.get(k.keyRef)?.verified === true),

@@ -182,6 +182,11 @@ describe('a two-region app (-c regions=eu-west-1,us-east-1)', () => {
       const resource = JSON.stringify(deletes[0]?.Resource);
       expect(resource).toMatch(/\/\.well-known\/jwks\.json"\]\]\}$/);
       expect(resource).not.toContain('*');
+      // Copying REVOKED records into its own list: PutObject under revocations/ (create-only by the
+      // bucket policy), besides its documents.
+      const mirror = statements.find((s) => s.Sid === 'MirrorRevocationList');
+      expect(asArray(mirror?.Action)).toEqual(['s3:PutObject']);
+      expect(JSON.stringify(mirror?.Resource)).toMatch(/\/revocations\/\*"\]\]\}$/);
     }
     // The replica's grants name its own replica of the table.
     const token = statementsOfRole(replica, role(REPLICA, 'token'));
@@ -348,5 +353,6 @@ describe('a single-region app', () => {
     expect(plain).not.toContain('kms:MultiRegion');
     expect(plain).not.toContain('ReplicationLatency');
     expect(plain).not.toContain('WithdrawJwksOutsideTheServingSet');
+    expect(plain).not.toContain('MirrorRevocationList');
   });
 });

@@ -11,6 +11,7 @@ import type { Policy } from '../../src/core/types.ts';
 import type { Registry } from '../../src/ports.ts';
 import { publishJwks } from '../../src/publisher.ts';
 import { reconcile } from '../../src/reconciler.ts';
+import { revocationKey } from '../../src/revocations.ts';
 import { COMPRESSED_POLICY, HOUR, MINUTE, T0 } from '../support/fixtures.ts';
 import { MemoryCdn, MemoryKeyVault, MemoryObjectStore, MemoryRegistry } from '../support/memory.ts';
 
@@ -155,6 +156,34 @@ describe('multi-region reconcile and publish', () => {
     expect(run.region).toMatchObject({ role: 'primary', fencedWrite: true, epoch: 1 });
     expect(registry.snapshot().state).toMatchObject({ primaryRegion: B, epoch: 1 });
     expect(a.writes).toEqual([]);
+  });
+});
+
+describe('the revocation list in every region', () => {
+  it('copies a REVOKED record into each region’s own list, so restoring that region’s table cannot serve the key again', async () => {
+    const { registry, a, b } = twoRegions();
+    let t = T0;
+    while (registry.snapshot().keys.filter((k) => k.kid !== undefined).length < 2 && t < T0 + 24 * HOUR) {
+      await a.reconcile(t);
+      await a.publish(t);
+      await b.publish(t);
+      t += 20 * MINUTE;
+    }
+    const before = registry.snapshot();
+    const victim = before.keys.find((k) => k.status === 'PENDING' && k.kid);
+    expect(victim?.kid).toBeDefined();
+    // The primary's revoke reached B's table by replication; B's bucket has no list entry yet.
+    registry.restore({
+      ...before,
+      keys: before.keys.map((k) => (k === victim ? { ...k, status: 'REVOKED' as const, revokedAt: t } : k)),
+    });
+    await b.publish(t);
+    expect(b.store.text(revocationKey(victim?.kid as string))).toContain(victim?.kid);
+    expect(b.served()).not.toContain(victim?.kid);
+    // A point-in-time restore of B's table from before the revoke: the list still keeps it out.
+    registry.restore(before);
+    await b.publish(t + 1);
+    expect(b.served()).not.toContain(victim?.kid);
   });
 });
 
