@@ -2,6 +2,7 @@
  * Reading configuration from the environment, once, at cold start. A missing variable fails the
  * cold start with a ConfigError naming it, instead of failing the first request in a confusing way.
  */
+import { parseDuration } from './core/duration.ts';
 import { ConfigError } from './errors.ts';
 
 export type Env = Readonly<Record<string, string | undefined>>;
@@ -19,4 +20,13 @@ export function listEnv(env: Env, name: string): string[] {
     .split(',')
     .map((s) => s.trim())
     .filter((s) => s.length > 0);
+}
+
+/** A duration setting (`30s`, `5m`, `250ms`); a bad one is a ConfigError naming the variable. */
+export function durationSetting(name: string, raw: string): number {
+  try {
+    return parseDuration(raw.trim());
+  } catch (err) {
+    throw new ConfigError(name, `${name}: ${(err as Error).message}`, { cause: err });
+  }
 }

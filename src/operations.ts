@@ -4,9 +4,8 @@
  * Unlike the scheduled reconciler, an operator command retries a commit that lost a race (after
  * re-reading): the operator asked for this change and should not have to repeat it.
  */
-
 import { leadNotice } from './core/lead.ts';
-import { gateRegions } from './core/regions.ts';
+import { vaultRegions } from './core/regions.ts';
 import { applyCommit, buildCommit, byAge } from './core/transitions.ts';
 import type { ChangeContext, Commit, KeyRecord, KeyStatus, RegistrySnapshot } from './core/types.ts';
 import { ConflictError, KeyNotFoundError, KeyNotPublishedError, KeyUnusableError } from './errors.ts';
@@ -131,7 +130,7 @@ export async function revokeKey(
   }
   const revoked = byKid(afterRevoke, kid) as KeyRecord;
   // Multi-region: every region's copy, though a lost region an operator excluded cannot fail it.
-  const serving = deps.regions ? gateRegions(afterRevoke, deps.regions) : undefined;
+  const serving = vaultRegions(afterRevoke, deps.regions);
 
   if (revoked.vaultKeyId && revoked.deletionScheduledAt === undefined) {
     // Nothing may sign with it from now on (signers fail at once; KMS replicates the state).

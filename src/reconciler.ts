@@ -15,7 +15,7 @@
 import { randomUUID } from 'node:crypto';
 import { leadNotice, leadWarning } from './core/lead.ts';
 import { type Action, type ChangeAction, planRotation, transitionOf } from './core/lifecycle.ts';
-import { gateRegions, type RegionConfig } from './core/regions.ts';
+import { type RegionConfig, vaultRegions } from './core/regions.ts';
 import { applyCommit, buildCommit, type Transition } from './core/transitions.ts';
 import type { ChangeContext, Commit, Policy, RegistrySnapshot } from './core/types.ts';
 import { ConflictError, InvalidArgumentError, KeyUnusableError } from './errors.ts';
@@ -142,7 +142,7 @@ export async function reconcile(
   const warnings: string[] = [];
   const region = deps.regions?.region;
   // The regions the vault must reach: all of them, or the serving set once a lost one was excluded.
-  const serving = deps.regions ? gateRegions(snapshot, deps.regions) : undefined;
+  const serving = vaultRegions(snapshot, deps.regions);
   const regionOutcome = (overdueActions: number): RegionOutcome | undefined =>
     regional && region
       ? { ...regional.role, region, overdueActions, rolledUp: regional.rolledUp }

@@ -21,8 +21,7 @@ export async function catchUpRegions(
   snapshot: RegistrySnapshot,
   regions: readonly string[],
   deletionWindowDays: number,
-): Promise<{ keys: number }> {
-  let keys = 0;
+): Promise<void> {
   try {
     for (const key of snapshot.keys) {
       const id = key.vaultKeyId;
@@ -39,7 +38,6 @@ export async function catchUpRegions(
       if (key.deletionScheduledAt !== undefined)
         await vault.scheduleDeletion(id, deletionWindowDays, regions);
       else if (key.disabledAt !== undefined) await vault.disableKey(id, regions);
-      keys += 1;
     }
   } catch (err) {
     const code = err instanceof JwksError ? err.code : 'UPSTREAM';
@@ -48,5 +46,4 @@ export async function catchUpRegions(
       cause: err,
     });
   }
-  return { keys };
 }

@@ -57,12 +57,13 @@ export async function promoteRegion(
   if (exclude.includes(region)) throw new InvalidArgumentError(`${region} cannot exclude itself`);
   const servingRegions = all.filter((r) => !exclude.includes(r));
   const role = writerRole(snapshot, deps.regions);
-  const sameSet = gateRegions(snapshot, deps.regions).join(',') === servingRegions.join(',');
+  const gate = gateRegions(snapshot, deps.regions);
+  const sameSet = gate.join(',') === servingRegions.join(',');
   // Promoting the primary again is how a recovered region is re-admitted to the gate; otherwise a no-op.
   if (role.primaryRegion === region && sameSet) {
     throw new InvalidArgumentError(`${region} is already the primary region (epoch ${role.epoch})`);
   }
-  const admitted = servingRegions.filter((r) => !gateRegions(snapshot, deps.regions).includes(r));
+  const admitted = servingRegions.filter((r) => !gate.includes(r));
   if (admitted.length > 0 && deps.vault) {
     await catchUpRegions(deps.vault, snapshot, admitted, deps.deletionWindowDays ?? 30);
   }

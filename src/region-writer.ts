@@ -11,7 +11,7 @@ import {
   writerRole,
 } from './core/regions.ts';
 import { applyCommit, buildCommit, byAge } from './core/transitions.ts';
-import type { Commit, RegistrySnapshot } from './core/types.ts';
+import type { Commit, KeyRecord, RegistrySnapshot } from './core/types.ts';
 import type { Log, Registry } from './ports.ts';
 
 export interface RegionOutcome extends WriterRole {
@@ -36,8 +36,10 @@ async function settleTornActivation(
 ): Promise<RegistrySnapshot> {
   const actives = snapshot.keys.filter((k) => k.status === 'ACTIVE');
   if (actives.length < 2) return snapshot;
-  const keep = [...actives].sort((a, b) => (b.activatedAt ?? 0) - (a.activatedAt ?? 0) || byAge(b, a))[0];
-  if (!keep) return snapshot;
+  // Newest activation first; equal instants: the younger key (what a later transaction made ACTIVE).
+  const keep = [...actives].sort(
+    (a, b) => (b.activatedAt ?? 0) - (a.activatedAt ?? 0) || byAge(b, a),
+  )[0] as KeyRecord;
   const commit = buildCommit(snapshot, { type: 'settleActive', keyRef: keep.keyRef }, at(), {
     changedBy: 'schedule',
     reason: `half-replicated activation: ${keep.kid ?? keep.keyRef} stays ACTIVE, the other ACTIVE keys retire`,

@@ -82,6 +82,15 @@ export function writerRole(snapshot: RegistrySnapshot, config: RegionConfig): Wr
 export const gateRegions = (snapshot: RegistrySnapshot, config: RegionConfig): readonly string[] =>
   latestPromotion(snapshot.promotions)?.servingRegions ?? config.regions;
 
+/**
+ * The regions a vault call must reach (ADR 0008): the serving set across regions, undefined (the
+ * vault's own single region) otherwise. An excluded, lost region never holds the lifecycle up.
+ */
+export const vaultRegions = (
+  snapshot: RegistrySnapshot,
+  config: RegionConfig | undefined,
+): readonly string[] | undefined => (config ? gateRegions(snapshot, config) : undefined);
+
 /** Statuses whose keys a publisher serves, so their publication can gate an activation. */
 const SERVED: ReadonlySet<KeyRecord['status']> = new Set(['PENDING', 'ACTIVE', 'RETIRED']);
 

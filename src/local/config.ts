@@ -3,9 +3,8 @@
  * server starts: an invalid duration or policy fails with the variable's name and the rule it broke.
  */
 import { resolve } from 'node:path';
-import type { Env } from '../config.ts';
+import { durationSetting, type Env } from '../config.ts';
 import { POLICY_ENV } from '../constants.ts';
-import { parseDuration } from '../core/duration.ts';
 import { parsePolicy, policyInputFromEnv } from '../core/policy.ts';
 import type { Policy, PolicyInput } from '../core/types.ts';
 import { ConfigError, JwksError, PolicyError } from '../errors.ts';
@@ -48,15 +47,7 @@ function parsePort(value: string | undefined): number {
  * overrides it.
  */
 export function reconcileInterval(policy: Policy, override?: string): number {
-  if (override?.trim()) {
-    try {
-      return parseDuration(override.trim());
-    } catch (err) {
-      throw new ConfigError('RECONCILE_INTERVAL', `RECONCILE_INTERVAL: ${(err as Error).message}`, {
-        cause: err,
-      });
-    }
-  }
+  if (override?.trim()) return durationSetting('RECONCILE_INTERVAL', override);
   const shortest = Math.min(policy.rotationPeriod, policy.prepublishLead, policy.retention);
   return Math.min(60_000, Math.max(250, Math.floor(shortest / 4)));
 }

@@ -12,6 +12,7 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Cdn } from '../ports.ts';
+import { readSmallBody } from './request-body.ts';
 
 export const LOCAL_DISTRIBUTION_ID = 'LOCALEDGE';
 export const INVALIDATION_PATH = `/2020-05-31/distribution/${LOCAL_DISTRIBUTION_ID}/invalidation`;
@@ -26,17 +27,6 @@ const xmlUnescape = (s: string): string =>
     .replace(/&quot;/g, '"')
     .replace(/&apos;/g, "'")
     .replace(/&amp;/g, '&');
-
-async function readBody(req: IncomingMessage): Promise<string | undefined> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req) {
-    size += (chunk as Buffer).length;
-    if (size > MAX_BODY) return undefined;
-    chunks.push(chunk as Buffer);
-  }
-  return Buffer.concat(chunks).toString('utf8');
-}
 
 function sendXml(
   res: ServerResponse,
@@ -70,7 +60,7 @@ export function createInvalidationRoute(cdn: Cdn) {
       sendXml(res, 403, errorXml('AccessDenied', 'invalidations are taken from an AWS SDK only'));
       return;
     }
-    const xml = await readBody(req);
+    const xml = (await readSmallBody(req, MAX_BODY))?.toString('utf8');
     const callerReference = xml?.match(/<CallerReference>([^<]*)<\/CallerReference>/)?.[1];
     const paths = [...(xml ?? '').matchAll(/<Path>([^<]*)<\/Path>/g)].map((m) => xmlUnescape(m[1] ?? ''));
     if (xml === undefined || callerReference === undefined || paths.length === 0) {

@@ -48,7 +48,8 @@ async function main(): Promise<void> {
   }, 500).unref();
 
   try {
-    await waitUntilReady(stack.url, () => stack.settledKids(), 120_000);
+    const regional = (stack.info.regions ?? []).map((r) => r.url);
+    await waitUntilReady([stack.url, ...regional], () => stack.settledKids(), 120_000);
   } catch (err) {
     await stack.stop();
     fail(err);

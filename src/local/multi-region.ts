@@ -11,6 +11,7 @@
  *   is up, as Route 53 latency records with health checks do (docs/deploy.md, tokenDomain).
  * - Replication: src/local/replicator.ts, one per ordered pair of regions, on the source's stream.
  */
+import { join } from 'node:path';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { Log, ObjectStore } from '../ports.ts';
 import { sendJson } from './edge-responses.ts';
@@ -32,8 +33,8 @@ export function regionLayout(
       {
         region: regions[0] as string,
         ...single,
-        keysDir: `${dataDir}/keys`,
-        checkpointDir: `${dataDir}/checkpoints`,
+        keysDir: join(dataDir, 'keys'),
+        checkpointDir: join(dataDir, 'checkpoints'),
       },
     ];
   }
@@ -41,8 +42,8 @@ export function regionLayout(
     region,
     tableName: `${single.tableName}-${region}`,
     bucket: `${single.bucket}-${region}`,
-    keysDir: `${dataDir}/regions/${region}/keys`,
-    checkpointDir: `${dataDir}/regions/${region}/checkpoints`,
+    keysDir: join(dataDir, 'regions', region, 'keys'),
+    checkpointDir: join(dataDir, 'regions', region, 'checkpoints'),
   }));
 }
 

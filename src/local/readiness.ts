@@ -19,25 +19,34 @@ async function servedKids(url: string): Promise<string[]> {
 }
 
 /**
- * Resolves once the JWKS served at `url` contains every kid `settledKids` names — the ACTIVE key and
- * its standby — so the first document a user fetches is the settled one. Throws after `timeoutMs`.
+ * Resolves once the JWKS served at every one of `urls` (the edge, and with several regions each
+ * region's own endpoint) contains every kid `settledKids` names — the ACTIVE key and its standby — so
+ * the first document a user fetches anywhere is the settled one. Throws after `timeoutMs`.
  */
 export async function waitUntilReady(
-  url: string,
+  urls: readonly string[],
   settledKids: () => Promise<string[] | undefined>,
   timeoutMs: number,
 ): Promise<void> {
   const deadline = Date.now() + timeoutMs;
+  let pending = urls[0];
   while (Date.now() < deadline) {
     const expected = await settledKids().catch(() => undefined);
     if (expected) {
-      const served = await servedKids(url);
-      if (expected.every((kid) => served.includes(kid))) return;
+      pending = undefined;
+      for (const url of urls) {
+        const served = await servedKids(url);
+        if (!expected.every((kid) => served.includes(kid))) {
+          pending = url;
+          break;
+        }
+      }
+      if (pending === undefined) return;
     }
     await sleep(100);
   }
   throw new JwksError(
     'UPSTREAM',
-    `no ACTIVE key was published at ${url}${PATHS.JWKS} within ${timeoutMs} ms`,
+    `no ACTIVE key was published at ${pending}${PATHS.JWKS} within ${timeoutMs} ms`,
   );
 }

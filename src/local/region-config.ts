@@ -3,8 +3,7 @@
  * simulates that many regions under fixed names, or `REGIONS=us-east-1,eu-west-1` names them; the first
  * is the home region, the initial primary. Unset or one region: the single-region stack, unchanged.
  */
-import type { Env } from '../config.ts';
-import { parseDuration } from '../core/duration.ts';
+import { durationSetting, type Env } from '../config.ts';
 import { isRegionName } from '../core/regions.ts';
 import type { Policy } from '../core/types.ts';
 import { ConfigError } from '../errors.ts';
@@ -67,14 +66,7 @@ export function localRegionsFromEnv(env: Env): {
       if (names.length === 1) return 0;
       // The default never exceeds a policy that allows less.
       if (!raw) return Math.min(DEFAULT_REPLICATION_LAG_MS, policy.maxReplicationLag);
-      let lagMs: number;
-      try {
-        lagMs = parseDuration(raw);
-      } catch (err) {
-        throw new ConfigError(REPLICATION_LAG_ENV, `${REPLICATION_LAG_ENV}: ${(err as Error).message}`, {
-          cause: err,
-        });
-      }
+      const lagMs = durationSetting(REPLICATION_LAG_ENV, raw);
       const problem = replicationLagProblem(lagMs, policy);
       if (problem) throw new ConfigError(REPLICATION_LAG_ENV, `${REPLICATION_LAG_ENV} ${problem}`);
       return lagMs;

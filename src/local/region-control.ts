@@ -18,6 +18,7 @@ import type { Policy } from '../core/types.ts';
 import { type Log, silentLog } from '../ports.ts';
 import type { RouteHandler } from './edge-server.ts';
 import { replicationLagProblem } from './region-config.ts';
+import { readSmallBody } from './request-body.ts';
 
 export const REGIONS_CONTROL_PATH = '/_local/regions';
 export const REPLICATION_CONTROL_PATH = '/_local/replication';
@@ -63,15 +64,10 @@ async function readJson(
       },
     };
   }
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req) {
-    size += (chunk as Buffer).length;
-    if (size > MAX_BODY) return { refused: { status: 413, body: { error: 'payload_too_large' } } };
-    chunks.push(chunk as Buffer);
-  }
+  const bytes = await readSmallBody(req, MAX_BODY);
+  if (!bytes) return { refused: { status: 413, body: { error: 'payload_too_large' } } };
   try {
-    const value: unknown = JSON.parse(Buffer.concat(chunks).toString('utf8'));
+    const value: unknown = JSON.parse(bytes.toString('utf8'));
     if (value !== null && typeof value === 'object' && !Array.isArray(value)) {
       return { json: value as Record<string, unknown> };
     }

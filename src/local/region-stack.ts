@@ -72,7 +72,6 @@ export interface RegionStack {
   readonly names: RegionNames;
   readonly streamArn: string;
   readonly registry: Registry;
-  readonly store: ObjectStore;
   /** The `publish` consumer, and `events` in the home region. */
   readonly consumers: StreamConsumer[];
   readonly token: RouteHandler;
@@ -99,13 +98,15 @@ export async function startRegionStack(opts: RegionStackOptions): Promise<Region
     new DynamoDbRegistry({ client: opts.ddb, tableName: names.tableName }),
     wakeup,
   );
-  const store = opts.store;
+  const { store } = opts;
   const vault = new LocalKeyVault({
     dir: names.keysDir,
     deploymentName: opts.deploymentName,
     ...(opts.replicaVaults?.length ? { replicas: opts.replicaVaults } : {}),
   });
-  const deps = { registry, store, cdn: opts.cdn, policy, vault, log, ...(regions ? { regions } : {}) };
+  // The rotate function's; the publisher also invalidates the CDN, which the rotate function never does.
+  const rotateDeps = { registry, store, policy, vault, log, ...(regions ? { regions } : {}) };
+  const deps = { ...rotateDeps, cdn: opts.cdn };
 
   // The publish consumer runs the reconciler early when a publication ends a window with no ACTIVE key
   // (after an emergency revoke), so the standby activates in seconds.
@@ -154,13 +155,11 @@ export async function startRegionStack(opts: RegionStackOptions): Promise<Region
   });
   await endpoint.warmUp();
 
-  const { cdn: _cdn, ...rotateDeps } = deps; // the rotate function never invalidates the CDN itself
   const rotate = createRotateHandler(rotateDeps);
   return {
     names,
     streamArn,
     registry,
-    store,
     consumers: consumers.map((c) => (regions ? whileUp(names.region, opts.isUp, c) : c)),
     token: tokenRoute(endpoint),
     reconcile: () => (opts.isUp() ? rotate() : Promise.resolve(undefined)),

@@ -18,7 +18,7 @@ import { CloudFrontCdn } from '../adapters/aws/cloudfront.ts';
 import { S3ObjectStore } from '../adapters/aws/s3.ts';
 import { SnsEventBus } from '../adapters/aws/sns.ts';
 import { FanoutEventBus } from '../adapters/local/webhook.ts';
-import { OBJECT_KEYS, PATHS } from '../constants.ts';
+import { PATHS } from '../constants.ts';
 import { AuditLog } from '../events/audit-log.ts';
 import type { Log, ObjectStore } from '../ports.ts';
 import type { LocalConfig } from './config.ts';
@@ -266,8 +266,8 @@ export async function startLocalStack(
 }
 
 /**
- * The ACTIVE key and its PENDING standby, once every region's registry names the same ones and every
- * region's bucket serves them; undefined until then.
+ * The ACTIVE key and its PENDING standby, once every region's registry names the same ones; undefined
+ * until then. Whether each region serves them is readiness's check, over HTTP (main.ts).
  */
 async function settledKids(regions: readonly RegionStack[]): Promise<string[] | undefined> {
   let settled: string[] | undefined;
@@ -278,13 +278,6 @@ async function settledKids(regions: readonly RegionStack[]): Promise<string[] | 
     const kids = [state.activeKid, standby.kid];
     if (settled && settled.join() !== kids.join()) return undefined;
     settled = kids;
-    if (regions.length > 1) {
-      const jwks = await region.store.get(OBJECT_KEYS.JWKS);
-      const served = jwks
-        ? (JSON.parse(Buffer.from(jwks.body).toString('utf8')) as { keys: { kid?: string }[] })
-        : undefined;
-      if (!kids.every((kid) => served?.keys.some((k) => k.kid === kid))) return undefined;
-    }
   }
   return settled;
 }
