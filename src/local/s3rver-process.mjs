@@ -7,6 +7,7 @@
  * The child also exits when the IPC channel closes, so it never outlives a crashed parent.
  */
 import S3rver from 's3rver';
+import { makeAtomic } from './s3rver-atomic.mjs';
 
 const options = JSON.parse(process.argv[2] ?? '{}');
 const server = new S3rver({
@@ -19,6 +20,8 @@ const server = new S3rver({
   vhostBuckets: false,
   configureBuckets: (options.buckets ?? []).map((name) => ({ name })),
 });
+// S3's read-after-write promise: no GET sees a PUT half done (s3rver-atomic.mjs says why).
+makeAtomic(server.store);
 
 // First in the chain: a request whose Host is not a loopback name (a page that rebinds its DNS name to
 // 127.0.0.1) gets 421 before s3rver reads or writes anything. Koa composes `middleware` at run().

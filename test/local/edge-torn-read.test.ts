@@ -29,6 +29,18 @@ describe('intactOrThrow', () => {
     expect(hasCode(caught, 'TORN_READ')).toBe(true);
   });
 
+  it('throws TORN_READ when the ETag is empty or names no digest (a metadata file read mid-rewrite)', () => {
+    for (const etag of ['""', '', '"not-a-digest"', '"0123456789abcdef0123456789abcdef-0"']) {
+      let caught: unknown;
+      try {
+        intactOrThrow({ ...(object as NonNullable<typeof object>), etag });
+      } catch (err) {
+        caught = err;
+      }
+      expect(hasCode(caught, 'TORN_READ'), etag).toBe(true);
+    }
+  });
+
   it('passes a multipart ETag, which names no digest', () => {
     const multipart = {
       ...(object as NonNullable<typeof object>),
