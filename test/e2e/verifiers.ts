@@ -9,7 +9,12 @@ import jwksRsa from 'jwks-rsa';
 
 export interface Verifier {
   readonly name: string;
-  verify(token: string): Promise<void>;
+  /**
+   * Verify as of `at` (ms since the epoch; default: now). A harness that judged a token "still valid"
+   * at some instant passes that instant, so the verifier's clock is the one the judgement used and a
+   * slow verification round (a JWKS refetch on a loaded machine) cannot turn into "jwt expired".
+   */
+  verify(token: string, at?: number): Promise<void>;
 }
 
 export function joseVerifier(jwksUrl: string, maxAgeMs: number): Verifier {
@@ -17,8 +22,11 @@ export function joseVerifier(jwksUrl: string, maxAgeMs: number): Verifier {
   const keys = createRemoteJWKSet(new URL(jwksUrl), { cacheMaxAge: maxAgeMs, cooldownDuration: maxAgeMs });
   return {
     name: 'jose createRemoteJWKSet',
-    async verify(token) {
-      await jwtVerify(token, keys, { algorithms: ['RS256', 'PS256', 'ES256', 'ES384'] });
+    async verify(token, at) {
+      await jwtVerify(token, keys, {
+        algorithms: ['RS256', 'PS256', 'ES256', 'ES384'],
+        ...(at !== undefined && { currentDate: new Date(at) }),
+      });
     },
   };
 }
@@ -27,10 +35,13 @@ export function jwksRsaVerifier(jwksUrl: string, maxAgeMs: number): Verifier {
   const client = jwksRsa({ jwksUri: jwksUrl, cache: true, cacheMaxAge: maxAgeMs, rateLimit: false });
   return {
     name: 'jwks-rsa + jsonwebtoken',
-    async verify(token) {
+    async verify(token, at) {
       const { kid } = decodeProtectedHeader(token);
       const key = await client.getSigningKey(kid);
-      jwt.verify(token, key.getPublicKey(), { algorithms: ['RS256', 'PS256', 'ES256', 'ES384'] });
+      jwt.verify(token, key.getPublicKey(), {
+        algorithms: ['RS256', 'PS256', 'ES256', 'ES384'],
+        ...(at !== undefined && { clockTimestamp: Math.floor(at / 1000) }),
+      });
     },
   };
 }
