@@ -167,8 +167,13 @@ describe('lifecycle events and the audit trail on the local stack', () => {
     receivedBeforeListing = [...receiver.got];
     listing = parseJson<AuditListing>(await cli(stack.dataDir, ['audit', '--json']));
     verifyRun = await cli(stack.dataDir, ['audit', '--verify', '--json']);
-    // Every record listed was written before its event went out: give those deliveries a moment.
-    await sleep(1_000);
+    // Every record listed was written before its event went out: wait for those deliveries.
+    const audited = listing.records.flatMap((r) => (r.event ? [r.event.id] : []));
+    await until(
+      'every audited event at the webhook',
+      () => audited.every((id) => receiver.got.some((e) => e.id === id)),
+      15_000,
+    );
   }, 180_000);
 
   afterAll(async () => {

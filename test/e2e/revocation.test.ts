@@ -4,6 +4,9 @@
  */
 import { decodeProtectedHeader } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DynamoDbRegistry } from '../../src/adapters/aws/dynamodb-registry.ts';
+import { readStackInfo, type StackInfo } from '../../src/local/data-dir.ts';
+import { localDynamoDbClient } from '../support/dynamodb-local.ts';
 import { cli, type StackProcess, startStack } from './stack-process.ts';
 import { joseVerifier, jwksRsaVerifier } from './verifiers.ts';
 
@@ -47,7 +50,17 @@ describe('jwks revoke of the ACTIVE key on the local stack', () => {
       if ((await servedKids(stack.url)).length >= 2) break;
       await new Promise((r) => setTimeout(r, 100));
     }
-    await new Promise((r) => setTimeout(r, 500)); // the publisher marks publishedAt after serving it
+    // The publisher marks publishedAt after serving it; the revoke promotes only a marked standby.
+    const info = readStackInfo(stack.dataDir) as StackInfo;
+    const registry = new DynamoDbRegistry({
+      client: localDynamoDbClient(info.dynamodbEndpoint),
+      tableName: info.tableName,
+    });
+    for (const until = Date.now() + 20_000; Date.now() < until; ) {
+      const { keys } = await registry.read();
+      if (keys.some((k) => k.status === 'PENDING' && k.publishedAt !== undefined)) break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
 
     revokeRun = await cli(stack.dataDir, ['revoke', before.kid, '--reason', 'key compromised', '--json']);
     // Measured from the moment the command returns (the revoke is done): starting a CLI process alone

@@ -159,7 +159,8 @@ describe('JwksAlarms', () => {
               JSON.stringify({ Ref: 'AWS::AccountId' }) &&
             JSON.stringify(s.Condition?.ArnLike?.['aws:SourceArn']).includes(':alarm:*'),
         );
-    const targets = Object.values(json.Resources as Record<string, { Type: string; Properties: any }>)
+    type AlarmProps = { AlarmActions?: unknown[]; OKActions?: unknown[] };
+    const targets = Object.values(json.Resources as Record<string, { Type: string; Properties: AlarmProps }>)
       .filter((r) => r.Type === 'AWS::CloudWatch::Alarm')
       .flatMap((r) => [...(r.Properties.AlarmActions ?? []), ...(r.Properties.OKActions ?? [])]);
     expect(targets.length).toBeGreaterThan(10);

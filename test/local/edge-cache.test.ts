@@ -1,8 +1,9 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { OBJECT_KEYS, PATHS } from '../../src/constants.ts';
 import { hasCode } from '../../src/errors.ts';
+import { EdgeCache } from '../../src/local/edge-cache.ts';
 import { EdgeServer } from '../../src/local/edge-server.ts';
-import { FakeStore } from './edge-fixtures.ts';
+import { FakeStore, recordingLog } from './edge-fixtures.ts';
 
 describe('EdgeServer caching like an edge', () => {
   let store: FakeStore;
@@ -167,17 +168,25 @@ describe('EdgeServer caching like an edge', () => {
   });
 
   it('reads the store once when concurrent requests miss together', async () => {
+    // On the cache itself: three lookups start before the gated origin read ends, with no guess at when
+    // three HTTP requests have reached the server.
+    const cache = new EdgeCache({ clock: () => now, log: recordingLog() });
     store.set(OBJECT_KEYS.JWKS, '{"v":1}');
     let release = () => {};
     store.gate = new Promise((resolve) => {
       release = resolve;
     });
-    const pending = Promise.all([get(PATHS.JWKS), get(PATHS.JWKS), get(PATHS.JWKS)]);
-    await vi.waitFor(() => expect(store.gets).toBe(1));
-    await new Promise((resolve) => setTimeout(resolve, 50));
+    const load = () => store.get(OBJECT_KEYS.JWKS);
+    const pending = Promise.all([1, 2, 3].map(() => cache.lookup(PATHS.JWKS, load)));
+    expect(store.gets).toBe(1);
     release();
-    const bodies = await Promise.all((await pending).map((r) => r.text()));
-    expect(bodies).toEqual(['{"v":1}', '{"v":1}', '{"v":1}']);
+    const results = await pending;
+    expect(results.map((r) => new TextDecoder().decode(r?.object.body))).toEqual([
+      '{"v":1}',
+      '{"v":1}',
+      '{"v":1}',
+    ]);
+    expect(results.map((r) => r?.status)).toEqual(['Miss', 'Miss', 'Miss']);
     expect(store.gets).toBe(1);
   });
 

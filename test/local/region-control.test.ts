@@ -2,7 +2,7 @@
  * The switchboard of a multi-region local stack (ADR 0008), over real HTTP on the local edge: status,
  * taking a region down and back, the replication delay, and the refusals that keep web pages out.
  */
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { parsePolicy } from '../../src/core/policy.ts';
 import { EdgeServer } from '../../src/local/edge-server.ts';
 import {
@@ -93,11 +93,10 @@ describe('RegionSwitchboard routes', () => {
 
   it('runs changes one at a time and ends up when a down is followed at once by an up', async () => {
     changeDelayMs = 50;
-    const [down, up] = await Promise.all([
-      post(`${REGIONS_CONTROL_PATH}/${B}`, { up: false }),
-      // Sent while the down is still running.
-      new Promise((r) => setTimeout(r, 10)).then(() => post(`${REGIONS_CONTROL_PATH}/${B}`, { up: true })),
-    ]);
+    const pendingDown = post(`${REGIONS_CONTROL_PATH}/${B}`, { up: false });
+    // Sent while the down is still running (it has started, and it takes changeDelayMs).
+    await vi.waitFor(() => expect(changes).toContain(`start ${B} false`), { timeout: 5_000, interval: 1 });
+    const [down, up] = await Promise.all([pendingDown, post(`${REGIONS_CONTROL_PATH}/${B}`, { up: true })]);
     expect([down.status, up.status]).toEqual([200, 200]);
     expect(changes).toEqual([`start ${B} false`, `end ${B} false`, `start ${B} true`, `end ${B} true`]);
     expect(board.isUp(B)).toBe(true);
