@@ -132,6 +132,16 @@ export async function lockHolder(dir: string): Promise<LockHolder | undefined> {
   return undefined;
 }
 
+/** Whether a generation below `mine` is live; the dead ones are deleted on the way. */
+async function liveBelow(dir: string, mine: number): Promise<boolean> {
+  for (const n of generations(dir)) {
+    if (n >= mine) continue;
+    if ((await probe(dir, n)).kind === 'live') return true;
+    unlinkQuietly(join(dir, `stack.lock.${n}`));
+  }
+  return false;
+}
+
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 function unlinkQuietly(path: string): void {
@@ -199,13 +209,14 @@ export async function lockDataDir(
         if ((err as NodeJS.ErrnoException).code === 'EEXIST') continue; // another starter won n+1
         throw err;
       }
-      // A starter that listed the dir long ago may publish a generation below a newer one: the highest wins.
-      if (topGeneration(dir) !== mine) {
+      // A starter that stalled since it read the dir may have published a generation below a newer one
+      // (or, above one published since by another stalled starter): a higher generation, or a lower
+      // one that is live, and this one backs off. The older ones are dead and go.
+      if (topGeneration(dir) !== mine || (await liveBelow(dir, mine))) {
         unlinkQuietly(minePath);
         continue;
       }
       unlinkQuietly(join(dir, privateName));
-      for (const n of generations(dir)) if (n < mine) unlinkQuietly(join(dir, `stack.lock.${n}`));
       const inode = statSync(minePath).ino;
       return {
         token,
