@@ -17,7 +17,7 @@ import { parsePolicy } from '../core/policy.ts';
 import type { RegionConfig } from '../core/regions.ts';
 import type { Policy } from '../core/types.ts';
 import { JwksError } from '../errors.ts';
-import { type RegionInfo, readStackInfo, type StackInfo } from '../local/data-dir.ts';
+import { type RegionInfo, readStackFile, readStackInfo, type StackInfo } from '../local/data-dir.ts';
 import { REGIONS_CONTROL_PATH } from '../local/region-control.ts';
 import { S3RVER_CREDENTIALS } from '../local/s3-server.ts';
 import { wakingClientStore, wakingRegistry } from '../local/stream-wakeup.ts';
@@ -60,7 +60,9 @@ type CliEnv = Readonly<Record<string, string | undefined>>;
  * could not reach a lost region either, and acting there would split the registry's one writer.
  */
 export async function openLocalContext(dataDir: string, env: CliEnv): Promise<LocalCliContext> {
-  const ctx = localContext(dataDir, Date.now, env);
+  const stack = await readStackInfo(dataDir);
+  if (!stack) throw notRunning(dataDir);
+  const ctx = localContext(dataDir, Date.now, env, stack);
   const region = ctx.regions?.region;
   if (region === undefined) return ctx;
   const base = (ctx.issuer ?? '').replace(/\/+$/, '');
@@ -78,13 +80,21 @@ export async function openLocalContext(dataDir: string, env: CliEnv): Promise<Lo
   return ctx;
 }
 
+function notRunning(dataDir: string): StackNotFoundError {
+  return new StackNotFoundError(`no local stack running on ${dataDir}: start it with npm start`);
+}
+
+/**
+ * The context for the stack that `stack` (by default stack.json as written) describes. It does not ask
+ * whether that stack still runs: openLocalContext, the CLI's way in, does (readStackInfo).
+ */
 export function localContext(
   dataDir: string,
   now: () => number = Date.now,
   env: CliEnv = process.env,
+  stack: StackInfo | null = readStackFile(dataDir),
 ): LocalCliContext {
-  const stack = readStackInfo(dataDir);
-  if (!stack) throw new StackNotFoundError(`no local stack running on ${dataDir}: start it with npm start`);
+  if (!stack) throw notRunning(dataDir);
   const acting = actingRegion(stack, env);
   // The acting region's table, bucket and vault; the stack's endpoints and edge.
   const info = { ...stack, ...acting.names, url: stack.url };

@@ -1,14 +1,12 @@
 /**
- * The local stack's data directory: an exclusive lock (one stack per data dir: DynamoDB Local and
- * s3rver would corrupt each other's files) and `stack.json`, the connection details the `jwks` CLI
- * reads to talk to the running stack through the same AWS adapters.
+ * The local stack's data directory: `stack.json`, the connection details the `jwks` CLI reads to talk
+ * to the running stack through the same AWS adapters. The exclusive lock is data-dir-lock.ts.
  */
-import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { PolicyInput } from '../core/types.ts';
-import { JwksError } from '../errors.ts';
+import { lockHolder } from './data-dir-lock.ts';
 
-export const LOCK_FILE = 'stack.lock';
 export const STACK_FILE = 'stack.json';
 
 /** What a running local stack publishes about itself for the CLI. No secrets: keys stay in keys/. */
@@ -51,61 +49,31 @@ export interface RegionInfo {
   readonly keysDir: string;
 }
 
-export class DataDirLockedError extends JwksError {
-  readonly pid: number;
-  constructor(dir: string, pid: number) {
-    super('DATA_DIR_LOCKED', `data dir ${dir} is in use by another jwks stack (pid ${pid})`);
-    this.pid = pid;
-  }
-}
-
-function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    // EPERM: it exists but belongs to someone else — still alive.
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
-/**
- * Take the data dir's lock or throw DataDirLockedError. A lock left by a dead process (a crash or
- * SIGKILL) is taken over. Returns the release function.
- */
-export function lockDataDir(dir: string): () => void {
-  mkdirSync(dir, { recursive: true, mode: 0o700 });
-  const path = join(dir, LOCK_FILE);
-  for (let attempt = 0; attempt < 2; attempt++) {
-    try {
-      writeFileSync(path, String(process.pid), { flag: 'wx', mode: 0o600 });
-      return () => rmSync(path, { force: true });
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-      const pid = Number.parseInt(readFileSync(path, 'utf8'), 10);
-      if (Number.isInteger(pid) && pid !== process.pid && processAlive(pid))
-        throw new DataDirLockedError(dir, pid);
-      rmSync(path, { force: true });
-    }
-  }
-  throw new DataDirLockedError(dir, -1);
-}
-
 export function writeStackInfo(dir: string, info: StackInfo): void {
   const path = join(dir, STACK_FILE);
   writeFileSync(`${path}.tmp`, `${JSON.stringify(info, null, 2)}\n`, { mode: 0o600 });
   renameSync(`${path}.tmp`, path);
 }
 
-/** The running stack's details, or null when no stack is running on this data dir. */
-export function readStackInfo(dir: string): StackInfo | null {
-  let info: StackInfo;
+/** stack.json as written, whether or not its stack still runs; null when there is none. */
+export function readStackFile(dir: string): StackInfo | null {
   try {
-    info = JSON.parse(readFileSync(join(dir, STACK_FILE), 'utf8')) as StackInfo;
+    return JSON.parse(readFileSync(join(dir, STACK_FILE), 'utf8')) as StackInfo;
   } catch {
     return null;
   }
-  return processAlive(info.pid) ? info : null;
+}
+
+/**
+ * The running stack's details, or null when no stack is running on this data dir: stack.json counts
+ * only while the process that wrote it holds the data dir's lock and is not stopping (the lock's rule,
+ * so neither a crashed stack, a zombie, nor a process that got its pid later passes).
+ */
+export async function readStackInfo(dir: string): Promise<StackInfo | null> {
+  const info = readStackFile(dir);
+  if (!info) return null;
+  const holder = await lockHolder(dir);
+  return holder && !holder.stopping && holder.pid === info.pid ? info : null;
 }
 
 export function removeStackInfo(dir: string): void {

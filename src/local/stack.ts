@@ -22,7 +22,8 @@ import { PATHS } from '../constants.ts';
 import { AuditLog } from '../events/audit-log.ts';
 import type { Log, ObjectStore } from '../ports.ts';
 import type { LocalConfig } from './config.ts';
-import { lockDataDir, removeStackInfo, type StackInfo, writeStackInfo } from './data-dir.ts';
+import { removeStackInfo, type StackInfo, writeStackInfo } from './data-dir.ts';
+import { lockDataDir } from './data-dir-lock.ts';
 import { type DynamoDbLocal, startDynamoDbLocal } from './dynamodb-local.ts';
 import { EdgeServer } from './edge-server.ts';
 import { localSinks, useEmbeddedEndpoints } from './embedded-env.ts';
@@ -75,9 +76,14 @@ export async function startLocalStack(
   env: Env = process.env,
 ): Promise<LocalStack> {
   const sinks = localSinks(env);
-  const releaseLock = lockDataDir(config.dataDir);
-  const cleanups: Array<() => Promise<void> | void> = [releaseLock];
+  const lock = await lockDataDir(config.dataDir, {
+    onWaiting: (holder) =>
+      log.warn('data dir: waiting for the stack that is shutting down on it', { pid: holder.pid }),
+  });
+  // Released last: a stack starting on this data dir meanwhile waits for it (markStopping).
+  const cleanups: Array<() => Promise<void> | void> = [() => lock.release()];
   const stop = async () => {
+    lock.markStopping();
     for (const cleanup of cleanups.splice(0).reverse()) {
       try {
         await cleanup();

@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { localContext, openLocalContext } from '../../src/cli/local-context.ts';
 import { type StackInfo, writeStackInfo } from '../../src/local/data-dir.ts';
+import { type DataDirLock, lockDataDir } from '../../src/local/data-dir-lock.ts';
 import { REGIONS_CONTROL_PATH } from '../../src/local/region-control.ts';
 
 const HOME = 'us-east-1';
@@ -27,6 +28,7 @@ interface Seen {
 let server: Server;
 let base: string;
 const dirs: string[] = [];
+const locks: DataDirLock[] = [];
 const seen: Seen[] = [];
 /** What GET /_local/regions answers: a status code and the regions' states. */
 let control: { status: number; up: Record<string, boolean> };
@@ -62,6 +64,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await new Promise((resolve) => server.close(resolve));
+  for (const lock of locks) await lock.release();
   for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
 });
 
@@ -97,6 +100,13 @@ function stackDir(regions: readonly string[] | undefined): string {
     }),
   };
   writeStackInfo(dir, info);
+  return dir;
+}
+
+/** stackDir, with this process holding the data dir's lock as the stack would (openLocalContext asks). */
+async function runningStackDir(regions: readonly string[] | undefined): Promise<string> {
+  const dir = stackDir(regions);
+  locks.push(await lockDataDir(dir));
   return dir;
 }
 
@@ -153,7 +163,9 @@ describe('localContext in a multi-region stack', () => {
 describe('openLocalContext', () => {
   it('refuses with UPSTREAM when the stack says the acting region is down', async () => {
     control.up[OTHER] = false;
-    await expect(openLocalContext(stackDir([HOME, OTHER]), { AWS_REGION: OTHER })).rejects.toMatchObject({
+    await expect(
+      openLocalContext(await runningStackDir([HOME, OTHER]), { AWS_REGION: OTHER }),
+    ).rejects.toMatchObject({
       code: 'UPSTREAM',
     });
     expect(seen.map((s) => s.url)).toEqual([REGIONS_CONTROL_PATH]);
@@ -161,20 +173,20 @@ describe('openLocalContext', () => {
 
   it('opens the context in a region that is up when another region is down', async () => {
     control.up[OTHER] = false;
-    const ctx = await openLocalContext(stackDir([HOME, OTHER]), {});
+    const ctx = await openLocalContext(await runningStackDir([HOME, OTHER]), {});
     expect(ctx.regions?.region).toBe(HOME);
     ctx.close();
   });
 
   it('opens the context when the status cannot be read, leaving the failure to the command', async () => {
     control = { status: 500, up: { [OTHER]: false } };
-    const ctx = await openLocalContext(stackDir([HOME, OTHER]), { AWS_REGION: OTHER });
+    const ctx = await openLocalContext(await runningStackDir([HOME, OTHER]), { AWS_REGION: OTHER });
     expect(ctx.regions?.region).toBe(OTHER);
     ctx.close();
   });
 
   it('does not ask the switchboard when the stack has one region', async () => {
-    const ctx = await openLocalContext(stackDir(undefined), { AWS_REGION: OTHER });
+    const ctx = await openLocalContext(await runningStackDir(undefined), { AWS_REGION: OTHER });
     expect(ctx.regions).toBeUndefined();
     ctx.close();
     expect(seen).toEqual([]);

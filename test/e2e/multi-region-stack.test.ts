@@ -148,7 +148,7 @@ async function run(ms: number, until?: () => Promise<boolean>): Promise<void> {
 
 beforeAll(async () => {
   stack = await startStack({ env: { REGIONS: `${A},${B}`, ...POLICY }, readyTimeoutMs: 120_000 });
-  info = readStackInfo(stack.dataDir) as StackInfo;
+  info = (await readStackInfo(stack.dataDir)) as StackInfo;
   const created = await cli(
     stack.dataDir,
     ['clients', 'create', 'svc', '--scope', 'read', '--audience', 'api', '--json'],

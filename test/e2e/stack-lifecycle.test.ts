@@ -4,7 +4,13 @@ import { connect } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isLoopbackAddress, listeningAddresses } from '../../src/local/loopback.ts';
-import { type StackProcess, startExpectingFailure, startStack, tempDataDir } from './stack-process.ts';
+import {
+  lockFiles,
+  type StackProcess,
+  startExpectingFailure,
+  startStack,
+  tempDataDir,
+} from './stack-process.ts';
 
 interface Jwks {
   keys: Array<{ kid: string; alg: string }>;
@@ -196,7 +202,7 @@ describe('npm start restarts', () => {
     // Ctrl-C: the terminal signals the whole foreground process group.
     await first.stop('SIGINT');
     expect(existsSync(join(first.dataDir, 'stack.json'))).toBe(false);
-    expect(existsSync(join(first.dataDir, 'stack.lock'))).toBe(false);
+    expect(lockFiles(first.dataDir)).toEqual([]);
     expect(processesMentioning(first.dataDir)).toEqual([]);
 
     const second = await startStack({ dataDir: first.dataDir });
@@ -217,6 +223,6 @@ describe('npm start restarts', () => {
     const deadline = Date.now() + 20_000;
     while (Date.now() < deadline && processesMentioning(stack.dataDir).length > 0) await sleep(250);
     expect(processesMentioning(stack.dataDir)).toEqual([]);
-    expect(existsSync(join(stack.dataDir, 'stack.lock'))).toBe(false);
+    expect(lockFiles(stack.dataDir)).toEqual([]);
   }, 120_000);
 });

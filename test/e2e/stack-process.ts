@@ -3,10 +3,11 @@
  * data dir — and the `jwks` CLI as a separate process, for the end-to-end suites.
  */
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync } from 'node:fs';
+import { mkdtempSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
+import { lockHolder } from '../../src/local/data-dir-lock.ts';
 import { freeLoopbackPort } from '../../src/local/dynamodb-local.ts';
 
 export const ROOT = resolve(import.meta.dirname, '../..');
@@ -25,6 +26,17 @@ export interface StackProcess {
    * its data dir lock (its last shutdown step). Resolves to npm's exit code.
    */
   stop(signal?: NodeJS.Signals): Promise<number | null>;
+  /**
+   * A crash: SIGKILL the whole process group (npm, the stack, its JVM and s3rver) and resolve once npm
+   * has exited — the moment a supervisor notices. Nothing is cleaned up: the lock, stack.json and
+   * the stack process itself (a zombie until something reaps it) stay as a crash leaves them.
+   */
+  crash(): Promise<void>;
+}
+
+/** The data dir's lock sockets (`stack.lock.<n>`): none once a stack has stopped cleanly. */
+export function lockFiles(dataDir: string): string[] {
+  return readdirSync(dataDir).filter((name) => name.startsWith('stack.lock'));
 }
 
 export interface StartOptions {
@@ -99,10 +111,15 @@ export async function startStack(opts: StartOptions = {}): Promise<StackProcess>
       const code = await exited;
       clearTimeout(timer);
       const deadline = Date.now() + 20_000;
-      while (existsSync(join(dataDir, 'stack.lock')) && Date.now() < deadline) {
+      while ((await lockHolder(dataDir)) !== undefined && Date.now() < deadline) {
         await new Promise((r) => setTimeout(r, 100));
       }
       return code;
+    },
+    async crash() {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      process.kill(-child.pid!, 'SIGKILL');
+      await exited;
     },
   };
 }

@@ -58,7 +58,7 @@ async function status(): Promise<StatusView> {
 describe('only vault keys are served (local stack)', () => {
   beforeAll(async () => {
     stack = await startStack({ env: POLICY });
-    const info = readStackInfo(stack.dataDir);
+    const info = await readStackInfo(stack.dataDir);
     if (!info) throw new Error('no stack.json');
     tableName = info.tableName;
     ddb = new DynamoDBClient({
