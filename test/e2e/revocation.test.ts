@@ -51,7 +51,7 @@ describe('jwks revoke of the ACTIVE key on the local stack', () => {
       await new Promise((r) => setTimeout(r, 100));
     }
     // The publisher marks publishedAt after serving it; the revoke promotes only a marked standby.
-    const info = readStackInfo(stack.dataDir) as StackInfo;
+    const info = (await readStackInfo(stack.dataDir)) as StackInfo;
     const registry = new DynamoDbRegistry({
       client: localDynamoDbClient(info.dynamodbEndpoint),
       tableName: info.tableName,
