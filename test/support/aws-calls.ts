@@ -73,11 +73,6 @@ export class CallRecorder {
     return this.#caller.run(caller, fn);
   }
 
-  /** The calls of one caller. */
-  of(caller: string): RecordedCall[] {
-    return this.calls.filter((c) => c.caller === caller);
-  }
-
   // biome-ignore lint/suspicious/noExplicitAny: the SDK's middleware signature is generic over every command
   #middleware(client: SdkClient): any {
     // biome-ignore lint/suspicious/noExplicitAny: as above
