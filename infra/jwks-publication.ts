@@ -28,7 +28,7 @@ import {
   consumeRegistryStream,
   type StreamConsumerOptions,
 } from './stream-consumer.ts';
-import { grantPartitions } from './table-access.ts';
+import { grantPartitions, PUBLICATION_MARK_ATTRIBUTES } from './table-access.ts';
 
 export interface JwksPublicationProps extends StreamConsumerOptions {
   readonly table: dynamodb.ITable;
@@ -82,12 +82,19 @@ export class JwksPublication extends Construct {
     this.failureQueue = consumer.failureQueue;
     this.eventSource = consumer.eventSource;
 
-    // Registry partition only (never CLIENT# items): one consistent Query, and UpdateItem for
-    // `publishedAt` only (multi-region: PutItem of this region's publication items instead).
+    // Registry partition only (never CLIENT# items): one consistent Query, and a publication mark
+    // that can set nothing but the mark's attributes (ADR 0009): UpdateItem of `publishedAt` on a key
+    // item (multi-region: PutItem of this region's PUBLISHED# item instead).
     grantPartitions(role, props.table, {
-      sid: 'ReadRegistryMarkPublished',
-      actions: ['dynamodb:Query', props.multiRegion ? 'dynamodb:PutItem' : 'dynamodb:UpdateItem'],
+      sid: 'ReadRegistry',
+      actions: ['dynamodb:Query'],
       partitions: [TABLE.REGISTRY_PARTITION],
+    });
+    grantPartitions(role, props.table, {
+      sid: 'MarkPublishedOnly',
+      actions: [props.multiRegion ? 'dynamodb:PutItem' : 'dynamodb:UpdateItem'],
+      partitions: [TABLE.REGISTRY_PARTITION],
+      attributes: PUBLICATION_MARK_ATTRIBUTES[props.multiRegion ? 'multiRegion' : 'singleRegion'],
     });
 
     role.addToPrincipalPolicy(
@@ -108,17 +115,14 @@ export class JwksPublication extends Construct {
           resources: [props.bucket.arnForObjects(OBJECT_KEYS.JWKS)],
         }),
       );
-      // Each region copies REVOKED records into its own bucket's list; the bucket policy keeps it
-      // create-only (If-None-Match: *) and undeletable.
-      role.addToPrincipalPolicy(
-        new iam.PolicyStatement({
-          sid: 'MirrorRevocationList',
-          actions: ['s3:PutObject'],
-          resources: [props.bucket.arnForObjects(`${OBJECT_KEYS.REVOCATIONS_PREFIX}*`)],
-        }),
-      );
     }
-    grantReadRevocationList(role, props.bucket);
+    // Multi-region: each region copies REVOKED records into its own bucket's list; the bucket policy
+    // keeps it create-only (If-None-Match: *) and undeletable.
+    grantReadRevocationList(
+      role,
+      props.bucket,
+      props.multiRegion ? { appendSid: 'MirrorRevocationList' } : {},
+    );
     props.distribution.grantCreateInvalidation(role);
     role.addToPrincipalPolicy(
       new iam.PolicyStatement({

@@ -1,7 +1,8 @@
 /**
  * Read access to the append-only revocation list (design §4), for the two functions that consult it:
  * the publisher (it never publishes a listed kid) and the reconciler (it finishes a revoke the list
- * holds). One place, so both get exactly the same rights and the same reasoning.
+ * holds); and append access for those that write it (the reconciler's `revoke`, a multi-region
+ * publisher's mirror). One place, so they get exactly the same rights and the same reasoning.
  */
 import { Validations } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -9,7 +10,29 @@ import type * as s3 from 'aws-cdk-lib/aws-s3';
 import { OBJECT_KEYS } from '../src/constants.ts';
 import { logicalIdOf } from './logical-id.ts';
 
-export function grantReadRevocationList(role: iam.IRole, bucket: s3.IBucket): void {
+export interface RevocationListAccess {
+  /**
+   * Also append to the list (s3:PutObject under `revocations/`, create-only by the bucket policy), with
+   * this statement id: the rotate function's `revoke`, a multi-region publisher's mirror of REVOKED records.
+   * @default - read only
+   */
+  readonly appendSid?: string;
+}
+
+export function grantReadRevocationList(
+  role: iam.IRole,
+  bucket: s3.IBucket,
+  access: RevocationListAccess = {},
+): void {
+  if (access.appendSid) {
+    role.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        sid: access.appendSid,
+        actions: ['s3:PutObject'],
+        resources: [bucket.arnForObjects(`${OBJECT_KEYS.REVOCATIONS_PREFIX}*`)],
+      }),
+    );
+  }
   role.addToPrincipalPolicy(
     new iam.PolicyStatement({
       sid: 'ReadRevocationList',
@@ -37,6 +60,7 @@ export function grantReadRevocationList(role: iam.IRole, bucket: s3.IBucket): vo
     id: `AwsSolutions-IAM5[Resource::${arn}/${OBJECT_KEYS.REVOCATIONS_PREFIX}*]`,
     reason:
       'The revocation list is one object per revoked kid under revocations/ (design §4): the names are not ' +
-      'known in advance. Read-only; the bucket policy makes the prefix append-only for everyone.',
+      `known in advance. ${access.appendSid ? 'Read and append' : 'Read-only'}; the bucket policy makes the ` +
+      'prefix append-only (create-only, no delete) for everyone.',
   });
 }

@@ -3,12 +3,16 @@
  * nothing when nothing is due.
  *
  * KMS permissions (design §3 invariant 7). The role's IAM policy can only *create* keys, and only
- * signing keys of the configured spec tagged with this deployment's name and a key-ref; nothing
- * else in KMS. Everything it later does to a key (GetPublicKey, DisableKey, ScheduleKeyDeletion)
- * comes from that key's own key policy, which names this role (KEY_ADMIN_ROLE_ARN) but never lets it
- * change that policy (src/core/key-policy.ts);
- * `kms:Sign` is granted there to the signer roles only (KEY_SIGNER_ROLE_ARNS). So no destructive
- * KMS action is ever granted on `*`, and the role cannot touch keys of other deployments.
+ * signing keys of the configured spec, origin AWS_KMS, in its own region, tagged with this deployment's
+ * name and a key-ref; nothing else in KMS (multi-region: also replicas and the keys' tags, below).
+ * Everything it later does to a key (GetPublicKey, DisableKey, ScheduleKeyDeletion) comes from that
+ * key's own key policy, which names this role (KEY_ADMIN_ROLE_ARN) but never lets it change that
+ * policy (src/core/key-policy.ts); `kms:Sign` is granted there to the signer roles only
+ * (KEY_SIGNER_ROLE_ARNS). The role writes every new key's policy, so its IAM policy also denies it
+ * what a policy it wrote could grant it (Sign, CreateGrant, PutKeyPolicy, imported material): an
+ * explicit Deny wins over any key policy. So no destructive KMS action is ever granted on `*`, and the
+ * role cannot touch keys of other deployments. Every grant is proven against the code's real calls by
+ * the IAM contract (test/iam/, docs/iam.md).
  */
 import { Aws, Duration, Lazy, Validations } from 'aws-cdk-lib';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
@@ -67,6 +71,21 @@ export const ROTATE_TIMEOUT = {
   multiRegion: Duration.minutes(2),
 } as const;
 
+/**
+ * Never allowed to the rotate role, whatever a key policy says (NeverSignOrTakeOverKeys): signing,
+ * grants, rewriting a key policy, and imported key material.
+ */
+export const ROTATOR_DENIED_KMS_ACTIONS = [
+  'kms:Sign',
+  'kms:CreateGrant',
+  'kms:PutKeyPolicy',
+  'kms:ImportKeyMaterial',
+  'kms:GetParametersForImport',
+] as const;
+
+/** KMS's service principal for multi-Region keys (its service-linked role). */
+export const MRK_SERVICE = 'mrk.kms.amazonaws.com';
+
 /** Condition shared by CreateKey and TagResource: only this deployment's two tags, both present. */
 const tagConditions = (
   deploymentName: string,
@@ -85,9 +104,11 @@ export class RotationSchedule extends Construct {
   readonly timeout: Duration;
   private readonly signerRoleArns: string[] = [];
   private readonly readerRoleArns: string[] = [];
+  private readonly policy: Policy;
 
   constructor(scope: Construct, id: string, props: RotationScheduleProps) {
     super(scope, id);
+    this.policy = props.policy;
     const timeout =
       props.timeout ?? (props.multiRegion ? ROTATE_TIMEOUT.multiRegion : ROTATE_TIMEOUT.singleRegion);
     this.timeout = timeout;
@@ -124,6 +145,18 @@ export class RotationSchedule extends Construct {
     );
 
     const role = this.handler.role;
+    // What no key policy can give this role, whatever policy it writes at CreateKey: an explicit
+    // identity Deny beats any key-policy Allow. So a compromised rotator cannot sign with a key it
+    // made (or grant itself signing through a grant or a new policy), nor bring key material of its own.
+    // @see https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_evaluation-logic.html
+    role.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        sid: 'NeverSignOrTakeOverKeys',
+        effect: iam.Effect.DENY,
+        actions: [...ROTATOR_DENIED_KMS_ACTIONS],
+        resources: ['*'],
+      }),
+    );
     role.addToPrincipalPolicy(
       new iam.PolicyStatement({
         sid: 'CreateTaggedSigningKeysOnly',
@@ -133,7 +166,11 @@ export class RotationSchedule extends Construct {
           ...tagConditions(props.deploymentName, {
             'kms:KeyUsage': 'SIGN_VERIFY',
             'kms:KeySpec': algorithmSpec(props.policy.algorithm).kmsKeySpec,
+            // Only in this region: a key made elsewhere would be no region's to retire.
+            'aws:RequestedRegion': Aws.REGION,
           }),
+          // Key material made by KMS only: never imported (EXTERNAL) or from a custom key store.
+          StringEqualsIfExists: { 'kms:KeyOrigin': 'AWS_KMS' },
           // The key policy leaves PutKeyPolicy to the account, not to this role (so it can never grant
           // itself kms:Sign); CreateKey's lockout check would refuse that policy unless bypassed. The
           // bypass is allowed through its condition key only, for these keys only.
@@ -142,6 +179,8 @@ export class RotationSchedule extends Construct {
             // Multi-region: only multi-Region primary keys, which ReplicateKey can copy (same kid everywhere).
             ...(props.multiRegion ? { 'kms:MultiRegion': 'true' } : {}),
           },
+          // One region: never a multi-Region key.
+          ...(props.multiRegion ? {} : { BoolIfExists: { 'kms:MultiRegion': 'false' } }),
         },
       }),
     );
@@ -163,13 +202,22 @@ export class RotationSchedule extends Construct {
       }),
     );
     // The registry partition only (never CLIENT# items, which hold secret hashes): one consistent
-    // Query reads it, and each commit is a TransactWriteItems of conditional Puts.
+    // Query reads it, `revoke` reads STATE (GetItem), and each commit is a TransactWriteItems of
+    // conditional Puts. Multi-region: the primary rolls publication marks up into `publishedAt`
+    // (UpdateItem, region-writer.ts) and `promote-region` updates STATE in its transaction (UpdateItem).
     grantPartitions(role, props.table, {
       sid: 'ReadAndCommitTheRegistry',
-      actions: ['dynamodb:Query', 'dynamodb:PutItem'],
+      actions: [
+        'dynamodb:Query',
+        'dynamodb:GetItem',
+        'dynamodb:PutItem',
+        ...(props.multiRegion ? (['dynamodb:UpdateItem'] as const) : []),
+      ],
       partitions: [TABLE.REGISTRY_PARTITION],
     });
-    grantReadRevocationList(role, props.bucket);
+    // `revoke` (an operator action this function runs) appends the kid to the revocation list first;
+    // the bucket policy makes the prefix create-only (If-None-Match: *) and undeletable for everyone.
+    grantReadRevocationList(role, props.bucket, { appendSid: 'AppendToRevocationList' });
     if (props.multiRegion) this.grantReplication(props.deploymentName, props.multiRegion);
 
     this.rule = new events.Rule(this, 'Schedule', {
@@ -190,16 +238,21 @@ export class RotationSchedule extends Construct {
       reason:
         'Tagging at CreateKey is authorised against all keys of the account and Region (KMS requirement); the ' +
         "statement only allows this deployment's tag value and the two tag keys, and every such call outside " +
-        'key creation raises the KMS tagging alarm.',
+        'key creation raises the KMS tagging alarm.' +
+        (props.multiRegion
+          ? " Reading tags (ListResourceTags, before ReplicateKey) is limited by a condition to keys carrying this deployment's tag; key ARNs are random."
+          : ''),
     });
   }
 
   /**
-   * ReplicateKey (ADR 0008): authorised as kms:ReplicateKey on the primary key in its region, and as
-   * kms:CreateKey and kms:TagResource (the Tags parameter) in the replica region. Only this deployment's
-   * keys of this region, only into the deployment's other regions, only carrying its two tags. The
-   * primary key's policy must also allow kms:ReplicateKey to this role (src/core/key-policy.ts); disable
-   * and deletion of replicas come from each replica's key policy, as for single-region keys.
+   * ReplicateKey (ADR 0008): authorised as kms:ReplicateKey on the primary key in its region — by the
+   * primary key's policy alone (src/core/key-policy.ts, RotationRoleReplicate), also when the primary is
+   * another region's after a promotion — and as kms:CreateKey and kms:TagResource (the Tags parameter)
+   * in the replica region: only into the deployment's other regions, only carrying its two tags. Before
+   * it, ListResourceTags of this region's copy; the account's first multi-Region key also creates KMS's
+   * service-linked role. Disable and deletion of replicas come from each replica's key policy, as for
+   * single-region keys.
    * @see https://docs.aws.amazon.com/kms/latest/APIReference/API_ReplicateKey.html
    */
   private grantReplication(
@@ -209,25 +262,49 @@ export class RotationSchedule extends Construct {
     const role = this.handler.role;
     const others = multiRegion.regions.filter((r) => r !== multiRegion.region);
     const keysIn = (region: string) => `arn:${Aws.PARTITION}:kms:${region}:${Aws.ACCOUNT_ID}:key/*`;
+    // Before each ReplicateKey the function reads the keyRef tag of its own region's copy
+    // (kms-replicas.ts); the key policy's account statement delegates ListResourceTags to IAM.
     role.addToPrincipalPolicy(
       new iam.PolicyStatement({
-        sid: 'ReplicateThisDeploymentsKeysIntoItsRegions',
-        actions: ['kms:ReplicateKey'],
+        sid: 'ReadTagsOfThisDeploymentsKeys',
+        actions: ['kms:ListResourceTags'],
         resources: [keysIn(Aws.REGION)],
-        conditions: {
-          StringEquals: {
-            [`aws:ResourceTag/${KEY_TAGS.DEPLOYMENT}`]: deploymentName,
-            'kms:ReplicaRegion': others,
-          },
-        },
+        conditions: { StringEquals: { [`aws:ResourceTag/${KEY_TAGS.DEPLOYMENT}`]: deploymentName } },
       }),
     );
+    // The account's first multi-Region key makes KMS create its service-linked sync role, with the
+    // caller's permission. Only that role of that service.
+    // @see https://docs.aws.amazon.com/kms/latest/developerguide/multi-region-auth-slr.html
+    role.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        sid: 'CreateKmsMultiRegionServiceLinkedRole',
+        actions: ['iam:CreateServiceLinkedRole'],
+        resources: [
+          `arn:${Aws.PARTITION}:iam::${Aws.ACCOUNT_ID}:role/aws-service-role/${MRK_SERVICE}/AWSServiceRoleForKeyManagementServiceMultiRegionKeys`,
+        ],
+        conditions: { StringEquals: { 'iam:AWSServiceName': MRK_SERVICE } },
+      }),
+    );
+    // No IAM statement for kms:ReplicateKey itself: KMS authorises it only by the primary key's policy
+    // (RotationRoleReplicate names every region's rotate role), whichever region the primary is in.
     role.addToPrincipalPolicy(
       new iam.PolicyStatement({
         sid: 'CreateReplicasInTheDeploymentsRegionsOnly',
         actions: ['kms:CreateKey'],
         resources: ['*'],
-        conditions: tagConditions(deploymentName, { 'aws:RequestedRegion': others }),
+        // IfExists: the CreateKey that ReplicateKey is authorised as in the replica region has the
+        // primary's spec, usage and origin (KMS copies them), and KMS does not document which of these
+        // keys that request carries; a CreateKey that names another spec, usage or origin, or a
+        // single-Region key, is refused.
+        conditions: {
+          ...tagConditions(deploymentName, { 'aws:RequestedRegion': others }),
+          StringEqualsIfExists: {
+            'kms:KeyUsage': 'SIGN_VERIFY',
+            'kms:KeySpec': algorithmSpec(this.policy.algorithm).kmsKeySpec,
+            'kms:KeyOrigin': 'AWS_KMS',
+          },
+          BoolIfExists: { 'kms:MultiRegion': 'true' },
+        },
       }),
     );
     role.addToPrincipalPolicy(

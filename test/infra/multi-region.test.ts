@@ -8,6 +8,7 @@ import { Template } from 'aws-cdk-lib/assertions';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { describe, expect, it } from 'vitest';
 import type { AppStacks } from '../../infra/multi-region.ts';
+import { PUBLICATION_MARK_ATTRIBUTES } from '../../infra/table-access.ts';
 import { ENV, KEY_TAGS, METRICS, TABLE } from '../../src/constants.ts';
 import { hasCode } from '../../src/errors.ts';
 import {
@@ -130,12 +131,18 @@ describe('a two-region app (-c regions=eu-west-1,us-east-1)', () => {
     ] as const) {
       const statements = statementsOfRole(stack, role(region, 'rotate'));
       const creates = allowing(statements, 'kms:CreateKey');
-      const primary = creates.find((s) => s.Condition?.StringEquals?.['kms:KeySpec']);
+      const primary = creates.find((s) => s.Sid === 'CreateTaggedSigningKeysOnly');
       expect(primary?.Condition?.Bool).toEqual({
         'kms:BypassPolicyLockoutSafetyCheck': 'true',
         'kms:MultiRegion': 'true',
       });
-      const replicaCreate = creates.find((s) => s.Condition?.StringEquals?.['aws:RequestedRegion']);
+      expect(primary?.Condition?.StringEquals).toMatchObject({
+        'kms:KeySpec': 'RSA_2048',
+        'kms:KeyUsage': 'SIGN_VERIFY',
+        'aws:RequestedRegion': { Ref: 'AWS::Region' },
+      });
+      expect(primary?.Condition?.StringEqualsIfExists).toEqual({ 'kms:KeyOrigin': 'AWS_KMS' });
+      const replicaCreate = creates.find((s) => s.Sid === 'CreateReplicasInTheDeploymentsRegionsOnly');
       expect(replicaCreate?.Condition?.StringEquals).toEqual({
         [`aws:RequestTag/${KEY_TAGS.DEPLOYMENT}`]: NAME,
         'aws:RequestedRegion': [other],
@@ -143,16 +150,32 @@ describe('a two-region app (-c regions=eu-west-1,us-east-1)', () => {
       expect(replicaCreate?.Condition?.['ForAllValues:StringEquals']).toEqual({
         'aws:TagKeys': [KEY_TAGS.DEPLOYMENT, KEY_TAGS.KEY_REF],
       });
+      expect(replicaCreate?.Condition?.StringEqualsIfExists).toEqual({
+        'kms:KeyUsage': 'SIGN_VERIFY',
+        'kms:KeySpec': 'RSA_2048',
+        'kms:KeyOrigin': 'AWS_KMS',
+      });
+      expect(replicaCreate?.Condition?.BoolIfExists).toEqual({ 'kms:MultiRegion': 'true' });
       expect(creates).toHaveLength(2);
 
-      const [replicate, ...more] = allowing(statements, 'kms:ReplicateKey');
-      expect(more).toEqual([]);
-      expect(replicate?.Condition).toEqual({
-        StringEquals: { [`aws:ResourceTag/${KEY_TAGS.DEPLOYMENT}`]: NAME, 'kms:ReplicaRegion': [other] },
+      // ReplicateKey is the primary key's policy's alone (RotationRoleReplicate), wherever the primary is.
+      expect(allowing(statements, 'kms:ReplicateKey')).toEqual([]);
+      // The keyRef tag of its own region's copy, before replicating it.
+      const [tagsRead, ...moreReads] = allowing(statements, 'kms:ListResourceTags');
+      expect(moreReads).toEqual([]);
+      expect(tagsRead?.Condition).toEqual({
+        StringEquals: { [`aws:ResourceTag/${KEY_TAGS.DEPLOYMENT}`]: NAME },
       });
-      expect(JSON.stringify(replicate?.Resource)).toContain(
+      expect(JSON.stringify(tagsRead?.Resource)).toContain(
         '":kms:",{"Ref":"AWS::Region"},":",{"Ref":"AWS::AccountId"},":key/*"',
       );
+      // KMS's multi-Region service-linked role, and no other.
+      const [slr, ...moreSlr] = allowing(statements, 'iam:CreateServiceLinkedRole');
+      expect(moreSlr).toEqual([]);
+      expect(slr?.Condition).toEqual({ StringEquals: { 'iam:AWSServiceName': 'mrk.kms.amazonaws.com' } });
+      // The primary rolls publication marks up and promote-region updates STATE.
+      const registry = statements.find((s) => s.Sid === 'ReadAndCommitTheRegistry');
+      expect(asArray(registry?.Action)).toContain('dynamodb:UpdateItem');
 
       const tags = allowing(statements, 'kms:TagResource');
       expect(JSON.stringify(tags.map((t) => t.Resource))).toContain(`:kms:${other}:`);
@@ -170,10 +193,16 @@ describe('a two-region app (-c regions=eu-west-1,us-east-1)', () => {
       [replica, REPLICA],
     ] as const) {
       const statements = statementsOfRole(stack, role(region, 'publish'));
-      const registry = statements.find((s) => s.Sid === 'ReadRegistryMarkPublished');
-      expect(asArray(registry?.Action).sort()).toEqual(['dynamodb:PutItem', 'dynamodb:Query']);
-      expect(registry?.Condition?.['ForAllValues:StringLike']).toEqual({
+      const read = statements.find((s) => s.Sid === 'ReadRegistry');
+      expect(asArray(read?.Action)).toEqual(['dynamodb:Query']);
+      const mark = statements.find((s) => s.Sid === 'MarkPublishedOnly');
+      expect(asArray(mark?.Action)).toEqual(['dynamodb:PutItem']);
+      expect(mark?.Condition?.['ForAllValues:StringLike']).toEqual({
         'dynamodb:LeadingKeys': [TABLE.REGISTRY_PARTITION],
+      });
+      // Only a publication item's attributes: never a KEY item's status, STATE or a PROMOTION item.
+      expect(mark?.Condition?.['ForAllValues:StringEquals']).toEqual({
+        'dynamodb:Attributes': [...PUBLICATION_MARK_ATTRIBUTES.multiRegion],
       });
       expect(allowing(statements, 'dynamodb:UpdateItem')).toEqual([]);
       // Withdrawing its JWKS outside the serving set: DeleteObject on that one object, nothing else.
@@ -350,7 +379,9 @@ describe('a single-region app', () => {
     expect(plain).not.toContain(ENV.REGIONS);
     expect(plain).not.toContain('GlobalTable');
     expect(plain).not.toContain('kms:ReplicateKey');
-    expect(plain).not.toContain('kms:MultiRegion');
+    // One region pins single-Region keys (BoolIfExists false); it never allows a multi-Region one.
+    expect(plain).not.toContain('"kms:MultiRegion":"true"');
+    expect(plain).not.toContain('iam:CreateServiceLinkedRole');
     expect(plain).not.toContain('ReplicationLatency');
     expect(plain).not.toContain('WithdrawJwksOutsideTheServingSet');
     expect(plain).not.toContain('MirrorRevocationList');

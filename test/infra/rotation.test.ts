@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { assertPolicyRoundTrip, policyEnvironment } from '../../infra/environment.ts';
 import { JwksPublisherStack } from '../../infra/jwks-publisher-stack.ts';
 import { KeyRegistry } from '../../infra/key-registry.ts';
-import { RotationSchedule } from '../../infra/rotation-schedule.ts';
+import { ROTATOR_DENIED_KMS_ACTIONS, RotationSchedule } from '../../infra/rotation-schedule.ts';
 import { ENV, KEY_TAGS, OBJECT_KEYS, POLICY_ENV } from '../../src/constants.ts';
 import { parsePolicy, policyInputFromEnv } from '../../src/core/policy.ts';
 import { hasCode } from '../../src/errors.ts';
@@ -35,12 +35,24 @@ describe('RotationSchedule', () => {
         [`aws:RequestTag/${KEY_TAGS.DEPLOYMENT}`]: deploymentName,
         'kms:KeyUsage': 'SIGN_VERIFY',
         'kms:KeySpec': 'RSA_2048',
+        'aws:RequestedRegion': { Ref: 'AWS::Region' },
       },
       'ForAllValues:StringEquals': { 'aws:TagKeys': [KEY_TAGS.DEPLOYMENT, KEY_TAGS.KEY_REF] },
       Null: { [`aws:RequestTag/${KEY_TAGS.KEY_REF}`]: 'false' },
+      // Never imported key material (test/iam/deny-list.test.ts evaluates it).
+      StringEqualsIfExists: { 'kms:KeyOrigin': 'AWS_KMS' },
       // Keys whose policy does not let this role PutKeyPolicy (core/key-policy.ts) need the bypass.
       Bool: { 'kms:BypassPolicyLockoutSafetyCheck': 'true' },
+      BoolIfExists: { 'kms:MultiRegion': 'false' },
     });
+  });
+
+  it('denies the rotator signing, grants, key policy changes and imported key material on every key', () => {
+    const denies = statements.filter((s) => s.Effect === 'Deny');
+    expect(denies).toHaveLength(1);
+    expect(denies[0]).toMatchObject({ Sid: 'NeverSignOrTakeOverKeys', Resource: '*' });
+    expect(asArray(denies[0]?.Action).sort()).toEqual([...ROTATOR_DENIED_KMS_ACTIONS].sort());
+    expect(denies[0]?.Condition).toBeUndefined();
   });
 
   it('allows kms:TagResource only with the same tag conditions, on keys of this account and region', () => {
@@ -103,7 +115,7 @@ describe('RotationSchedule', () => {
     expect(allowedActions(dynamo)).toEqual(expect.arrayContaining(['dynamodb:PutItem', 'dynamodb:Query']));
   });
 
-  it('lets the rotator list and read the revocation list and nothing else in S3', () => {
+  it('lets the rotator list, read and append to the revocation list and nothing else in S3', () => {
     const bucketId = logicalId(stack.publisher.storage.bucket);
     const s3Statements = statements.filter((s) => allowedActions([s]).some((a) => /^s3:/i.test(a)));
     const [list, ...moreLists] = allowing(s3Statements, 's3:ListBucket');
@@ -116,13 +128,14 @@ describe('RotationSchedule', () => {
     expect(read?.Resource).toEqual({
       'Fn::Join': ['', [{ 'Fn::GetAtt': [bucketId, 'Arn'] }, `/${OBJECT_KEYS.REVOCATIONS_PREFIX}*`]],
     });
-    expect(new Set(allowedActions(s3Statements))).toEqual(new Set(['s3:ListBucket', 's3:GetObject']));
-    for (const action of [
-      's3:PutObject',
-      's3:DeleteObject',
-      's3:DeleteObjectVersion',
-      's3:PutBucketPolicy',
-    ]) {
+    // `revoke` appends to the list; the bucket policy keeps it create-only.
+    const [append, ...moreAppends] = allowing(s3Statements, 's3:PutObject');
+    expect(moreAppends).toHaveLength(0);
+    expect(append?.Resource).toEqual(read?.Resource);
+    expect(new Set(allowedActions(s3Statements))).toEqual(
+      new Set(['s3:ListBucket', 's3:GetObject', 's3:PutObject']),
+    );
+    for (const action of ['s3:DeleteObject', 's3:DeleteObjectVersion', 's3:PutBucketPolicy']) {
       expect(allowing(statements, action), action).toEqual([]);
     }
   });

@@ -3,12 +3,14 @@
  * sends, on exactly its partitions. CLIENT# items hold secret hashes: only the token role reads them.
  */
 import { describe, expect, it } from 'vitest';
+import { PUBLICATION_MARK_ATTRIBUTES } from '../../infra/table-access.ts';
 import { clientItemKey, jtiItemKey } from '../../src/adapters/aws/dynamodb-clients.ts';
 import { keyItemKey, STATE_KEY } from '../../src/adapters/aws/registry-items.ts';
 import {
   allowedActions,
   allowing,
   allowsItem,
+  asArray,
   identityStatements,
   logicalId,
   roleStatements,
@@ -45,16 +47,26 @@ describe('registry table grants', () => {
     ).sort();
   };
 
-  it('lets the rotator Query and Put in the registry partition only', () => {
+  it('lets the rotator Query, Get (STATE, for revoke) and Put in the registry partition only', () => {
     expect(allowedPairs(p.rotation.handler.role)).toEqual(
-      [`dynamodb:PutItem ${registry}`, `dynamodb:Query ${registry}`].sort(),
+      [`dynamodb:GetItem ${registry}`, `dynamodb:PutItem ${registry}`, `dynamodb:Query ${registry}`].sort(),
     );
   });
 
-  it('lets the publisher Query and Update in the registry partition only', () => {
-    expect(allowedPairs(p.publication.handler.role)).toEqual(
-      [`dynamodb:Query ${registry}`, `dynamodb:UpdateItem ${registry}`].sort(),
-    );
+  it('lets the publisher Query the registry partition, and Update there only the publication mark’s attributes', () => {
+    // allowsItem counts a statement with an attribute condition as not allowing: only the Query is unconditioned.
+    expect(allowedPairs(p.publication.handler.role)).toEqual([`dynamodb:Query ${registry}`]);
+    const statements = roleStatements(template, p.publication.handler.role);
+    const [mark, ...more] = allowing(statements, 'dynamodb:UpdateItem');
+    expect(more).toEqual([]);
+    expect(mark?.Sid).toBe('MarkPublishedOnly');
+    expect(asArray(mark?.Action)).toEqual(['dynamodb:UpdateItem']);
+    expect(mark?.Condition).toEqual({
+      'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [registry] },
+      Null: { 'dynamodb:LeadingKeys': 'false' },
+      'ForAllValues:StringEquals': { 'dynamodb:Attributes': [...PUBLICATION_MARK_ATTRIBUTES.singleRegion] },
+      StringEqualsIfExists: { 'dynamodb:ReturnValues': ['NONE', 'UPDATED_OLD', 'UPDATED_NEW'] },
+    });
   });
 
   it('lets the token role read STATE and clients and record jtis, nothing more', () => {
