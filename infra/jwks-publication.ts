@@ -83,7 +83,7 @@ export class JwksPublication extends Construct {
     this.eventSource = consumer.eventSource;
 
     // Registry partition only (never CLIENT# items): one consistent Query, and a publication mark
-    // that can set nothing but the mark's attributes (ADR 0009): UpdateItem of `publishedAt` on a key
+    // that can set nothing but the mark's attributes (ADR 0010): UpdateItem of `publishedAt` on a key
     // item (multi-region: PutItem of this region's PUBLISHED# item instead).
     grantPartitions(role, props.table, {
       sid: 'ReadRegistry',

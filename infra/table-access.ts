@@ -21,7 +21,7 @@ export const ITEM_PARTITIONS = { CLIENT: 'CLIENT#*', JTI: 'JTI#*' } as const;
  * The attributes a publication mark writes (src/adapters/aws/dynamodb-registry.ts): the only ones the
  * publisher may write (`dynamodb:Attributes`), so it can mark a publication and change nothing else —
  * no `status`, no STATE field, no PROMOTION item (each needs attributes outside these lists). The key
- * attributes are listed because a write names them. ADR 0009.
+ * attributes are listed because a write names them. ADR 0010.
  */
 export const PUBLICATION_MARK_ATTRIBUTES = {
   /** One region: `markPublished`, an UpdateItem of the key item. */

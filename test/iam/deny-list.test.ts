@@ -228,7 +228,7 @@ for (const [name, build] of Object.entries(deployments)) {
         ? ['region', 'keyRef', 'kid', 'publishedAt']
         : ['publishedAt', 'version', 'changedBy', 'reason'];
       expect(await decide(publish, write, table(publish), item('REGISTRY', mark))).toBe('Allowed');
-      // `kid` is one of a multi-region mark's own attributes: see ADR 0009 for what that leaves open.
+      // `kid` is one of a multi-region mark's own attributes: see ADR 0010 for what that leaves open.
       for (const attribute of LIFECYCLE.filter((a) => !mark.includes(a))) {
         for (const action of ['dynamodb:PutItem', 'dynamodb:UpdateItem']) {
           expect(
