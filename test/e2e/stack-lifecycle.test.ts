@@ -3,6 +3,7 @@ import { request } from 'node:http';
 import { connect } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readStackFile } from '../../src/local/data-dir.ts';
 import { isLoopbackAddress, listeningAddresses } from '../../src/local/loopback.ts';
 import {
   lockFiles,
@@ -216,6 +217,19 @@ describe('npm start restarts', () => {
     }
     expect(processesMentioning(first.dataDir)).toEqual([]);
   }, 180_000);
+
+  it('shuts down cleanly when one signal reaches the stack twice at once (the process group, and npm forwarding it)', async () => {
+    const stack = await startStack();
+    const pid = readStackFile(stack.dataDir)?.pid as number;
+    process.kill(pid, 'SIGTERM');
+    process.kill(pid, 'SIGTERM');
+    const deadline = Date.now() + 60_000;
+    while (stack.child.exitCode === null && Date.now() < deadline) await sleep(100);
+    // Exit 0 after the whole clean shutdown, not exit 1 at the second signal with the JVM still running.
+    expect(stack.child.exitCode).toBe(0);
+    expect(lockFiles(stack.dataDir)).toEqual([]);
+    expect(processesMentioning(stack.dataDir)).toEqual([]);
+  }, 120_000);
 
   it('stops its servers and frees the data dir when npm alone is killed', async () => {
     const stack = await startStack();
