@@ -274,15 +274,26 @@ const BENCHES: readonly Bench[] = [
       return {
         result: r,
         table: formatCliStartTable(r),
-        summary: (Object.keys(r.commands) as (keyof typeof CLI_START_TARGETS_MS)[]).map((n) => ({
-          benchmark: 'cli-start',
-          metric: `jwks ${n}: ms beyond node -e 0 (median of ${r.runs})`,
-          ours: fmt(r.commands[n].beyondNodeMs),
-          baseline: `${fmt(r.nodeMs)} (node -e 0)`,
-          ratio: '—',
-          target: `≤ ${CLI_START_TARGETS_MS[n]} ms`,
-          verdict: verdict(r.commands[n].beyondNodeMs <= CLI_START_TARGETS_MS[n]),
-        })),
+        summary: (Object.keys(r.commands) as (keyof typeof CLI_START_TARGETS_MS)[]).flatMap((n) => [
+          {
+            benchmark: 'cli-start',
+            metric: `jwks ${n}: ms beyond node -e 0 (median of ${r.runs})`,
+            ours: fmt(r.commands[n].beyondNodeMs),
+            baseline: `${fmt(r.nodeMs)} (node -e 0)`,
+            ratio: '—',
+            target: `≤ ${CLI_START_TARGETS_MS[n]} ms`,
+            verdict: verdict(r.commands[n].beyondNodeMs <= CLI_START_TARGETS_MS[n]),
+          },
+          {
+            benchmark: 'cli-start',
+            metric: `  jwks ${n}: CPU ms beyond node -e 0 (mean of ${r.runs})`,
+            ours: fmt(r.commands[n].beyondNodeCpuMs),
+            baseline: `${fmt(r.nodeCpuMs)} (node -e 0)`,
+            ratio: '—',
+            target: '—',
+            verdict: 'info' as const,
+          },
+        ]),
       };
     },
   },
