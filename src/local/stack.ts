@@ -92,6 +92,14 @@ export async function startLocalStack(
     bucket: LOCAL.BUCKET,
   });
   try {
+    // The JVM's start is most of the stack's: it runs while s3rver, the edge and fauxqs start here.
+    // Stopped on the way out even when something else fails first (its rejection, if any, is
+    // handled here and surfaces where it is awaited).
+    const dynamodbStarting = startDynamoDbLocal({ dir: join(config.dataDir, 'dynamodb') });
+    cleanups.push(async () => {
+      const started = await dynamodbStarting.catch(() => undefined);
+      await started?.stop();
+    });
     const s3: RunningS3Server = await startS3Server({
       dir: join(config.dataDir, 's3'),
       buckets: [...layout.map((r) => r.bucket), LOCAL.AUDIT_BUCKET],
@@ -150,8 +158,7 @@ export async function startLocalStack(
       ...(sinks.webhook ? [sinks.webhook] : []),
     ]);
 
-    const dynamodb: DynamoDbLocal = await startDynamoDbLocal({ dir: join(config.dataDir, 'dynamodb') });
-    cleanups.push(() => dynamodb.stop());
+    const dynamodb: DynamoDbLocal = await dynamodbStarting;
     useEmbeddedEndpoints({ dynamodb: dynamodb.endpoint, edge: url });
     const ddb = createDynamoDbClient();
     const streams = createDynamoDbStreamsClient();
