@@ -21,7 +21,6 @@ import { createServer } from 'node:net';
 import { homedir } from 'node:os';
 import { delimiter, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { DynamoDBClient, ListTablesCommand } from '@aws-sdk/client-dynamodb';
 import { NotLoopbackError } from '../errors.ts';
 import { isLoopbackAddress, listeningAddresses } from './loopback.ts';
 
@@ -272,6 +271,9 @@ async function waitUntilAnswering(
   failed: () => Error | undefined,
   listening: () => boolean,
 ): Promise<void> {
+  // Loaded here, after the JVM was spawned: `npm start` starts the JVM before it loads the SDK
+  // (early-start.ts), so the two overlap.
+  const { DynamoDBClient, ListTablesCommand } = await import('@aws-sdk/client-dynamodb');
   const client = new DynamoDBClient({
     endpoint,
     region: 'us-east-1',

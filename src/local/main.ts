@@ -5,9 +5,9 @@
  */
 import { JwksError } from '../errors.ts';
 import { loadLocalConfig } from './config.ts';
+import { type EarlyStart, startEarly } from './early-start.ts';
 import { createStderrLog } from './log.ts';
 import { waitUntilReady } from './readiness.ts';
-import { startLocalStack } from './stack.ts';
 
 const log = createStderrLog(process.env.LOG_LEVEL);
 
@@ -27,7 +27,15 @@ async function main(): Promise<void> {
   }
   for (const warning of config.warnings) log.warn(`policy: ${warning}`);
 
-  const stack = await startLocalStack(config, log).catch(fail);
+  // The JVM first, the stack's modules (the AWS SDK, fauxqs, s3rver) while it boots.
+  let early: EarlyStart;
+  try {
+    early = startEarly(config.dataDir);
+  } catch (err) {
+    fail(err);
+  }
+  const { startLocalStack } = await import('./stack.ts');
+  const stack = await startLocalStack(config, log, process.env, early).catch(fail);
   let stopping = false;
   const shutdown = (signal: string) => {
     if (stopping) process.exit(1); // a second signal: the user insists

@@ -24,6 +24,7 @@ import type { Log, ObjectStore } from '../ports.ts';
 import type { LocalConfig } from './config.ts';
 import { lockDataDir, removeStackInfo, type StackInfo, writeStackInfo } from './data-dir.ts';
 import { type DynamoDbLocal, startDynamoDbLocal } from './dynamodb-local.ts';
+import type { EarlyStart } from './early-start.ts';
 import { EdgeServer } from './edge-server.ts';
 import { localSinks, useEmbeddedEndpoints } from './embedded-env.ts';
 import { createInvalidationRoute, INVALIDATION_PATH, LOCAL_DISTRIBUTION_ID } from './invalidation-api.ts';
@@ -73,9 +74,11 @@ export async function startLocalStack(
   config: LocalConfig,
   log: Log,
   env: Env = process.env,
+  /** The lock and the JVM, when the caller started them already (main.ts, early-start.ts). */
+  early?: EarlyStart,
 ): Promise<LocalStack> {
   const sinks = localSinks(env);
-  const releaseLock = lockDataDir(config.dataDir);
+  const releaseLock = early?.releaseLock ?? lockDataDir(config.dataDir);
   const cleanups: Array<() => Promise<void> | void> = [releaseLock];
   const stop = async () => {
     for (const cleanup of cleanups.splice(0).reverse()) {
@@ -92,10 +95,11 @@ export async function startLocalStack(
     bucket: LOCAL.BUCKET,
   });
   try {
-    // The JVM's start is most of the stack's: it runs while s3rver, the edge and fauxqs start here.
+    // The JVM's start is most of the stack's: it runs while s3rver, the edge and fauxqs start here
+    // (and, from `npm start`, while this module loaded: early-start.ts).
     // Stopped on the way out even when something else fails first (its rejection, if any, is
     // handled here and surfaces where it is awaited).
-    const dynamodbStarting = startDynamoDbLocal({ dir: join(config.dataDir, 'dynamodb') });
+    const dynamodbStarting = early?.dynamodb ?? startDynamoDbLocal({ dir: join(config.dataDir, 'dynamodb') });
     cleanups.push(async () => {
       const started = await dynamodbStarting.catch(() => undefined);
       await started?.stop();
