@@ -2,7 +2,7 @@
  * Lambda bundle size and cold module-load time of each handler (issue 4, "Show").
  *
  * Each handler is bundled exactly as the CDK construct bundles it (`infra/handler-bundling.ts`:
- * esbuild, ESM, minified, node22, everything bundled), then loaded in fresh `node` processes:
+ * esbuild, ESM, minified, node24, everything bundled), then loaded in fresh `node` processes:
  *   - bundled:            `import('index.mjs')`
  *   - bundled + maps:     the same with `--enable-source-maps` (what the Lambda runs: NODE_OPTIONS)
  *   - unbundled (tsx):    `import('src/handlers/<name>.ts')` through tsx, resolving node_modules

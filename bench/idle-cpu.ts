@@ -2,7 +2,7 @@
  * Idle CPU of the whole local stack (issue 11): `npm start` as a user runs it, left alone for
  * `settleMs` (start-up work, the first reconcile, JIT warm-up), then the CPU time (utime + stime from
  * /proc/<pid>/stat) every process of its tree spent over `windowMs` with nothing happening. Reported
- * per process (npm, the stack's node — which hosts fauxqs —, s3rver's node, DynamoDB Local's java) and
+ * per process (npm, the stack's node — which hosts fauxqs and s3rver —, DynamoDB Local's java) and
  * in total, as % of one core. Target: total ≤ 3 %. Linux only (/proc).
  *
  * Alone: `node --import tsx bench/idle-cpu.ts [windowSeconds]`; `bench/run.ts` calls `runIdleCpuBench()`.

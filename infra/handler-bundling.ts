@@ -29,7 +29,8 @@ export const handlerExists = (name: HandlerName): boolean => existsSync(handlerE
  */
 export const HANDLER_ESBUILD = {
   platform: 'node',
-  target: 'node22',
+  /** Matches the functions' runtime (nodejs24.x in handler-function.ts); the template tests check both. */
+  target: 'node24',
   format: 'esm',
   outExtension: '.mjs',
   minify: true,

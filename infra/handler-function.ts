@@ -77,7 +77,7 @@ export class HandlerFunction extends Construct {
       projectRoot: PACKAGE_ROOT,
       depsLockFilePath: LOCK_FILE,
       description: props.description,
-      runtime: lambda.Runtime.NODEJS_22_X,
+      runtime: lambda.Runtime.NODEJS_24_X,
       architecture: lambda.Architecture.ARM_64,
       memorySize: props.memorySize ?? 256,
       timeout: props.timeout ?? Duration.seconds(60),
@@ -104,7 +104,7 @@ export class HandlerFunction extends Construct {
     Validations.of(this.function).acknowledge({
       id: 'AwsSolutions-L1',
       reason:
-        'Pinned to nodejs22.x on purpose: the bundle targets node22 and the test suite runs on Node 20/22. ' +
+        'Pinned to nodejs24.x on purpose: the bundle targets node24 and CI runs the suite on Node 22, 24 and 26. ' +
         'Moving to a newer runtime is a deliberate upgrade together with the CI Node version, not a drift.',
     });
   }

@@ -22,7 +22,8 @@ const result = await build({
   splitting: true,
   format: 'esm',
   platform: 'node',
-  target: 'node20',
+  target: 'node22',
+  minify: true,
   // The SDK bundled: Node resolving and loading a few thousand small files of @aws-sdk/* and @smithy/*
   // was most of `status`'s start. CommonJS parts of them call require(), hence the banner.
   banner: {

@@ -21,7 +21,6 @@ import { createServer } from 'node:net';
 import { homedir } from 'node:os';
 import { delimiter, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { DynamoDBClient, ListTablesCommand } from '@aws-sdk/client-dynamodb';
 import { NotLoopbackError } from '../errors.ts';
 import { isLoopbackAddress, listeningAddresses } from './loopback.ts';
 
@@ -158,12 +157,30 @@ function startFailure(code: number | null, signal: string | null, output: string
 }
 
 /**
- * JVM flags for DynamoDB Local, first on the java command line, so an idle stack wakes the JVM as little as possible: -XX:-UsePerfData stops the
- * statistics sampler (a thread waking 20 times a second), the serial collector has no concurrent GC
- * threads. Measured (docs/benchmarks.md): the JVM alone idles at ~0.3–0.4 % of a core either way; what
- * it costs in the stack is serving the stream poller's reads, hence the poller's idle backoff.
+ * JVM flags for DynamoDB Local, first on the java command line. For an idle stack that wakes the JVM
+ * as little as possible: -XX:-UsePerfData stops the statistics sampler (a thread waking 20 times a
+ * second), the serial collector has no concurrent GC threads (docs/benchmarks.md: the JVM alone idles at
+ * ~0.3–0.4 % of a core either way). For a small footprint (issue 22; 193 → ~110 MB resident, measured
+ * with `npm run bench -- memory`): the heap starts at 8 MB and gives memory back after a collection
+ * (Min/MaxHeapFreeRatio; the stack's tables need ~20 MB live, the cap of 128 MB is for bursts);
+ * C1 only (TieredStopAtLevel=1) and one compiler thread, so the code cache stays small (capped at
+ * 24 MB) and C2 never compiles; metaspace (~28 MB of DynamoDB Local's classes) capped at 96 MB; 512 KB
+ * thread stacks. Class data sharing (-Xshare:auto) is the JVM's default and stays on.
+ * @see https://docs.oracle.com/en/java/javase/17/docs/specs/man/java.html
  */
-export const DYNAMODB_LOCAL_JVM_FLAGS = ['-XX:-UsePerfData', '-XX:+UseSerialGC'] as const;
+export const DYNAMODB_LOCAL_JVM_FLAGS = [
+  '-XX:-UsePerfData',
+  '-XX:+UseSerialGC',
+  '-Xms8m',
+  '-Xmx128m',
+  '-XX:MinHeapFreeRatio=10',
+  '-XX:MaxHeapFreeRatio=30',
+  '-XX:TieredStopAtLevel=1',
+  '-XX:CICompilerCount=1',
+  '-XX:ReservedCodeCacheSize=24m',
+  '-XX:MaxMetaspaceSize=96m',
+  '-Xss512k',
+] as const;
 
 async function startOnce(port: number, opts: DynamoDbLocalOptions): Promise<DynamoDbLocal> {
   const path = opts.dir === undefined ? null : resolve(opts.dir);
@@ -254,6 +271,9 @@ async function waitUntilAnswering(
   failed: () => Error | undefined,
   listening: () => boolean,
 ): Promise<void> {
+  // Loaded here, after the JVM was spawned: `npm start` starts the JVM before it loads the SDK
+  // (early-start.ts), so the two overlap.
+  const { DynamoDBClient, ListTablesCommand } = await import('@aws-sdk/client-dynamodb');
   const client = new DynamoDBClient({
     endpoint,
     region: 'us-east-1',

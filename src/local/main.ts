@@ -6,9 +6,9 @@
  */
 import { JwksError } from '../errors.ts';
 import { loadLocalConfig } from './config.ts';
+import { startEarly } from './early-start.ts';
 import { createStderrLog } from './log.ts';
 import { waitUntilReady } from './readiness.ts';
-import { startLocalStack } from './stack.ts';
 
 const log = createStderrLog(process.env.LOG_LEVEL);
 const PARENT_EXITED = 'parent exited';
@@ -31,7 +31,10 @@ async function main(): Promise<void> {
   }
   for (const warning of config.warnings) log.warn(`policy: ${warning}`);
 
-  const stack = await startLocalStack(config, log).catch(fail);
+  // The JVM first, the stack's modules (the AWS SDK, fauxqs, s3rver) while it boots.
+  const early = await startEarly(config.dataDir, log).catch(fail);
+  const { startLocalStack } = await import('./stack.ts');
+  const stack = await startLocalStack(config, log, process.env, early).catch(fail);
   let stoppingSince: number | undefined;
   const shutdown = (reason: string) => {
     if (stoppingSince !== undefined) {

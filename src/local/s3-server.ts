@@ -3,18 +3,23 @@
  * the production S3 adapter runs unchanged against it (design §7). Path-style only: the S3 client turns
  * `forcePathStyle` on whenever `AWS_ENDPOINT_URL_S3` is set (src/adapters/aws/clients.ts).
  *
- * s3rver runs in a child process started with `--openssl-legacy-provider`: it encrypts ListObjectsV2
- * continuation tokens with DES, which OpenSSL 3 (Node ≥ 17) only has in its legacy provider, so in
- * this process every truncated listing would fail with InternalError. The child also keeps s3rver's
- * deprecation warnings out of our output.
+ * s3rver encrypts ListObjectsV2 continuation tokens with DES, which OpenSSL 3 (Node ≥ 17) only has
+ * in its legacy provider: without it every truncated listing fails with InternalError. `npm start`
+ * runs the stack with `--openssl-legacy-provider` (package.json), and s3rver then runs in this process,
+ * on an http.Server of ours (a child process of its own held ~60 MB more, docs/benchmarks.md). A
+ * process without the provider (the test workers) runs it in a child started with the flag
+ * (s3rver-process.mjs). The legacy provider only adds old algorithms; nothing here picks one by a
+ * name from input.
  *
  * Known gaps, covered by mocks instead: s3rver ignores `If-Match` / `If-None-Match` on PutObject (no 412),
  * and it does not verify SigV4 signatures — but it does look up the access key id, and only accepts
  * its built-in `S3RVER` key, hence S3RVER_CREDENTIALS.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
+import { createCipheriv } from 'node:crypto';
 import { once } from 'node:events';
 import { mkdir } from 'node:fs/promises';
+import { createServer } from 'node:http';
 import { fileURLToPath } from 'node:url';
 import { LOOPBACK_HOST } from '../core/loopback.ts';
 import { JwksError } from '../errors.ts';
@@ -77,6 +82,57 @@ function waitForReady(child: ChildProcess, stderr: () => string, timeoutMs: numb
   });
 }
 
+/** Whether this process can use DES (s3rver's continuation tokens): OpenSSL's legacy provider is loaded. */
+export function legacyCiphersAvailable(): boolean {
+  try {
+    createCipheriv('des', Buffer.alloc(8), Buffer.alloc(8));
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+type S3rverOptions = Parameters<typeof import('./s3rver-app.mjs').createS3rver>[0];
+
+async function startInProcess(options: S3rverOptions): Promise<RunningS3Server> {
+  const { createS3rver } = await import('./s3rver-app.mjs');
+  const s3rver = createS3rver(options);
+  await s3rver.configureBuckets();
+  const server = createServer(s3rver.callback());
+  await new Promise<void>((resolve, reject) => {
+    // s3rver's own run() leaves a listen error unhandled; here it fails the start.
+    const onError = (err: NodeJS.ErrnoException) =>
+      reject(
+        new JwksError(
+          err.code === 'EADDRINUSE' ? 'ADDRESS_IN_USE' : 'UPSTREAM',
+          `s3rver failed to start: ${err.message}`,
+          {
+            cause: err,
+          },
+        ),
+      );
+    server.once('error', onError);
+    server.listen(options.port, options.host, () => {
+      server.off('error', onError);
+      resolve();
+    });
+  });
+  const address = server.address();
+  const port = typeof address === 'object' && address !== null ? address.port : options.port;
+  let stopped: Promise<void> | undefined;
+  return {
+    endpoint: `http://${options.host}:${port}`,
+    stop() {
+      stopped ??= new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        // The SDK keeps connections alive; close() alone would wait for them to idle out.
+        server.closeAllConnections();
+      });
+      return stopped;
+    },
+  };
+}
+
 export async function startS3Server(opts: S3ServerOptions): Promise<RunningS3Server> {
   const host = opts.host ?? '127.0.0.1';
   await mkdir(opts.dir, { recursive: true, mode: 0o700 });
@@ -84,10 +140,11 @@ export async function startS3Server(opts: S3ServerOptions): Promise<RunningS3Ser
     host,
     port: opts.port ?? 0,
     dir: opts.dir,
-    buckets: opts.buckets ?? [],
-    // The child answers 421 unless the Host matches (DNS rebinding, design §11).
+    buckets: [...(opts.buckets ?? [])],
+    // s3rver answers 421 unless the Host matches (DNS rebinding, design §11).
     loopbackHost: { source: LOOPBACK_HOST.source, flags: LOOPBACK_HOST.flags },
   };
+  if (legacyCiphersAvailable()) return startInProcess(childOptions);
   const child = spawn(process.execPath, ['--openssl-legacy-provider', CHILD, JSON.stringify(childOptions)], {
     stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
   });

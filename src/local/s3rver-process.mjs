@@ -1,39 +1,16 @@
 /**
- * Child-process entry that runs s3rver (see s3-server.ts for why it is a separate process).
+ * Child-process entry that runs s3rver (s3rver-app.mjs), for a process without OpenSSL's legacy
+ * provider (see s3-server.ts for why).
  * Plain JavaScript on purpose: it is started with `node --openssl-legacy-provider` and must load
  * without a TypeScript loader. Protocol over the IPC channel:
  *   parent → child: options as argv[2] (JSON); `{ type: 'stop' }` to close.
  *   child → parent: `{ type: 'ready', port }` or `{ type: 'error', code, message }`.
  * The child also exits when the IPC channel closes, so it never outlives a crashed parent.
  */
-import S3rver from 's3rver';
-import { makeAtomic } from './s3rver-atomic.mjs';
+import { createS3rver } from './s3rver-app.mjs';
 
 const options = JSON.parse(process.argv[2] ?? '{}');
-const server = new S3rver({
-  address: options.host,
-  port: options.port,
-  silent: true,
-  directory: options.dir,
-  // Path-style only: with vhost detection on, a Host header ending in s3rver's service endpoint
-  // would be read as a bucket name.
-  vhostBuckets: false,
-  configureBuckets: (options.buckets ?? []).map((name) => ({ name })),
-});
-// S3's read-after-write promise: no GET sees a PUT half done (s3rver-atomic.mjs says why).
-makeAtomic(server.store);
-
-// First in the chain: a request whose Host is not a loopback name (a page that rebinds its DNS name to
-// 127.0.0.1) gets 421 before s3rver reads or writes anything. Koa composes `middleware` at run().
-const loopbackHost = new RegExp(options.loopbackHost.source, options.loopbackHost.flags);
-server.middleware.unshift(async (ctx, next) => {
-  if (!loopbackHost.test(ctx.get('host'))) {
-    ctx.status = 421;
-    ctx.body = { error: 'misdirected_request' };
-    return;
-  }
-  await next();
-});
+const server = createS3rver(options);
 
 let closing = false;
 async function shutdown(code) {

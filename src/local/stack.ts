@@ -23,8 +23,8 @@ import { AuditLog } from '../events/audit-log.ts';
 import type { Log, ObjectStore } from '../ports.ts';
 import type { LocalConfig } from './config.ts';
 import { removeStackInfo, type StackInfo, writeStackInfo } from './data-dir.ts';
-import { lockDataDir } from './data-dir-lock.ts';
 import { type DynamoDbLocal, startDynamoDbLocal } from './dynamodb-local.ts';
+import { type EarlyStart, lockForStack } from './early-start.ts';
 import { EdgeServer } from './edge-server.ts';
 import { localSinks, useEmbeddedEndpoints } from './embedded-env.ts';
 import { createInvalidationRoute, INVALIDATION_PATH, LOCAL_DISTRIBUTION_ID } from './invalidation-api.ts';
@@ -74,12 +74,11 @@ export async function startLocalStack(
   config: LocalConfig,
   log: Log,
   env: Env = process.env,
+  /** The lock and the JVM, when the caller started them already (main.ts, early-start.ts). */
+  early?: EarlyStart,
 ): Promise<LocalStack> {
   const sinks = localSinks(env);
-  const lock = await lockDataDir(config.dataDir, {
-    onWaiting: (holder) =>
-      log.warn('data dir: waiting for the stack that is shutting down on it', { pid: holder.pid }),
-  });
+  const lock = early?.lock ?? (await lockForStack(config.dataDir, log));
   // Released last: a stack starting on this data dir meanwhile waits for it (markStopping).
   const cleanups: Array<() => Promise<void> | void> = [() => lock.release()];
   const stop = async () => {
@@ -98,6 +97,15 @@ export async function startLocalStack(
     bucket: LOCAL.BUCKET,
   });
   try {
+    // The JVM's start is most of the stack's: it runs while s3rver, the edge and fauxqs start here
+    // (and, from `npm start`, while this module loaded: early-start.ts).
+    // Stopped on the way out even when something else fails first (its rejection, if any, is
+    // handled here and surfaces where it is awaited).
+    const dynamodbStarting = early?.dynamodb ?? startDynamoDbLocal({ dir: join(config.dataDir, 'dynamodb') });
+    cleanups.push(async () => {
+      const started = await dynamodbStarting.catch(() => undefined);
+      await started?.stop();
+    });
     const s3: RunningS3Server = await startS3Server({
       dir: join(config.dataDir, 's3'),
       buckets: [...layout.map((r) => r.bucket), LOCAL.AUDIT_BUCKET],
@@ -156,8 +164,7 @@ export async function startLocalStack(
       ...(sinks.webhook ? [sinks.webhook] : []),
     ]);
 
-    const dynamodb: DynamoDbLocal = await startDynamoDbLocal({ dir: join(config.dataDir, 'dynamodb') });
-    cleanups.push(() => dynamodb.stop());
+    const dynamodb: DynamoDbLocal = await dynamodbStarting;
     useEmbeddedEndpoints({ dynamodb: dynamodb.endpoint, edge: url });
     const ddb = createDynamoDbClient();
     const streams = createDynamoDbStreamsClient();

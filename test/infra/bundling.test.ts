@@ -7,7 +7,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { HANDLERS, PACKAGE_ROOT } from '../../infra/handler-bundling.ts';
+import { HANDLER_ESBUILD, HANDLERS, PACKAGE_ROOT } from '../../infra/handler-bundling.ts';
 
 const outdir = mkdtempSync(join(tmpdir(), 'jwks-cdk-bundle-'));
 afterAll(() => rmSync(outdir, { recursive: true, force: true }));
@@ -55,6 +55,18 @@ describe('cdk synth with bundling', () => {
       expect(code).not.toMatch(/from\s*["']@aws-sdk\//);
       expect(code).toMatch(/export\s*\{[^}]*\bhandler\b/);
     }
+  });
+
+  it('runs every handler on nodejs24.x with its bundle built for that same Node line', () => {
+    // nodejs22.x is deprecated from April 2027; nodejs24.x is supported into 2028.
+    // @see https://docs.aws.amazon.com/lambda/latest/dg/lambda-runtimes.html#runtimes-supported
+    const runtimes = Object.entries(template.Resources)
+      .filter(([id, r]) => r.Type === 'AWS::Lambda::Function' && !id.startsWith('AWSCDKTrigger'))
+      .map(([, r]) => r.Properties.Runtime);
+    expect(runtimes).toHaveLength(HANDLERS.length);
+    expect(new Set(runtimes)).toEqual(new Set(['nodejs24.x']));
+    // A bundle built for a newer line than the runtime may use syntax the runtime cannot parse.
+    expect(HANDLER_ESBUILD.target).toBe(`node${String(runtimes[0]).match(/^nodejs(\d+)\.x$/)?.[1]}`);
   });
 
   it('bundles the token handler, the RFC 9068 token type and all, for the token function', () => {

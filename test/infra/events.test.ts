@@ -162,7 +162,7 @@ describe('JwksEvents', () => {
 
     it('runs the events entry with the topic, the audit bucket, the issuer and the deployment (its metric dimension), and nothing more', () => {
       const fn = resources[logicalId(events.handler.function)].Properties;
-      expect(fn).toMatchObject({ Runtime: 'nodejs22.x', Architectures: ['arm64'], Handler: 'index.handler' });
+      expect(fn).toMatchObject({ Runtime: 'nodejs24.x', Architectures: ['arm64'], Handler: 'index.handler' });
       expect(fn.Environment.Variables).toEqual({
         [ENV.TOPIC_ARN]: { Ref: topicId },
         [ENV.AUDIT_BUCKET_NAME]: { Ref: auditId },

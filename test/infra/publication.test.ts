@@ -100,7 +100,7 @@ describe('JwksPublication', () => {
         ],
       },
     });
-    expect(fn).toMatchObject({ Runtime: 'nodejs22.x', Architectures: ['arm64'], Handler: 'index.handler' });
+    expect(fn).toMatchObject({ Runtime: 'nodejs24.x', Architectures: ['arm64'], Handler: 'index.handler' });
   });
 
   it("may read tags and public keys of this deployment's tagged KMS keys only (the vault proof)", () => {

@@ -149,7 +149,7 @@ describe('RotationSchedule', () => {
 
   it('names the rotator role as key administrator and the token role as the only signer by default', () => {
     template.hasResourceProperties('AWS::Lambda::Function', {
-      Runtime: 'nodejs22.x',
+      Runtime: 'nodejs24.x',
       Architectures: ['arm64'],
       Environment: {
         Variables: Match.objectLike({

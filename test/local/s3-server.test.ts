@@ -1,7 +1,9 @@
+import { execFile } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { S3Client } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { S3ObjectStore } from '../../src/adapters/aws/s3.ts';
@@ -59,5 +61,26 @@ describe('startS3Server', () => {
     } finally {
       blocker.close();
     }
+  });
+});
+
+describe("startS3Server in a process with OpenSSL's legacy provider (npm start)", () => {
+  it('runs s3rver in that process and pages through a listing with its DES continuation tokens', async () => {
+    const { stdout } = await promisify(execFile)(
+      process.execPath,
+      [
+        '--openssl-legacy-provider',
+        '--import',
+        'tsx',
+        join(import.meta.dirname, '../support/s3-in-process.ts'),
+      ],
+      { env: { ...process.env, NODE_NO_WARNINGS: '1' }, timeout: 60_000 },
+    );
+    expect(JSON.parse(stdout.trim().split('\n').at(-1) ?? '{}')).toEqual({
+      legacy: true,
+      listed: ['a.json', 'b.json', 'c.json'],
+      childProcesses: 0,
+      listeningAfterStop: false,
+    });
   });
 });
