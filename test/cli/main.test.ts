@@ -6,6 +6,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { DATA_DIR_ENV } from '../../src/cli/context.ts';
 import { defaultLoader } from '../../src/cli/main.ts';
 import { writeStackInfo } from '../../src/local/data-dir.ts';
+import { stackInfoFor } from '../support/fixtures.ts';
 import { json, memoryStack, run } from './harness.ts';
 
 const errorCode = (r: Parameters<typeof json>[0]) => json<{ error: { code: string } }>(r).error.code;
@@ -94,19 +95,7 @@ describe('jwks without a running local stack', () => {
   it('exits 1 with MISSING_CONFIG when stack.json names a process that is gone', async () => {
     dir = mkdtempSync(join(tmpdir(), 'jwks-cli-'));
     const dead = spawnSync(process.execPath, ['-e', '0']).pid as number;
-    writeStackInfo(dir, {
-      pid: dead,
-      url: 'http://127.0.0.1:1',
-      region: 'us-east-1',
-      dynamodbEndpoint: 'http://127.0.0.1:1',
-      s3Endpoint: 'http://127.0.0.1:1',
-      tableName: 't',
-      bucket: 'b',
-      distributionId: 'LOCAL',
-      deploymentName: 'local',
-      keysDir: join(dir, 'keys'),
-      policy: {},
-    });
+    writeStackInfo(dir, stackInfoFor(dir, dead));
     const r = await realRun(['sign', '--json', '--data-dir', dir]);
     expect(r.code).toBe(1);
     expect(errorCode(r)).toBe('MISSING_CONFIG');

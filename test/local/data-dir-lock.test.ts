@@ -10,6 +10,7 @@ import { createInterface } from 'node:readline';
 import { afterEach, describe, expect, it } from 'vitest';
 import { readStackInfo, writeStackInfo } from '../../src/local/data-dir.ts';
 import { type DataDirLock, lockDataDir } from '../../src/local/data-dir-lock.ts';
+import { stackInfoFor } from '../support/fixtures.ts';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 const HOLDER = join(import.meta.dirname, 'lock-holder.ts');
@@ -216,19 +217,7 @@ describe('readStackInfo', () => {
     const dir = dataDir();
     const unrelated = spawn('sleep', ['600'], { stdio: 'ignore' });
     children.push(unrelated);
-    writeStackInfo(dir, {
-      pid: unrelated.pid as number,
-      url: 'http://127.0.0.1:1',
-      region: 'us-east-1',
-      dynamodbEndpoint: 'http://127.0.0.1:1',
-      s3Endpoint: 'http://127.0.0.1:1',
-      tableName: 't',
-      bucket: 'b',
-      distributionId: 'LOCAL',
-      deploymentName: 'local',
-      keysDir: join(dir, 'keys'),
-      policy: {},
-    });
+    writeStackInfo(dir, stackInfoFor(dir, unrelated.pid as number));
     expect(await readStackInfo(dir)).toBeNull();
   });
 });

@@ -7,22 +7,11 @@
 import { createInterface } from 'node:readline';
 import { writeStackInfo } from '../../src/local/data-dir.ts';
 import { lockDataDir } from '../../src/local/data-dir-lock.ts';
+import { stackInfoFor } from '../support/fixtures.ts';
 
 const [dir, flag] = process.argv.slice(2) as [string, string | undefined];
 const lock = await lockDataDir(dir);
-writeStackInfo(dir, {
-  pid: process.pid,
-  url: 'http://127.0.0.1:1',
-  region: 'us-east-1',
-  dynamodbEndpoint: 'http://127.0.0.1:1',
-  s3Endpoint: 'http://127.0.0.1:1',
-  tableName: 't',
-  bucket: 'b',
-  distributionId: 'LOCAL',
-  deploymentName: 'local',
-  keysDir: `${dir}/keys`,
-  policy: {},
-});
+writeStackInfo(dir, stackInfoFor(dir, process.pid));
 process.stdout.write(`locked ${process.pid}\n`);
 if (flag === '--crash') process.kill(process.pid, 'SIGKILL');
 createInterface({ input: process.stdin }).on('line', (command) => {

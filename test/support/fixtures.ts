@@ -1,3 +1,4 @@
+import { join } from 'node:path';
 /**
  * Builders for registry records in unit tests. Public keys here are syntactically valid but not
  * real (the planner and the commit builder never look inside them); tests that need real keys use
@@ -5,6 +6,7 @@
  */
 import { parsePolicy } from '../../src/core/policy.ts';
 import type { KeyRecord, Policy, PolicyInput, PublicJwk, RegistrySnapshot } from '../../src/core/types.ts';
+import type { StackInfo } from '../../src/local/data-dir.ts';
 
 export const SECOND = 1000;
 export const MINUTE = 60 * SECOND;
@@ -88,5 +90,22 @@ export function snapshotOf(
       ...state,
     },
     keys,
+  };
+}
+
+/** stack.json as a local stack on `dir` with process `pid` writes it (endpoints that answer nothing). */
+export function stackInfoFor(dir: string, pid: number): StackInfo {
+  return {
+    pid,
+    url: 'http://127.0.0.1:1',
+    region: 'us-east-1',
+    dynamodbEndpoint: 'http://127.0.0.1:1',
+    s3Endpoint: 'http://127.0.0.1:1',
+    tableName: 't',
+    bucket: 'b',
+    distributionId: 'LOCAL',
+    deploymentName: 'local',
+    keysDir: join(dir, 'keys'),
+    policy: {},
   };
 }
