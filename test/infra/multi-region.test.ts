@@ -239,6 +239,23 @@ describe('a two-region app (-c regions=eu-west-1,us-east-1)', () => {
       /ExportsReader.*baseuseast1.*RegionalDomainName/,
     );
     expect(origin(primaryId).OriginAccessControlId).toEqual(origin(fallbackId).OriginAccessControlId);
+    // A dead home bucket fails over within seconds, not CloudFront's default 3 × 10 s (issue 20 §5).
+    expect(origin(primaryId)).toMatchObject({
+      ConnectionAttempts: 1,
+      ConnectionTimeout: 2,
+      S3OriginConfig: { OriginReadTimeout: 4 },
+    });
+    expect(origin(fallbackId)).toMatchObject({
+      ConnectionAttempts: 2,
+      ConnectionTimeout: 3,
+      S3OriginConfig: { OriginReadTimeout: 8 },
+    });
+    const worst = (o: {
+      ConnectionAttempts: number;
+      ConnectionTimeout: number;
+      S3OriginConfig: { OriginReadTimeout: number };
+    }) => o.ConnectionAttempts * (o.ConnectionTimeout + o.S3OriginConfig.OriginReadTimeout);
+    expect(worst(origin(primaryId))).toBeLessThanOrEqual(6);
     // POST /oauth2/token cannot fail over: it goes to the home region's API only.
     const token = config.CacheBehaviors.find(
       (b: { PathPattern: string }) => b.PathPattern === '/oauth2/token',
