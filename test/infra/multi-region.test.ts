@@ -322,6 +322,54 @@ describe('a two-region app (-c regions=eu-west-1,us-east-1)', () => {
     }
   });
 
+  it("alarms in each region when the other region's heartbeat grows stale there, and when it is missing", () => {
+    for (const [stack, other, self] of [
+      [home, REPLICA, HOME],
+      [replica, HOME, REPLICA],
+    ] as const) {
+      const alarms = ofType(stack, 'AWS::CloudWatch::Alarm').map((a) => a.Properties);
+      const heartbeat = alarms.filter((a) => a.MetricName === METRICS.REPLICA_HEARTBEAT_AGE);
+      expect(heartbeat).toHaveLength(1);
+      expect(heartbeat[0]).toMatchObject({
+        Namespace: 'JwksPublisher',
+        Statistic: 'Maximum',
+        Period: 3600,
+        EvaluationPeriods: 1,
+        // Two hourly rotate intervals plus the 30 s maxReplicationLag, in seconds (the metric's unit).
+        Threshold: 2 * 3600 + 30,
+        ComparisonOperator: 'GreaterThanThreshold',
+        // A stalled replica or a rotate function that stopped reports no age: that must alarm.
+        TreatMissingData: 'breaching',
+      });
+      expect(heartbeat[0]?.Dimensions).toContainEqual({ Name: 'SourceRegion', Value: other });
+      expect(heartbeat[0]?.Dimensions).toContainEqual({ Name: 'service', Value: 'jwks-rotate' });
+      expect(heartbeat[0]?.AlarmActions).toHaveLength(1);
+      expect(JSON.stringify(heartbeat)).not.toContain(`"Value":"${self}"`);
+    }
+  });
+
+  it("lets each region's rotate function write only its own heartbeat and read only the other's", () => {
+    for (const [stack, self, other] of [
+      [home, HOME, REPLICA],
+      [replica, REPLICA, HOME],
+    ] as const) {
+      const statements = statementsOfRole(stack, role(self, 'rotate'));
+      const write = statements.find((s) => s.Sid === 'WriteThisRegionsHeartbeat');
+      expect(asArray(write?.Action)).toEqual(['dynamodb:PutItem']);
+      expect(write?.Condition?.['ForAllValues:StringLike']).toEqual({
+        'dynamodb:LeadingKeys': [`HEARTBEAT#${self}`],
+      });
+      expect(write?.Condition?.['ForAllValues:StringEquals']).toEqual({
+        'dynamodb:Attributes': ['pk', 'sk', 'region', 'beatAt'],
+      });
+      const read = statements.find((s) => s.Sid === 'ReadOtherRegionsHeartbeats');
+      expect(asArray(read?.Action)).toEqual(['dynamodb:GetItem']);
+      expect(read?.Condition?.['ForAllValues:StringLike']).toEqual({
+        'dynamodb:LeadingKeys': [`HEARTBEAT#${other}`],
+      });
+    }
+  });
+
   it('leaves no unacknowledged cdk-nag finding in any of the three stacks', () => {
     const violations = new AwsSolutionsChecks().validateScope(app).violations;
     expect(
