@@ -263,6 +263,12 @@ export const STACK_OUTPUTS = {
 
 export type StackOutputName = (typeof STACK_OUTPUTS)[keyof typeof STACK_OUTPUTS];
 
+/** Outputs of a multi-region deployment's regional stacks only (ADR 0008). */
+export const MULTI_REGION_OUTPUTS = {
+  /** Comma-separated regions of the deployment, the home region first (`jwks status --stack` reads each). */
+  REGIONS: 'Regions',
+} as const;
+
 /**
  * The value of a comma-separated list output that names nothing. A CloudFormation output must have a
  * non-empty value, and a reader splitting on `,` and dropping blank entries (as the CLI does) reads

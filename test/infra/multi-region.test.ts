@@ -9,7 +9,7 @@ import { AwsSolutionsChecks } from 'cdk-nag';
 import { describe, expect, it } from 'vitest';
 import type { AppStacks } from '../../infra/multi-region.ts';
 import { PUBLICATION_MARK_ATTRIBUTES } from '../../infra/table-access.ts';
-import { ENV, KEY_TAGS, METRICS, TABLE } from '../../src/constants.ts';
+import { ENV, KEY_TAGS, METRICS, MULTI_REGION_OUTPUTS, TABLE } from '../../src/constants.ts';
 import { hasCode } from '../../src/errors.ts';
 import {
   ACCOUNT,
@@ -370,6 +370,13 @@ describe('a two-region app (-c regions=eu-west-1,us-east-1)', () => {
     }
   });
 
+  it('names the regions, home first, in an output of each regional stack for `jwks status --stack`', () => {
+    for (const stack of [home, replica]) {
+      const outputs = Template.fromStack(stack).toJSON().Outputs;
+      expect(outputs[MULTI_REGION_OUTPUTS.REGIONS]?.Value).toBe(`${HOME},${REPLICA}`);
+    }
+  });
+
   it('leaves no unacknowledged cdk-nag finding in any of the three stacks', () => {
     const violations = new AwsSolutionsChecks().validateScope(app).violations;
     expect(
@@ -443,6 +450,7 @@ describe('a single-region app', () => {
     // Nothing of the multi-region path leaks into it.
     expect(plain).not.toContain(ENV.REGIONS);
     expect(plain).not.toContain('GlobalTable');
+    expect(plain).not.toContain(`"${MULTI_REGION_OUTPUTS.REGIONS}"`);
     expect(plain).not.toContain('kms:ReplicateKey');
     // One region pins single-Region keys (BoolIfExists false); it never allows a multi-Region one.
     expect(plain).not.toContain('"kms:MultiRegion":"true"');
