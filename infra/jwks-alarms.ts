@@ -26,6 +26,15 @@ import { KEY_TAGS, METRIC_DIMENSIONS, METRICS, METRICS_NAMESPACE, SERVICE_NAMES 
  * identified by its exact dimension set, so this names both dimensions the handlers write:
  * `Deployment` and Powertools' `service`.
  */
+/**
+ * Seconds above which another region's heartbeat is stale (src/heartbeat.ts). Both regions run every
+ * `interval`, unsynchronised, so a healthy replica shows an age up to one interval plus the replication
+ * lag; one more interval of margin. A stall is reported within about three intervals of its start.
+ */
+export function heartbeatAgeThreshold(interval: Duration, maxReplicationLagMs: number): number {
+  return 2 * interval.toSeconds() + Math.ceil(maxReplicationLagMs / 1000);
+}
+
 export const handlerMetric = (
   deploymentName: string,
   service: string,
@@ -392,6 +401,27 @@ export class JwksAlarms extends Construct {
         statistic,
         period: props.rotationInterval,
       });
+    // ReplicationLatency exists only while items replicate: a stalled replica with nothing to receive
+    // is silent. The heartbeats are written every run, so their age is always there to watch (issue 20 §4).
+    const threshold = heartbeatAgeThreshold(props.rotationInterval, props.maxReplicationLag);
+    for (const region of props.receivingRegions) {
+      this.add(`ReplicaHeartbeatAge-${region}`, {
+        alarmDescription:
+          `${region}'s heartbeat, as this region's replica has it, is older than two rotate intervals plus ` +
+          `maxReplicationLag (${threshold} s), or this region's rotate function reported none: replication ` +
+          `from ${region} is stalled, or ${region}'s rotate function stopped (runbook: Multi-region).`,
+        metric: handlerMetric(props.deploymentName, SERVICE_NAMES.ROTATE, METRICS.REPLICA_HEARTBEAT_AGE, {
+          statistic: 'Maximum',
+          period: props.rotationInterval,
+          dimensions: { [METRIC_DIMENSIONS.SOURCE_REGION]: region },
+        }),
+        threshold,
+        evaluationPeriods: 1,
+        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+        // No value in a period means no run here, or no heartbeat from there ever arrived: both matter.
+        treatMissingData: cloudwatch.TreatMissingData.BREACHING,
+      });
+    }
     this.add('PrimaryOverdueActions', {
       alarmDescription:
         'Lifecycle actions are due that the primary region has not taken for three runs: the primary stopped ' +

@@ -17,6 +17,12 @@ import { Construct } from 'constructs';
 import { OBJECT_KEYS } from '../src/constants.ts';
 import { globalName } from './global-names.ts';
 import { LOG_PREFIXES } from './jwks-bucket.ts';
+import {
+  FAILOVER_ORIGIN_TIMEOUTS,
+  type OriginTimeouts,
+  PRIMARY_ORIGIN_TIMEOUTS,
+  withResponseTimeout,
+} from './origin-timeouts.ts';
 import { FAILOVER_STATUS_CODES } from './regions.ts';
 import type { CustomDomain } from './settings.ts';
 
@@ -133,18 +139,26 @@ export class JwksDistribution extends Construct {
       originAccessControlName: globalName(this, 'jwks', 64),
       description: 'JWKS publisher: CloudFront signs its reads of the content bucket',
     });
-    const primaryOrigin = origins.S3BucketOrigin.withOriginAccessControl(props.bucket, {
-      originAccessControl,
-    });
+    const s3Origin = (bucket: s3.IBucket, timeouts?: OriginTimeouts) =>
+      timeouts
+        ? withResponseTimeout(
+            origins.S3BucketOrigin.withOriginAccessControl(bucket, {
+              originAccessControl,
+              connectionAttempts: timeouts.connectionAttempts,
+              connectionTimeout: timeouts.connectionTimeout,
+            }),
+            timeouts,
+          )
+        : origins.S3BucketOrigin.withOriginAccessControl(bucket, { originAccessControl });
+    // One region: nothing to fail over to, CloudFront's defaults (3 × 10 s, 30 s) stay.
+    const primaryOrigin = s3Origin(props.bucket, props.failoverBucket ? PRIMARY_ORIGIN_TIMEOUTS : undefined);
     this.distribution = new cloudfront.Distribution(this, 'Distribution', {
       comment: 'JWKS publisher: JWKS, discovery documents and the token endpoint',
       defaultBehavior: {
         origin: props.failoverBucket
           ? new origins.OriginGroup({
               primaryOrigin,
-              fallbackOrigin: origins.S3BucketOrigin.withOriginAccessControl(props.failoverBucket, {
-                originAccessControl,
-              }),
+              fallbackOrigin: s3Origin(props.failoverBucket, FAILOVER_ORIGIN_TIMEOUTS),
               // 403 is S3's "no such object" without s3:ListBucket: a region that lost its documents.
               fallbackStatusCodes: [...FAILOVER_STATUS_CODES],
             })

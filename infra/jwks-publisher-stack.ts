@@ -5,7 +5,7 @@
  */
 import { CfnOutput, Lazy, Stack, type StackProps, Tags } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
-import { EMPTY_LIST_OUTPUT, PATHS, STACK_OUTPUTS } from '../src/constants.ts';
+import { EMPTY_LIST_OUTPUT, MULTI_REGION_OUTPUTS, PATHS, STACK_OUTPUTS } from '../src/constants.ts';
 import { policyAsInput } from './environment.ts';
 import { JwksPublisher, type JwksPublisherProps } from './jwks-publisher.ts';
 
@@ -109,6 +109,14 @@ export class JwksPublisherStack extends Stack {
       listOutput(() => p.rotation.keyReaderRoleArns),
       `Roles named as public-key readers in new key policies, comma-separated ("${EMPTY_LIST_OUTPUT}" = none)`,
     );
+    const multiRegion = props.publisher?.multiRegion;
+    if (multiRegion) {
+      output(
+        MULTI_REGION_OUTPUTS.REGIONS,
+        multiRegion.regions.join(','),
+        'Regions of the deployment, home first (their replicas of TableName hold the registry)',
+      );
+    }
     output(
       STACK_OUTPUTS.POLICY_JSON,
       JSON.stringify(policyAsInput(p.settings.policy)),

@@ -22,7 +22,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as logs from 'aws-cdk-lib/aws-logs';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
-import { ENV, KEY_TAGS, TABLE } from '../src/constants.ts';
+import { ENV, HEARTBEAT_ATTRIBUTES, KEY_TAGS, TABLE } from '../src/constants.ts';
 import { algorithmSpec } from '../src/core/algorithms.ts';
 import { formatDuration } from '../src/core/duration.ts';
 import type { Policy } from '../src/core/types.ts';
@@ -218,7 +218,10 @@ export class RotationSchedule extends Construct {
     // `revoke` (an operator action this function runs) appends the kid to the revocation list first;
     // the bucket policy makes the prefix create-only (If-None-Match: *) and undeletable for everyone.
     grantReadRevocationList(role, props.bucket, { appendSid: 'AppendToRevocationList' });
-    if (props.multiRegion) this.grantReplication(props.deploymentName, props.multiRegion);
+    if (props.multiRegion) {
+      this.grantReplication(props.deploymentName, props.multiRegion);
+      this.grantHeartbeats(props.table, props.multiRegion);
+    }
 
     this.rule = new events.Rule(this, 'Schedule', {
       description: 'JWKS publisher: run the key reconciler',
@@ -242,6 +245,28 @@ export class RotationSchedule extends Construct {
         (props.multiRegion
           ? " Reading tags (ListResourceTags, before ReplicateKey) is limited by a condition to keys carrying this deployment's tag; key ARNs are random."
           : ''),
+    });
+  }
+
+  /**
+   * Heartbeats (src/heartbeat.ts): this region writes its own heartbeat item and nothing else of the
+   * heartbeat partitions (only its attributes), and reads the other regions' heartbeats.
+   */
+  private grantHeartbeats(
+    table: dynamodb.ITable,
+    multiRegion: NonNullable<RotationScheduleProps['multiRegion']>,
+  ): void {
+    const partition = (region: string) => `${TABLE.HEARTBEAT_PARTITION_PREFIX}${region}`;
+    grantPartitions(this.handler.role, table, {
+      sid: 'WriteThisRegionsHeartbeat',
+      actions: ['dynamodb:PutItem'],
+      partitions: [partition(multiRegion.region)],
+      attributes: HEARTBEAT_ATTRIBUTES,
+    });
+    grantPartitions(this.handler.role, table, {
+      sid: 'ReadOtherRegionsHeartbeats',
+      actions: ['dynamodb:GetItem'],
+      partitions: multiRegion.regions.filter((r) => r !== multiRegion.region).map(partition),
     });
   }
 

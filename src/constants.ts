@@ -130,7 +130,18 @@ export const TABLE = {
   PUBLICATION_SORT_PREFIX: 'PUBLISHED#',
   /** `PROMOTION#<epoch>`: written once by `promote-region`; the highest epoch names the primary region. */
   PROMOTION_SORT_PREFIX: 'PROMOTION#',
+  /**
+   * `pk = HEARTBEAT#<region>`, `sk = HEARTBEAT`: that region's rotate function writes it on every run
+   * (only that region), and every other region reads its age in its own replica (issue 20 §4). A
+   * partition of its own per region, outside `REGISTRY`: registry reads and the stream consumers never
+   * see it, and IAM can let a region write its own heartbeat and nothing else (`dynamodb:LeadingKeys`).
+   */
+  HEARTBEAT_PARTITION_PREFIX: 'HEARTBEAT#',
+  HEARTBEAT_SORT_KEY: 'HEARTBEAT',
 } as const;
+
+/** The attributes a heartbeat write names (the adapter's item; infra's `dynamodb:Attributes` grant). */
+export const HEARTBEAT_ATTRIBUTES = ['pk', 'sk', 'region', 'beatAt'] as const;
 
 /** CloudWatch metric namespace used by the handlers and the alarms. */
 export const METRICS_NAMESPACE = 'JwksPublisher';
@@ -155,6 +166,12 @@ export const METRICS = {
   OVERDUE_ACTIONS: 'PrimaryOverdueActions',
   /** Rotate handler: 1 when this region found a write by a fenced-off region (STATE behind a promotion). */
   FENCED_WRITES: 'FencedWrites',
+  /**
+   * Rotate handler, every run (multi-region): seconds since another region's heartbeat, as this
+   * region's replica has it; dimension `SourceRegion` names that region. Grows while replication from
+   * it is stalled (or it stopped running), whether or not registry items are changing.
+   */
+  REPLICA_HEARTBEAT_AGE: 'ReplicaHeartbeatAgeSeconds',
 } as const;
 
 /**
@@ -162,7 +179,12 @@ export const METRICS = {
  * alarm must name all of them: `Deployment` is the handler's default dimension, `service` the one
  * Powertools Metrics always adds (its name is fixed by Powertools; its value is the service name).
  */
-export const METRIC_DIMENSIONS = { DEPLOYMENT: 'Deployment', SERVICE: 'service' } as const;
+export const METRIC_DIMENSIONS = {
+  DEPLOYMENT: 'Deployment',
+  SERVICE: 'service',
+  /** REPLICA_HEARTBEAT_AGE: the region whose heartbeat it is. */
+  SOURCE_REGION: 'SourceRegion',
+} as const;
 
 /** Powertools `serviceName` of each Lambda handler: the `service` of its logs and metrics. */
 export const SERVICE_NAMES = {
@@ -240,6 +262,12 @@ export const STACK_OUTPUTS = {
 } as const;
 
 export type StackOutputName = (typeof STACK_OUTPUTS)[keyof typeof STACK_OUTPUTS];
+
+/** Outputs of a multi-region deployment's regional stacks only (ADR 0008). */
+export const MULTI_REGION_OUTPUTS = {
+  /** Comma-separated regions of the deployment, the home region first (`jwks status --stack` reads each). */
+  REGIONS: 'Regions',
+} as const;
 
 /**
  * The value of a comma-separated list output that names nothing. A CloudFormation output must have a

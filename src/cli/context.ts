@@ -11,6 +11,7 @@ import { JwksError } from '../errors.ts';
 import type { OperatorOutcome, OperatorRequest } from '../operator/action.ts';
 import type { Cdn, KeyVault, ObjectStore, Registry } from '../ports.ts';
 import type { ClientStore } from '../token/types.ts';
+import type { RegionRegistry } from './region-status.ts';
 
 export interface CliContext {
   readonly registry: Registry;
@@ -41,6 +42,11 @@ export interface CliContext {
    * actions run with the rotate function's regional rules (only the primary writes; `promote-region`).
    */
   readonly regions?: RegionConfig;
+  /**
+   * Multi-region (local or deployed): every region's replica of the registry, for `status`. Read in
+   * parallel; a region that cannot be reached fails its own read only.
+   */
+  readonly regionRegistries?: readonly RegionRegistry[];
   /** `cli:<identity>`, recorded on every registry change this command makes. */
   changedBy(): Promise<string>;
   /** The JWKS exactly as verifiers are served it. */

@@ -6,6 +6,7 @@
  * action (its clock, its decisions), with the operator's identity from STS.
  */
 import { DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { GetCallerIdentityCommand } from '@aws-sdk/client-sts';
 import {
   createCloudFormationClient,
@@ -22,12 +23,13 @@ import { DynamoDbClientStore } from '../adapters/aws/dynamodb-clients.ts';
 import { DynamoDbRegistry } from '../adapters/aws/dynamodb-registry.ts';
 import { KmsKeyVault } from '../adapters/aws/kms.ts';
 import { S3ObjectStore } from '../adapters/aws/s3.ts';
-import { STACK_OUTPUTS } from '../constants.ts';
+import { MULTI_REGION_OUTPUTS, STACK_OUTPUTS } from '../constants.ts';
 import type { KeyPolicyPrincipals } from '../core/key-policy.ts';
 import { parsePolicy } from '../core/policy.ts';
 import type { Policy, PolicyInput } from '../core/types.ts';
 import { type CliContext, fetchJwksFrom } from './context.ts';
 import { StackNotFoundError } from './errors.ts';
+import type { RegionRegistry } from './region-status.ts';
 
 const list = (value: string | undefined): string[] =>
   (value ?? '')
@@ -97,7 +99,23 @@ export async function deployedContext(
     })();
     return callerArn;
   };
+  // Multi-region: each region's replica of the global table (same name in every region), through a
+  // client of that region, for `status`. Clients are made on first read: other commands never pay.
+  const regionClients: DynamoDBClient[] = [];
+  const regionNames = list(outputs.get(MULTI_REGION_OUTPUTS.REGIONS));
+  const regionRegistries: RegionRegistry[] | undefined =
+    regionNames.length > 1
+      ? regionNames.map((region) => ({
+          region,
+          read() {
+            const client = createDynamoDbClient({ ...env, AWS_REGION: region });
+            regionClients.push(client);
+            return new DynamoDbRegistry({ client, tableName: need(STACK_OUTPUTS.TABLE_NAME) }).read();
+          },
+        }))
+      : undefined;
   return {
+    ...(regionRegistries ? { regionRegistries } : {}),
     registry: new DynamoDbRegistry({ client: dynamodb, tableName: need(STACK_OUTPUTS.TABLE_NAME) }),
     clients: new DynamoDbClientStore({ client: dynamodb, tableName: need(STACK_OUTPUTS.TABLE_NAME) }),
     store: new S3ObjectStore({ client: s3, bucket: need(STACK_OUTPUTS.BUCKET_NAME) }),
@@ -163,7 +181,7 @@ export async function deployedContext(
     fetchJwks: () => fetchJwksFrom(jwksUrl),
     now,
     close() {
-      for (const client of [dynamodb, s3, cloudfront, kms, tagging]) client.destroy();
+      for (const client of [dynamodb, s3, cloudfront, kms, tagging, ...regionClients]) client.destroy();
     },
   };
 }

@@ -80,6 +80,15 @@ export async function openLocalContext(dataDir: string, env: CliEnv): Promise<Lo
   return ctx;
 }
 
+/** The switchboard's view of the simulated regions (src/local/region-control.ts); empty if it does not answer. */
+async function regionsUp(url: string): Promise<ReadonlyMap<string, boolean>> {
+  const base = url.replace(/\/+$/, '');
+  const status = await fetch(`${base}${REGIONS_CONTROL_PATH}`, { signal: AbortSignal.timeout(5_000) })
+    .then((r) => (r.ok ? (r.json() as Promise<{ regions?: { region: string; up: boolean }[] }>) : undefined))
+    .catch(() => undefined);
+  return new Map((status?.regions ?? []).map((r) => [r.region, r.up]));
+}
+
 function notRunning(dataDir: string): StackNotFoundError {
   return new StackNotFoundError(`no local stack running on ${dataDir}: start it with npm start`);
 }
@@ -114,6 +123,12 @@ export function localContext(
     });
   let policy: Policy | undefined;
   let auditStore: ObjectStore | undefined;
+  // Which simulated regions are up, asked once (status reads every region's table with it).
+  let upRegions: Promise<ReadonlyMap<string, boolean>> | undefined;
+  const isUp = async (region: string): Promise<boolean> => {
+    upRegions ??= regionsUp(info.url);
+    return (await upRegions).get(region) ?? true;
+  };
   const wake = wakeFileSignal(dataDir);
   const jwksUrl = `${info.url.replace(/\/+$/, '')}${PATHS.JWKS}`;
   return {
@@ -145,7 +160,21 @@ export function localContext(
       deploymentName: info.deploymentName,
       ...(acting.regions ? { replicas } : {}),
     }),
-    ...(acting.regions ? { regions: acting.regions } : {}),
+    ...(acting.regions
+      ? {
+          regions: acting.regions,
+          // A down region's table is not read: on AWS its replica could not be reached either.
+          regionRegistries: (stack.regions ?? []).map((r) => ({
+            region: r.region,
+            async read() {
+              if (!(await isUp(r.region))) {
+                throw new JwksError('UPSTREAM', `region ${r.region} is down (simulated)`);
+              }
+              return new DynamoDbRegistry({ client: dynamodb, tableName: r.tableName }).read();
+            },
+          })),
+        }
+      : {}),
     get policy(): Policy {
       // Already validated when the stack started; its warnings were printed there.
       policy ??= parsePolicy(info.policy, { multiRegion: acting.regions !== undefined }).policy;

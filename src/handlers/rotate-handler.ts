@@ -8,9 +8,10 @@
  * It also takes an operator's `rotate` or `revoke` (`jwks … --stack`, src/operator/action.ts): the same
  * operations the CLI runs locally, with this function's clock, answered as an OperatorResponse.
  */
-import { METRICS } from '../constants.ts';
+import { METRIC_DIMENSIONS, METRICS } from '../constants.ts';
 import { gateRegions, rollUpPublications } from '../core/regions.ts';
 import { ConfigError } from '../errors.ts';
+import { type HeartbeatStore, heartbeat } from '../heartbeat.ts';
 import {
   answer,
   changeOf,
@@ -30,6 +31,14 @@ export const METRIC_NAMES = METRICS;
 export interface MetricsSink {
   addMetric(name: string, unit: 'Count' | 'Seconds', value: number): void;
   publishStoredMetrics(): void;
+  /**
+   * A metric with dimensions of its own besides the sink's defaults, emitted at once (Powertools
+   * `singleMetric()`): the heartbeat ages, one per source region.
+   */
+  singleMetric?(): {
+    addDimension(name: string, value: string): void;
+    addMetric(name: string, unit: 'Count' | 'Seconds', value: number): void;
+  };
 }
 
 export interface RotateHandlerDeps extends ReconcileDeps {
@@ -49,6 +58,11 @@ export interface RotateHandlerDeps extends ReconcileDeps {
   /** @default 500 ms */
   readonly bootstrapPollMs?: number;
   readonly sleep?: (ms: number) => Promise<void>;
+  /**
+   * Multi-region (with `regions`): every run writes this region's heartbeat and reports the age of
+   * every other region's, as this replica has it (src/heartbeat.ts).
+   */
+  readonly heartbeats?: HeartbeatStore;
 }
 
 const sleepFor = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
@@ -175,8 +189,20 @@ export function createRotateHandler(deps: RotateHandlerDeps): RotateHandler {
       );
     });
 
+  /** Before the reconcile, so that a failing reconcile still beats and still reports the ages. */
+  const beat = async (): Promise<void> => {
+    if (!deps.regions || !deps.heartbeats) return;
+    for (const { region, ageSeconds } of await heartbeat(deps.heartbeats, deps.regions, clock(), log)) {
+      if (ageSeconds === undefined) continue; // no value: the alarm treats missing data as breaching
+      const metric = deps.metrics?.singleMetric?.();
+      metric?.addDimension(METRIC_DIMENSIONS.SOURCE_REGION, region);
+      metric?.addMetric(METRIC_NAMES.REPLICA_HEARTBEAT_AGE, 'Seconds', ageSeconds);
+    }
+  };
+
   const tick = async (): Promise<ReconcileResult> => {
     try {
+      await beat();
       let result = await reconcile(reconcileDeps, clock());
       // A watching region writes nothing, so it has nothing to wait for.
       if (waitMs > 0 && result.region?.role !== 'watch') result = await awaitActivation(result);

@@ -10,6 +10,7 @@ import {
   createS3Client,
   createTaggingClient,
 } from '../adapters/aws/clients.ts';
+import { DynamoDbHeartbeats } from '../adapters/aws/dynamodb-heartbeats.ts';
 import { DynamoDbRegistry } from '../adapters/aws/dynamodb-registry.ts';
 import { KmsKeyVault } from '../adapters/aws/kms.ts';
 import { S3ObjectStore } from '../adapters/aws/s3.ts';
@@ -45,10 +46,11 @@ const metrics = new Metrics({
   defaultDimensions: { [METRIC_DIMENSIONS.DEPLOYMENT]: deploymentName },
 });
 
+const dynamodb = createDynamoDbClient();
 export const handler = createRotateHandler({
-  registry: new DynamoDbRegistry({ client: createDynamoDbClient(), tableName }),
-  // Multi-region: only the primary region writes; the others watch (ADR 0008).
-  ...(regions ? { regions } : {}),
+  registry: new DynamoDbRegistry({ client: dynamodb, tableName }),
+  // Multi-region: only the primary region writes; the others watch (ADR 0008). Every region beats.
+  ...(regions ? { regions, heartbeats: new DynamoDbHeartbeats({ client: dynamodb, tableName }) } : {}),
   vault: new KmsKeyVault({
     kms: createKmsClient(),
     tagging: createTaggingClient(),

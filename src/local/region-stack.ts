@@ -10,6 +10,7 @@
  */
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDbClientStore } from '../adapters/aws/dynamodb-clients.ts';
+import { DynamoDbHeartbeats } from '../adapters/aws/dynamodb-heartbeats.ts';
 import { DynamoDbRegistry } from '../adapters/aws/dynamodb-registry.ts';
 import { createRegistryTable } from '../adapters/aws/registry-table.ts';
 import { LocalKeyVault, type LocalReplicaRegion } from '../adapters/local/key-vault.ts';
@@ -105,7 +106,17 @@ export async function startRegionStack(opts: RegionStackOptions): Promise<Region
     ...(opts.replicaVaults?.length ? { replicas: opts.replicaVaults } : {}),
   });
   // The rotate function's; the publisher also invalidates the CDN, which the rotate function never does.
-  const rotateDeps = { registry, store, policy, vault, log, ...(regions ? { regions } : {}) };
+  const rotateDeps = {
+    registry,
+    store,
+    policy,
+    vault,
+    log,
+    // Every region beats and reads the others' heartbeats in its own table (src/heartbeat.ts).
+    ...(regions
+      ? { regions, heartbeats: new DynamoDbHeartbeats({ client: opts.ddb, tableName: names.tableName }) }
+      : {}),
+  };
   const deps = { ...rotateDeps, cdn: opts.cdn };
 
   // The publish consumer runs the reconciler early when a publication ends a window with no ACTIVE key

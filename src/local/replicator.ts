@@ -12,7 +12,7 @@
  * - items are written whole, and a newer item is never replaced by an older one.
  *
  * "Newer" is decided by the registry's own versions instead of AWS's write timestamps: a key item by
- * its `version`, STATE by its `registryVersion`, and the write-once items (PUBLISHED#, PROMOTION#) are
+ * its `version`, STATE by its `registryVersion`, a heartbeat by its `beatAt`, and the write-once items (PUBLISHED#, PROMOTION#) are
  * put only where absent. For items with one writer, which is every registry item by design (ADR 0008),
  * that is exactly what last-writer-wins yields. It also makes replication idempotent: the echo of a
  * replicated write, or a stream replayed from TRIM_HORIZON, finds the same or a newer version and is
@@ -57,8 +57,16 @@ function newerCondition(
   const sk = image.sk?.S ?? '';
   const notExists = { expression: 'attribute_not_exists(#pk)', names: { '#pk': TABLE.PARTITION_KEY } };
   if (WRITE_ONCE.some((p) => sk.startsWith(p))) return notExists;
+  // A heartbeat is newer by its instant: without it, the echo of an older beat would overwrite a newer
+  // one and the two regions would pass old beats back and forth for ever.
   const attribute =
-    sk === TABLE.STATE_SORT_KEY ? 'registryVersion' : image.version?.N ? 'version' : undefined;
+    sk === TABLE.STATE_SORT_KEY
+      ? 'registryVersion'
+      : sk === TABLE.HEARTBEAT_SORT_KEY
+        ? 'beatAt'
+        : image.version?.N
+          ? 'version'
+          : undefined;
   const value = attribute ? image[attribute] : undefined;
   if (!attribute || !value?.N) return undefined;
   return {

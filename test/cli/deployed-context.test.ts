@@ -1,11 +1,12 @@
 import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
-import { DynamoDBClient, GetItemCommand } from '@aws-sdk/client-dynamodb';
+import { DynamoDBClient, GetItemCommand, QueryCommand } from '@aws-sdk/client-dynamodb';
 import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
+import { marshall } from '@aws-sdk/util-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { KmsKeyVault } from '../../src/adapters/aws/kms.ts';
 import { deployedContext } from '../../src/cli/deployed-context.ts';
-import { STACK_OUTPUTS } from '../../src/constants.ts';
+import { MULTI_REGION_OUTPUTS, STACK_OUTPUTS } from '../../src/constants.ts';
 import { parsePolicy } from '../../src/core/policy.ts';
 
 const cfn = mockClient(CloudFormationClient);
@@ -60,6 +61,31 @@ describe('deployedContext', () => {
     expect(ctx.vault).toBeInstanceOf(KmsKeyVault);
     expect(await ctx.registry.readState()).toMatchObject({ registryVersion: 0 });
     expect(ddb.commandCalls(GetItemCommand)[0]?.args[0].input.TableName).toBe('jwks-registry-prod');
+    ctx.close();
+  });
+
+  it("reads every region's replica of the table through that region's endpoint when the stack names its regions", async () => {
+    stackOutputs(outputs({ [MULTI_REGION_OUTPUTS.REGIONS]: 'eu-central-1,us-east-1' }));
+    const regionsAsked: string[] = [];
+    ddb.on(QueryCommand).callsFake(async (input: { TableName: string }, getClient) => {
+      const region = await getClient().config.region();
+      regionsAsked.push(`${region} ${input.TableName}`);
+      if (region === 'us-east-1') throw new Error('connect ETIMEDOUT');
+      return { Items: [marshall({ pk: 'REGISTRY', sk: 'STATE', registryVersion: 4 })] };
+    });
+    const ctx = await deployedContext('s', ENV);
+    const [home, other] = ctx.regionRegistries ?? [];
+    expect([home?.region, other?.region]).toEqual(['eu-central-1', 'us-east-1']);
+    expect((await home?.read())?.state.registryVersion).toBe(4);
+    await expect(other?.read()).rejects.toThrow('ETIMEDOUT');
+    expect(regionsAsked.sort()).toEqual(['eu-central-1 jwks-registry-prod', 'us-east-1 jwks-registry-prod']);
+    ctx.close();
+  });
+
+  it('gives status no regions to read when the stack is single-region', async () => {
+    stackOutputs(outputs());
+    const ctx = await deployedContext('s', ENV);
+    expect(ctx.regionRegistries).toBeUndefined();
     ctx.close();
   });
 

@@ -151,9 +151,27 @@ describe('localContext in a multi-region stack', () => {
     ctx.close();
   });
 
+  it("gives status every region's table to read, whatever region it acts in, and never reads a region that is down", async () => {
+    control.up[OTHER] = false;
+    const ctx = localContext(stackDir([HOME, OTHER]), Date.now, { AWS_REGION: OTHER });
+    expect(ctx.regionRegistries?.map((r) => r.region)).toEqual([HOME, OTHER]);
+    const [home, other] = ctx.regionRegistries ?? [];
+    await expect(other?.read()).rejects.toMatchObject({ code: 'UPSTREAM' });
+    // The fake DynamoDB answers ResourceNotFound: the read reached the home region's own table.
+    await expect(home?.read()).rejects.toThrow();
+    ctx.close();
+    const tables = seen
+      .filter((s) => s.body.includes('TableName'))
+      .map((s) => (JSON.parse(s.body) as { TableName?: string }).TableName);
+    expect(tables).toEqual([`jwks-registry-${HOME}`]);
+    // The switchboard was asked once for both regions.
+    expect(seen.filter((s) => s.url === REGIONS_CONTROL_PATH)).toHaveLength(1);
+  });
+
   it('ignores AWS_REGION and parses the single-region policy when the stack has one region', async () => {
     const ctx = localContext(stackDir(undefined), Date.now, { AWS_REGION: OTHER });
     expect(ctx.regions).toBeUndefined();
+    expect(ctx.regionRegistries).toBeUndefined();
     expect(ctx.policy.maxReplicationLag).toBe(0);
     expect(await tableRead(ctx)).toBe('jwks-registry');
     ctx.close();

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import type { StatusView } from '../../src/cli/commands/status.ts';
 import { publicJwkFromKey } from '../../src/core/jwk.ts';
 import { HOUR, keyRecord, snapshotOf, T0 } from '../support/fixtures.ts';
-import { bootstrap, json, memoryStack, run } from './harness.ts';
+import { bootstrap, json, type MemoryStack, memoryStack, run } from './harness.ts';
 
 function stackWith(keys: Parameters<typeof snapshotOf>[0]) {
   const stack = memoryStack();
@@ -153,5 +153,66 @@ describe('jwks status', () => {
       expect(view.vaultError).toMatch(/vault.describeKey/);
       expect(new Set(view.keys.map((k) => k.vault))).toEqual(new Set(['UNCHECKED']));
     });
+  });
+});
+
+describe('jwks status in a multi-region deployment', () => {
+  const HOME = 'us-east-1';
+  const OTHER = 'eu-west-1';
+  function twoRegions(other: () => Promise<ReturnType<MemoryStack['registry']['snapshot']>>) {
+    const stack = stackWith(KEYS);
+    const active = KEYS.find((k) => k.status === 'ACTIVE');
+    const home = {
+      ...stack.registry.snapshot(),
+      publications: [
+        { region: HOME, keyRef: 'active', kid: active?.kid as string, publishedAt: T0 },
+        { region: OTHER, keyRef: 'active', kid: active?.kid as string, publishedAt: T0 },
+      ],
+    };
+    const regionRegistries = [
+      { region: HOME, read: async () => home },
+      { region: OTHER, read: other },
+    ];
+    return { ...stack, ctx: { ...stack.ctx, regionRegistries } };
+  }
+
+  it('shows the primary, epoch, serving set and per region its version, lag and served kids when --json', async () => {
+    const stack = twoRegions(async () => ({
+      ...stackWith(KEYS).registry.snapshot(),
+      state: { registryVersion: 9 },
+    }));
+    const r = await run(['status', '--json'], stack);
+    expect(r.code).toBe(0);
+    const view = json<StatusView>(r);
+    expect(view.regions).toMatchObject({ primaryRegion: HOME, epoch: 0, servingRegions: [HOME, OTHER] });
+    const active = KEYS.find((k) => k.status === 'ACTIVE')?.kid;
+    expect(view.regions?.regions).toEqual([
+      expect.objectContaining({ region: HOME, up: true, primary: true, lag: 0, publishedKids: [active] }),
+      // The other region has no mark of its own in its (older) replica yet.
+      expect.objectContaining({
+        region: OTHER,
+        up: true,
+        primary: false,
+        registryVersion: 9,
+        lag: 3,
+        publishedKids: [],
+      }),
+    ]);
+  });
+
+  it('still shows the registry and marks a region that cannot be read as DOWN in the text', async () => {
+    const stack = twoRegions(() => Promise.reject(new Error('connect ECONNREFUSED')));
+    const r = await run(['status'], stack);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain(`primary ${HOME}  epoch 0  serving ${HOME},${OTHER}`);
+    expect(r.stdout.split('\n').find((l) => l.startsWith(OTHER))).toMatch(
+      /^eu-west-1\s+DOWN\s+watch\s+yes\s+-\s+-\s+-\s+\(unreachable: connect ECONNREFUSED\)$/,
+    );
+    expect(r.stdout.split('\n').find((l) => l.startsWith('registry version'))).toBeDefined();
+  });
+
+  it('shows no regions section in a single-region deployment', async () => {
+    const r = await run(['status', '--json'], stackWith(KEYS));
+    expect(json<StatusView>(r)).not.toHaveProperty('regions');
   });
 });

@@ -19,12 +19,13 @@ import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
 import { createLocalJWKSet, jwtVerify } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DynamoDbHeartbeats } from '../../src/adapters/aws/dynamodb-heartbeats.ts';
 import { DynamoDbRegistry } from '../../src/adapters/aws/dynamodb-registry.ts';
 import { createRegistryTable } from '../../src/adapters/aws/registry-table.ts';
-import { OBJECT_KEYS } from '../../src/constants.ts';
+import { METRIC_DIMENSIONS, METRICS, OBJECT_KEYS } from '../../src/constants.ts';
 import { parsePolicy } from '../../src/core/policy.ts';
 import type { RegionConfig } from '../../src/core/regions.ts';
-import { createRotateHandler } from '../../src/handlers/rotate-handler.ts';
+import { createRotateHandler, type MetricsSink } from '../../src/handlers/rotate-handler.ts';
 import { replicatorConsumers } from '../../src/local/replicator.ts';
 import { StreamPoller } from '../../src/local/stream-poller.ts';
 import { publishJwks } from '../../src/publisher.ts';
@@ -78,7 +79,31 @@ let streams: DynamoDBStreamsClient;
 let dir: string;
 const vault = new MemoryKeyVault();
 let lagMs = 200;
+/** Regions whose incoming replication is held back (both regions up: a stalled replica, not an outage). */
+const held = new Set<string>();
 const regions = new Map<string, Region>();
+
+/**
+ * What each region's rotate function last reported as `ReplicaHeartbeatAgeSeconds`, by
+ * `<observer> <- <source>`: the value the heartbeat alarm reads.
+ */
+const heartbeatAges = new Map<string, number>();
+function metricsOf(observer: string): MetricsSink {
+  return {
+    addMetric() {},
+    publishStoredMetrics() {},
+    singleMetric() {
+      const dimensions = new Map<string, string>();
+      return {
+        addDimension: (name, value) => dimensions.set(name, value),
+        addMetric: (name, _unit, value) => {
+          if (name !== METRICS.REPLICA_HEARTBEAT_AGE) return;
+          heartbeatAges.set(`${observer} <- ${dimensions.get(METRIC_DIMENSIONS.SOURCE_REGION)}`, value);
+        },
+      };
+    },
+  };
+}
 const region = (name: string) => regions.get(name) as Region;
 
 /** Stream handlers (publish, replicate) running now, by the region whose table or bucket they write. */
@@ -243,7 +268,16 @@ beforeAll(async () => {
       registry,
       store,
       up: true,
-      rotate: createRotateHandler({ registry, vault, store, policy, regions: config, bootstrapWaitMs: 0 }),
+      rotate: createRotateHandler({
+        registry,
+        vault,
+        store,
+        policy,
+        regions: config,
+        bootstrapWaitMs: 0,
+        heartbeats: new DynamoDbHeartbeats({ client, tableName: table }),
+        metrics: metricsOf(name),
+      }),
       signer: new Signer({ registry, vault, cacheTtlMs: policy.signerCacheTtl }),
     });
   }
@@ -282,7 +316,7 @@ beforeAll(async () => {
           target: client,
           targetTable: other.table,
           lagMs: () => lagMs,
-          reachable: () => r.up && other.up,
+          reachable: () => r.up && other.up && !held.has(other.name),
         }).map((c) => ({ ...c, handler: tracked(other.name, c.handler) })),
       ],
     });
@@ -312,6 +346,25 @@ describe('multi-region drills (simulated global table, two regions)', () => {
     expect((await stateOf(B)).activeKid).toBe((await stateOf(A)).activeKid);
     expect(failures).toEqual([]);
   });
+
+  it('drill 4: replication to B stalls with both regions up; B sees A’s heartbeat age pass the threshold, and it drops once healed', async () => {
+    // The alarm's rule at the drill's scale: older than the replication lag allows, with a run between.
+    const threshold = policy.maxReplicationLag / 1000;
+    const age = (observer: string, source: string) => heartbeatAges.get(`${observer} <- ${source}`);
+    await run(10_000, async () => (age(B, A) ?? Infinity) < threshold);
+    expect(age(B, A)).toBeLessThan(threshold);
+
+    held.add(B);
+    await run(20_000, async () => (age(B, A) ?? 0) > threshold);
+    expect(age(B, A)).toBeGreaterThan(threshold);
+    // Replication the other way is fine, and A sees it.
+    expect(age(A, B)).toBeLessThan(threshold);
+
+    held.delete(B);
+    await run(20_000, async () => (age(B, A) ?? Infinity) < threshold);
+    expect(age(B, A)).toBeLessThan(threshold);
+    expect(failures).toEqual([]);
+  }, 60_000);
 
   it('drill 1: kill region B; tokens from A keep verifying, no key activates that B has not served; B comes back and catches up', async () => {
     const before = live.length;

@@ -1,6 +1,7 @@
 import { marshall } from '@aws-sdk/util-dynamodb';
 import type { AttributeValue, DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
 import { beforeEach, describe, expect, it } from 'vitest';
+import { heartbeatItemKey } from '../../src/adapters/aws/dynamodb-heartbeats.ts';
 import type { BusEvent, KeyLifecycleEvent } from '../../src/core/events.ts';
 import { JwksError } from '../../src/errors.ts';
 import { verifyAuditChain } from '../../src/events/audit-chain.ts';
@@ -62,7 +63,7 @@ describe('createEventsHandler', () => {
     expect(verifyAuditChain(await readAudit(store)).ok).toBe(true);
   });
 
-  it('ignores the STATE item and items outside the registry when they are in the batch', async () => {
+  it('ignores the STATE item and items outside the registry (clients, heartbeats) when they are in the batch', async () => {
     const client: DynamoDBRecord = {
       ...keyStreamRecord({ new: keyRecord('x', 'ACTIVE') }),
       dynamodb: {
@@ -75,7 +76,20 @@ describe('createEventsHandler', () => {
         ApproximateCreationDateTime: T0 / 1000,
       },
     };
-    const response = await handler(batch([stateStreamRecord(3), client]));
+    const heartbeat: DynamoDBRecord = {
+      ...client,
+      eventID: 'heartbeat',
+      dynamodb: {
+        Keys: marshall(heartbeatItemKey('us-east-1')) as Record<string, AttributeValue>,
+        NewImage: marshall({ ...heartbeatItemKey('us-east-1'), region: 'us-east-1', beatAt: T0 }) as Record<
+          string,
+          AttributeValue
+        >,
+        SequenceNumber: '100000000000000009998',
+        ApproximateCreationDateTime: T0 / 1000,
+      },
+    };
+    const response = await handler(batch([stateStreamRecord(3), client, heartbeat]));
     expect(response.batchItemFailures).toEqual([]);
     expect(await store.list('')).toEqual([]);
     expect(bus.events).toEqual([]);

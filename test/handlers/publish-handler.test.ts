@@ -1,6 +1,7 @@
 import { generateKeyPairSync } from 'node:crypto';
 import type { DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
 import { beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { heartbeatItemKey } from '../../src/adapters/aws/dynamodb-heartbeats.ts';
 import { METRICS, OBJECT_KEYS, TABLE } from '../../src/constants.ts';
 import { publicJwkFromKey } from '../../src/core/jwk.ts';
 import { createPublishHandler } from '../../src/handlers/publish-handler.ts';
@@ -81,13 +82,14 @@ describe('createPublishHandler', () => {
     expect(keys.every((k) => k.status !== 'PENDING' || k.publishedAt === T0 + 1000)).toBe(true);
   });
 
-  it('does not publish for records of other partitions (clients, replay guards)', async () => {
-    const clientRecord = record({}, 'CLIENT');
-    clientRecord.dynamodb = {
-      ...clientRecord.dynamodb,
-      Keys: { pk: { S: 'CLIENT#svc' }, sk: { S: 'CLIENT' } },
-    };
-    const response = await handler(event(clientRecord));
+  it.each([
+    ['a client', { pk: 'CLIENT#svc', sk: 'CLIENT' }],
+    // Every region's rotate function beats on every run: those changes must never republish.
+    ["a region's heartbeat", heartbeatItemKey('us-east-1')],
+  ])('does not publish for records of other partitions when the record is %s', async (_, keys) => {
+    const other = record({}, 'CLIENT');
+    other.dynamodb = { ...other.dynamodb, Keys: { pk: { S: keys.pk }, sk: { S: keys.sk } } };
+    const response = await handler(event(other));
     expect(response.batchItemFailures).toEqual([]);
     expect(world.store.puts).toHaveLength(0);
   });

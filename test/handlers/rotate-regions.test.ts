@@ -6,6 +6,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { parsePolicy } from '../../src/core/policy.ts';
 import { createRotateHandler, METRIC_NAMES, type MetricsSink } from '../../src/handlers/rotate-handler.ts';
+import type { HeartbeatStore } from '../../src/heartbeat.ts';
 import type { OperatorResponse } from '../../src/operator/action.ts';
 import { T0 } from '../support/fixtures.ts';
 import { MemoryKeyVault } from '../support/memory.ts';
@@ -157,5 +158,83 @@ describe('promote-region --exclude (a lost region)', () => {
       operator,
     });
     expect(refusal(other)).toBe('INVALID_ARGUMENT');
+  });
+});
+
+describe('createRotateHandler heartbeats', () => {
+  beforeAll(() => MemoryKeyVault.warmPool(['ES256'], 4));
+
+  /** One table's heartbeat items (both regions share it here: no replication lag). */
+  function sharedHeartbeats(): HeartbeatStore {
+    const beats = new Map<string, number>();
+    return {
+      async beat(region, at) {
+        beats.set(region, Math.max(at, beats.get(region) ?? 0));
+      },
+      async read(regions) {
+        return new Map(regions.flatMap((r) => (beats.has(r) ? [[r, beats.get(r) as number] as const] : [])));
+      },
+    };
+  }
+
+  /** A sink that keeps each single metric with its dimensions, as CloudWatch would see it. */
+  function dimensionedMetrics() {
+    const seen: { name: string; value: number; dimensions: Record<string, string> }[] = [];
+    const sink: MetricsSink = {
+      addMetric() {},
+      publishStoredMetrics() {},
+      singleMetric() {
+        const dimensions: Record<string, string> = {};
+        return {
+          addDimension: (name, value) => {
+            dimensions[name] = value;
+          },
+          addMetric: (name, _unit, value) => {
+            seen.push({ name, value, dimensions: { ...dimensions } });
+          },
+        };
+      },
+    };
+    return { sink, seen };
+  }
+
+  it("reports the other region's heartbeat age with its SourceRegion, and none for a region never heard from", async () => {
+    const world = makeWorld(policy);
+    const heartbeats = sharedHeartbeats();
+    let now = T0;
+    const make = (region: string, metrics: MetricsSink) =>
+      createRotateHandler({
+        ...world.ops,
+        metrics,
+        heartbeats,
+        clock: () => now,
+        bootstrapWaitMs: 0,
+        regions: { region, regions: [A, B] },
+      });
+    const a = dimensionedMetrics();
+    const b = dimensionedMetrics();
+    await make(A, a.sink)();
+    // A ran first: B had never beaten, so A reports nothing for B (the alarm's missing data).
+    expect(a.seen.filter((m) => m.name === METRIC_NAMES.REPLICA_HEARTBEAT_AGE)).toEqual([]);
+    now = T0 + 90_000;
+    await make(B, b.sink)();
+    expect(b.seen.filter((m) => m.name === METRIC_NAMES.REPLICA_HEARTBEAT_AGE)).toEqual([
+      { name: METRIC_NAMES.REPLICA_HEARTBEAT_AGE, value: 90, dimensions: { SourceRegion: A } },
+    ]);
+  });
+
+  it('beats even when the reconcile fails', async () => {
+    const world = makeWorld(policy);
+    const heartbeats = sharedHeartbeats();
+    const handler = createRotateHandler({
+      ...world.ops,
+      registry: { ...world.ops.registry, read: () => Promise.reject(new Error('throttled')) },
+      heartbeats,
+      clock: () => T0,
+      bootstrapWaitMs: 0,
+      regions: { region: A, regions: [A, B] },
+    });
+    await expect(handler()).rejects.toThrow('throttled');
+    expect((await heartbeats.read([A])).get(A)).toBe(T0);
   });
 });

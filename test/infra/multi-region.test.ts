@@ -9,7 +9,7 @@ import { AwsSolutionsChecks } from 'cdk-nag';
 import { describe, expect, it } from 'vitest';
 import type { AppStacks } from '../../infra/multi-region.ts';
 import { PUBLICATION_MARK_ATTRIBUTES } from '../../infra/table-access.ts';
-import { ENV, KEY_TAGS, METRICS, TABLE } from '../../src/constants.ts';
+import { ENV, KEY_TAGS, METRICS, MULTI_REGION_OUTPUTS, TABLE } from '../../src/constants.ts';
 import { hasCode } from '../../src/errors.ts';
 import {
   ACCOUNT,
@@ -239,6 +239,23 @@ describe('a two-region app (-c regions=eu-west-1,us-east-1)', () => {
       /ExportsReader.*baseuseast1.*RegionalDomainName/,
     );
     expect(origin(primaryId).OriginAccessControlId).toEqual(origin(fallbackId).OriginAccessControlId);
+    // A dead home bucket fails over within seconds, not CloudFront's default 3 × 10 s (issue 20 §5).
+    expect(origin(primaryId)).toMatchObject({
+      ConnectionAttempts: 1,
+      ConnectionTimeout: 2,
+      S3OriginConfig: { OriginReadTimeout: 4 },
+    });
+    expect(origin(fallbackId)).toMatchObject({
+      ConnectionAttempts: 2,
+      ConnectionTimeout: 3,
+      S3OriginConfig: { OriginReadTimeout: 8 },
+    });
+    const worst = (o: {
+      ConnectionAttempts: number;
+      ConnectionTimeout: number;
+      S3OriginConfig: { OriginReadTimeout: number };
+    }) => o.ConnectionAttempts * (o.ConnectionTimeout + o.S3OriginConfig.OriginReadTimeout);
+    expect(worst(origin(primaryId))).toBeLessThanOrEqual(6);
     // POST /oauth2/token cannot fail over: it goes to the home region's API only.
     const token = config.CacheBehaviors.find(
       (b: { PathPattern: string }) => b.PathPattern === '/oauth2/token',
@@ -302,6 +319,61 @@ describe('a two-region app (-c regions=eu-west-1,us-east-1)', () => {
       const fenced = alarms.find((a) => a.MetricName === METRICS.FENCED_WRITES);
       expect(fenced).toMatchObject({ Threshold: 1, ComparisonOperator: 'GreaterThanOrEqualToThreshold' });
       for (const a of [overdue, fenced]) expect(a?.AlarmActions).toHaveLength(1);
+    }
+  });
+
+  it("alarms in each region when the other region's heartbeat grows stale there, and when it is missing", () => {
+    for (const [stack, other, self] of [
+      [home, REPLICA, HOME],
+      [replica, HOME, REPLICA],
+    ] as const) {
+      const alarms = ofType(stack, 'AWS::CloudWatch::Alarm').map((a) => a.Properties);
+      const heartbeat = alarms.filter((a) => a.MetricName === METRICS.REPLICA_HEARTBEAT_AGE);
+      expect(heartbeat).toHaveLength(1);
+      expect(heartbeat[0]).toMatchObject({
+        Namespace: 'JwksPublisher',
+        Statistic: 'Maximum',
+        Period: 3600,
+        EvaluationPeriods: 1,
+        // Two hourly rotate intervals plus the 30 s maxReplicationLag, in seconds (the metric's unit).
+        Threshold: 2 * 3600 + 30,
+        ComparisonOperator: 'GreaterThanThreshold',
+        // A stalled replica or a rotate function that stopped reports no age: that must alarm.
+        TreatMissingData: 'breaching',
+      });
+      expect(heartbeat[0]?.Dimensions).toContainEqual({ Name: 'SourceRegion', Value: other });
+      expect(heartbeat[0]?.Dimensions).toContainEqual({ Name: 'service', Value: 'jwks-rotate' });
+      expect(heartbeat[0]?.AlarmActions).toHaveLength(1);
+      expect(JSON.stringify(heartbeat)).not.toContain(`"Value":"${self}"`);
+    }
+  });
+
+  it("lets each region's rotate function write only its own heartbeat and read only the other's", () => {
+    for (const [stack, self, other] of [
+      [home, HOME, REPLICA],
+      [replica, REPLICA, HOME],
+    ] as const) {
+      const statements = statementsOfRole(stack, role(self, 'rotate'));
+      const write = statements.find((s) => s.Sid === 'WriteThisRegionsHeartbeat');
+      expect(asArray(write?.Action)).toEqual(['dynamodb:PutItem']);
+      expect(write?.Condition?.['ForAllValues:StringLike']).toEqual({
+        'dynamodb:LeadingKeys': [`HEARTBEAT#${self}`],
+      });
+      expect(write?.Condition?.['ForAllValues:StringEquals']).toEqual({
+        'dynamodb:Attributes': ['pk', 'sk', 'region', 'beatAt'],
+      });
+      const read = statements.find((s) => s.Sid === 'ReadOtherRegionsHeartbeats');
+      expect(asArray(read?.Action)).toEqual(['dynamodb:GetItem']);
+      expect(read?.Condition?.['ForAllValues:StringLike']).toEqual({
+        'dynamodb:LeadingKeys': [`HEARTBEAT#${other}`],
+      });
+    }
+  });
+
+  it('names the regions, home first, in an output of each regional stack for `jwks status --stack`', () => {
+    for (const stack of [home, replica]) {
+      const outputs = Template.fromStack(stack).toJSON().Outputs;
+      expect(outputs[MULTI_REGION_OUTPUTS.REGIONS]?.Value).toBe(`${HOME},${REPLICA}`);
     }
   });
 
@@ -378,6 +450,7 @@ describe('a single-region app', () => {
     // Nothing of the multi-region path leaks into it.
     expect(plain).not.toContain(ENV.REGIONS);
     expect(plain).not.toContain('GlobalTable');
+    expect(plain).not.toContain(`"${MULTI_REGION_OUTPUTS.REGIONS}"`);
     expect(plain).not.toContain('kms:ReplicateKey');
     // One region pins single-Region keys (BoolIfExists false); it never allows a multi-Region one.
     expect(plain).not.toContain('"kms:MultiRegion":"true"');

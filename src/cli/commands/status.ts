@@ -9,6 +9,7 @@ import type { Proof, ProofFailure } from '../../core/vault-proof.ts';
 import { proveRecords, readPublishedJwks } from '../../vault-proofs.ts';
 import { type Command, cell, table } from '../command.ts';
 import { EXIT, iso } from '../output.ts';
+import { type RegionsView, readRegions, regionsText } from '../region-status.ts';
 
 export interface KeyStatusView {
   readonly kid?: string;
@@ -34,6 +35,8 @@ export interface StatusView {
   readonly keys: KeyStatusView[];
   /** Why the vault could not be asked (the keys then say UNCHECKED). */
   readonly vaultError?: string;
+  /** Multi-region: the primary, its epoch, the serving set and every region's replica (region-status.ts). */
+  readonly regions?: RegionsView;
 }
 
 type VaultCheck = { readonly proofs: ReadonlyMap<string, Proof> } | { readonly error: string };
@@ -46,7 +49,11 @@ function vaultFields(check: VaultCheck | undefined, keyRef: string): Partial<Key
   return proof.verified ? { vault: 'VERIFIED' } : { vault: 'UNVERIFIED', vaultFailure: proof.failure };
 }
 
-export function statusView(snapshot: RegistrySnapshot, check?: VaultCheck): StatusView {
+export function statusView(
+  snapshot: RegistrySnapshot,
+  check?: VaultCheck,
+  regions?: RegionsView,
+): StatusView {
   const keys = [...snapshot.keys]
     .sort((a, b) => a.createdAt - b.createdAt || a.keyRef.localeCompare(b.keyRef))
     .map(
@@ -71,6 +78,7 @@ export function statusView(snapshot: RegistrySnapshot, check?: VaultCheck): Stat
     ...(pending?.kid === undefined ? {} : { pendingKid: pending.kid }),
     keys,
     ...(check && 'error' in check ? { vaultError: check.error } : {}),
+    ...(regions ? { regions } : {}),
   };
 }
 
@@ -111,7 +119,10 @@ function human(snapshot: RegistrySnapshot, view: StatusView): string {
     `pending ${view.pendingKid ?? '(none)'}`,
   ].join('  ');
   const warning = view.vaultError ? `\nvault not checked: ${view.vaultError}` : '';
-  return rows.length === 0 ? `${summary}\nno keys yet` : `${summary}\n${table([header, ...rows])}${warning}`;
+  const regions = view.regions ? `\n\n${regionsText(view.regions)}` : '';
+  const keys =
+    rows.length === 0 ? `${summary}\nno keys yet` : `${summary}\n${table([header, ...rows])}${warning}`;
+  return `${keys}${regions}`;
 }
 
 export const statusCommand: Command = {
@@ -122,6 +133,9 @@ export const statusCommand: Command = {
   help: [],
   async run({ out, context }) {
     const ctx = await context();
+    // Every region's replica at the same time as this region's registry: the regions add one round
+    // trip to the slowest region, not one per region.
+    const regions = ctx.regionRegistries ? readRegions(ctx.regionRegistries) : undefined;
     const snapshot = await ctx.registry.read();
     let check: VaultCheck;
     try {
@@ -130,7 +144,7 @@ export const statusCommand: Command = {
       // The registry is still worth showing when the vault cannot be asked (no KMS permission, say).
       check = { error: err instanceof Error ? err.message : String(err) };
     }
-    const view = statusView(snapshot, check);
+    const view = statusView(snapshot, check, await regions);
     out.result(view, human(snapshot, view));
     return EXIT.OK;
   },
