@@ -311,6 +311,7 @@ export class JwksPublisher extends Construct {
       // The issuer's `/oauth2/token` goes to the home region's API (ADR 0008: POST cannot fail over).
       ...(replica ? {} : { distribution: this.distribution.distribution }),
       environment,
+      ...(mr ? { regionalAudience: true } : {}),
       ...logRetention,
       ...keyRole('token'),
     });

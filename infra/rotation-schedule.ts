@@ -204,14 +204,16 @@ export class RotationSchedule extends Construct {
     // The registry partition only (never CLIENT# items, which hold secret hashes): one consistent
     // Query reads it, `revoke` reads STATE (GetItem), and each commit is a TransactWriteItems of
     // conditional Puts. Multi-region: the primary rolls publication marks up into `publishedAt`
-    // (UpdateItem, region-writer.ts) and `promote-region` updates STATE in its transaction (UpdateItem).
+    // (UpdateItem, region-writer.ts) and `promote-region` updates STATE in its transaction (UpdateItem);
+    // every commit carries the fence, a ConditionCheck that the next epoch's PROMOTION item does not
+    // exist (ConditionCheckItem, dynamodb-registry.ts, ADR 0008). One region has neither.
     grantPartitions(role, props.table, {
       sid: 'ReadAndCommitTheRegistry',
       actions: [
         'dynamodb:Query',
         'dynamodb:GetItem',
         'dynamodb:PutItem',
-        ...(props.multiRegion ? (['dynamodb:UpdateItem'] as const) : []),
+        ...(props.multiRegion ? (['dynamodb:UpdateItem', 'dynamodb:ConditionCheckItem'] as const) : []),
       ],
       partitions: [TABLE.REGISTRY_PARTITION],
     });

@@ -30,7 +30,7 @@ import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import type * as iam from 'aws-cdk-lib/aws-iam';
 import type * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
-import { PATHS, TABLE } from '../src/constants.ts';
+import { ENV, PATHS, TABLE } from '../src/constants.ts';
 import { HandlerFunction } from './handler-function.ts';
 import { grantPartitions, ITEM_PARTITIONS } from './table-access.ts';
 
@@ -65,6 +65,16 @@ export function tokenMethodOptions(
   };
 }
 
+/**
+ * The API's execute-api host from its id alone: `restApi.url` names the stage, which depends on its
+ * deployment, the deployment on the token method, the method on the function: a cycle for anything
+ * the function (its environment) or the distribution (ISSUER) needs.
+ */
+function executeApiHost(scope: Construct, restApi: apigateway.IRestApi): string {
+  const stack = Stack.of(scope);
+  return `${restApi.restApiId}.execute-api.${stack.region}.${stack.urlSuffix}`;
+}
+
 export interface TokenEndpointProps {
   /** The registry table (clients, `jti`s and the STATE item live in it). */
   readonly table: dynamodb.ITable;
@@ -81,6 +91,11 @@ export interface TokenEndpointProps {
   /** Environment shared by all handlers (TABLE_NAME, DEPLOYMENT_NAME, ISSUER, the policy). */
   readonly environment: Readonly<Record<string, string>>;
   readonly logRetention?: logs.RetentionDays;
+  /**
+   * Multi-region: give the function its own execute-api URL (TOKEN_ENDPOINT_URL), the assertion
+   * audience only this region accepts (src/token/assertion-audience.ts, ADR 0008).
+   */
+  readonly regionalAudience?: boolean;
   /** HandlerFunction options for the role (a multi-region deployment's named or imported role). */
   readonly role?: { readonly roleName?: string; readonly role?: iam.IRole };
 }
@@ -108,6 +123,12 @@ export class TokenEndpoint extends Construct {
       ...props.role,
     });
     this.grantTokenItems(props.table);
+    if (props.regionalAudience) {
+      this.handler.function.addEnvironment(
+        ENV.TOKEN_ENDPOINT_URL,
+        `https://${executeApiHost(this, props.restApi)}/${props.envName}${PATHS.TOKEN}`,
+      );
+    }
 
     const resource = props.restApi.root.resourceForPath(PATHS.TOKEN);
     this.method = resource.addMethod(
@@ -141,15 +162,11 @@ export class TokenEndpoint extends Construct {
     // Not RestApiOrigin: it takes its host and path from `restApi.url`, which names the stage; the
     // stage depends on its deployment, the deployment on this method, the method on the function and
     // the function on the distribution (ISSUER): a cycle. The execute-api host needs the API id only.
-    const stack = Stack.of(this);
-    const apiOrigin = new origins.HttpOrigin(
-      `${restApi.restApiId}.execute-api.${stack.region}.${stack.urlSuffix}`,
-      {
-        originPath: `/${envName}`,
-        protocolPolicy: cloudfront.OriginProtocolPolicy.HTTPS_ONLY,
-        originSslProtocols: [cloudfront.OriginSslPolicy.TLS_V1_2],
-      },
-    );
+    const apiOrigin = new origins.HttpOrigin(executeApiHost(this, restApi), {
+      originPath: `/${envName}`,
+      protocolPolicy: cloudfront.OriginProtocolPolicy.HTTPS_ONLY,
+      originSslProtocols: [cloudfront.OriginSslPolicy.TLS_V1_2],
+    });
     distribution.addBehavior(PATHS.TOKEN, apiOrigin, {
       allowedMethods: cloudfront.AllowedMethods.ALLOW_ALL,
       // Never a redirect (a 301 to https would turn a client's POST into a GET elsewhere).

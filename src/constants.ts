@@ -59,6 +59,12 @@ export const ENV = {
   CANARY_API_JWKS_URL: 'CANARY_API_JWKS_URL',
   /** The canary: Secrets Manager secret holding its client's credential (`{"client_id","client_secret"}`). */
   CANARY_SECRET_ARN: 'CANARY_SECRET_ARN',
+  /**
+   * The token function, multi-region only: this region's own token endpoint URL (its API stage's
+   * execute-api URL + `/oauth2/token`), the one `aud` a client assertion for this region names
+   * (src/token/assertion-audience.ts, ADR 0008).
+   */
+  TOKEN_ENDPOINT_URL: 'TOKEN_ENDPOINT_URL',
 } as const;
 
 /** Maps each policy setting to the environment variable that carries it. */

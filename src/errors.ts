@@ -26,6 +26,7 @@ export type ErrorCode =
   | 'AUDIT_CHAIN_BROKEN'
   | 'KEY_UNVERIFIED'
   | 'NOT_PRIMARY'
+  | 'FENCED'
   | 'UPSTREAM';
 
 export class JwksError extends Error {
@@ -106,6 +107,20 @@ export class NotPrimaryRegionError extends JwksError {
   constructor(primaryRegion: string, message: string, options?: { cause?: unknown }) {
     super('NOT_PRIMARY', message, options);
     this.primaryRegion = primaryRegion;
+  }
+}
+
+/**
+ * A lifecycle commit was refused because a newer promotion exists in the writing region's table
+ * (`PROMOTION#<epoch + 1>`, ADR 0008): this region has been fenced off. Final: the writer stops and
+ * never retries; re-reading makes it step down to watch mode.
+ */
+export class FencedError extends JwksError {
+  /** The epoch the refused commit was made under. */
+  readonly epoch: number;
+  constructor(epoch: number, message: string, options?: { cause?: unknown }) {
+    super('FENCED', message, options);
+    this.epoch = epoch;
   }
 }
 

@@ -5,7 +5,8 @@
  * Every registry write is one conditional commit built from the snapshot this run read (advanced
  * locally after each of its own commits). If anyone else committed in between, the commit fails
  * with ConflictError and this run stops there: the next run re-reads and re-plans. That is what
- * keeps two racing reconcilers from ever creating two ACTIVE keys or two standbys.
+ * keeps two racing reconcilers from ever creating two ACTIVE keys or two standbys. A commit refused by
+ * the fence of a newer promotion (FencedError, multi-region) is final: the run stops and reports it.
  *
  * Key creation is crash-safe (invariant 7): the CREATING intent with a fresh keyRef is committed
  * BEFORE the vault key is created (tagged with that keyRef), and completed after. A crash in
@@ -18,7 +19,7 @@ import { type Action, type ChangeAction, planRotation, transitionOf } from './co
 import { type RegionConfig, vaultRegions } from './core/regions.ts';
 import { applyCommit, buildCommit, type Transition } from './core/transitions.ts';
 import type { ChangeContext, Commit, Policy, RegistrySnapshot } from './core/types.ts';
-import { ConflictError, InvalidArgumentError, KeyUnusableError } from './errors.ts';
+import { ConflictError, FencedError, InvalidArgumentError, KeyUnusableError } from './errors.ts';
 import type { Clock, KeyVault, Log, ObjectStore, Registry } from './ports.ts';
 import { silentLog } from './ports.ts';
 import { prepareRegion, type RegionOutcome } from './region-writer.ts';
@@ -115,6 +116,11 @@ export interface ReconcileResult {
   readonly warnings: string[];
   /** Multi-region only: this region's role and what it found. */
   readonly region?: RegionOutcome;
+  /**
+   * Multi-region only: a commit of this run was refused because a newer promotion exists in this
+   * region's table (FENCED, ADR 0008). The run stopped there; nothing retries it.
+   */
+  readonly fenced?: { readonly epoch: number };
 }
 
 export const SCHEDULE_CHANGE: ChangeContext = { changedBy: 'schedule', reason: 'scheduled reconciliation' };
@@ -128,9 +134,16 @@ export async function reconcile(
   const newKeyRef = deps.newKeyRef ?? randomUUID;
   const clock = commitClock(deps.clock, now);
   let snapshot: RegistrySnapshot = await deps.registry.read();
-  const regional = deps.regions
-    ? await prepareRegion(deps.registry, snapshot, deps.regions, clock.stamp, log)
-    : undefined;
+  let regional: Awaited<ReturnType<typeof prepareRegion>> | undefined;
+  try {
+    regional = deps.regions
+      ? await prepareRegion(deps.registry, snapshot, deps.regions, clock.stamp, log)
+      : undefined;
+  } catch (err) {
+    // Re-asserting STATE or settling a torn activation under an epoch a newer promotion ended.
+    if (!(err instanceof FencedError)) throw err;
+    return fencedResult(err, snapshot, log);
+  }
   if (regional) snapshot = regional.snapshot;
   const vaultKeys = await deps.vault.listKeys();
   const revokedKids = deps.store ? await listRevokedKids(deps.store) : undefined;
@@ -232,6 +245,7 @@ export async function reconcile(
 
   const actions: DoneAction[] = [];
   let conflicts = 0;
+  let fenced: { epoch: number } | undefined;
   for (const action of planned) {
     if (action.type === 'alarm') continue;
     try {
@@ -239,6 +253,17 @@ export async function reconcile(
       actions.push(done);
       log.info('reconciler action', { ...done });
     } catch (err) {
+      if (err instanceof FencedError) {
+        // Final: a newer promotion made another region the writer. Stop; the next run reads the
+        // promotion (it is in this table: the fence saw it) and steps down to watch mode.
+        fenced = { epoch: err.epoch };
+        log.error('commit refused: this region was fenced off by a newer promotion; stopping', {
+          action: action.type,
+          epoch: err.epoch,
+          done: actions.map((a) => a.type),
+        });
+        break;
+      }
       if (!(err instanceof ConflictError)) {
         log.error('reconciler action failed', { action: action.type, done: actions.map((a) => a.type) });
         throw err;
@@ -260,6 +285,23 @@ export async function reconcile(
     registryVersion: snapshot.state.registryVersion,
     warnings,
     region: regionOutcome(0),
+    ...(fenced ? { fenced } : {}),
+  };
+}
+
+/** A run whose first commit (re-assertion, settling) was fenced: nothing done, reported once. */
+function fencedResult(err: FencedError, snapshot: RegistrySnapshot, log: Log): ReconcileResult {
+  log.error('commit refused: this region was fenced off by a newer promotion; stopping', {
+    epoch: err.epoch,
+  });
+  return {
+    actions: [],
+    planned: [],
+    unknownVaultKeys: [],
+    conflicts: 0,
+    registryVersion: snapshot.state.registryVersion,
+    warnings: [],
+    fenced: { epoch: err.epoch },
   };
 }
 

@@ -96,6 +96,7 @@ function merge(a: ReconcileResult, b: ReconcileResult): ReconcileResult {
     registryVersion: b.registryVersion,
     warnings: [...a.warnings, ...b.warnings],
     ...(b.region ? { region: b.region } : {}),
+    ...(a.fenced || b.fenced ? { fenced: (b.fenced ?? a.fenced) as { epoch: number } } : {}),
   };
 }
 
@@ -205,7 +206,10 @@ export function createRotateHandler(deps: RotateHandlerDeps): RotateHandler {
       await beat();
       let result = await reconcile(reconcileDeps, clock());
       // A watching region writes nothing, so it has nothing to wait for.
-      if (waitMs > 0 && result.region?.role !== 'watch') result = await awaitActivation(result);
+      // A fenced run is final (ADR 0008): no second attempt after the wait either.
+      if (waitMs > 0 && result.region?.role !== 'watch' && !result.fenced) {
+        result = await awaitActivation(result);
+      }
       for (const key of result.unknownVaultKeys) {
         log.error('vault key tagged for this deployment is unknown to the registry; not deleting it', {
           vaultKeyId: key.vaultKeyId,
@@ -217,10 +221,18 @@ export function createRotateHandler(deps: RotateHandlerDeps): RotateHandler {
       deps.metrics?.addMetric(METRIC_NAMES.RECONCILE_CONFLICTS, 'Count', result.conflicts);
       if (result.region) {
         deps.metrics?.addMetric(METRIC_NAMES.OVERDUE_ACTIONS, 'Count', result.region.overdueActions);
-        deps.metrics?.addMetric(METRIC_NAMES.FENCED_WRITES, 'Count', result.region.fencedWrite ? 1 : 0);
+      }
+      if (result.region || result.fenced) {
+        // A fenced-off region's write found in STATE, or this run's own commit refused by the fence.
+        const fenced = result.region?.fencedWrite === true || result.fenced !== undefined;
+        deps.metrics?.addMetric(METRIC_NAMES.FENCED_WRITES, 'Count', fenced ? 1 : 0);
       }
       if (deps.metrics) await reportAges(deps, deps.metrics, clock(), log);
-      log.info('reconciled', { actions: result.actions.map((a) => a.type), conflicts: result.conflicts });
+      log.info('reconciled', {
+        actions: result.actions.map((a) => a.type),
+        conflicts: result.conflicts,
+        ...(result.fenced ? { fenced: result.fenced } : {}),
+      });
       return result;
     } finally {
       deps.metrics?.publishStoredMetrics();

@@ -18,6 +18,7 @@ import { ENV, SERVICE_NAMES } from '../constants.ts';
 import type { KeyPolicyPrincipals } from '../core/key-policy.ts';
 import { policyFromEnv } from '../regions-env.ts';
 import { Signer } from '../signer.ts';
+import { audienceRuleFromEnv } from '../token/assertion-audience.ts';
 import { createTokenEndpoint } from '../token/endpoint.ts';
 import { createTokenHandler } from './token-handler.ts';
 import { ownRegionVault } from './vault-regions.ts';
@@ -39,7 +40,9 @@ const env = process.env;
 const tableName = requireEnv(env, ENV.TABLE_NAME);
 const issuer = requireEnv(env, ENV.ISSUER);
 // The policy with the multi-region rules when REGIONS names several regions (ADR 0008).
-const { policy } = policyFromEnv(env);
+const { policy, regions } = policyFromEnv(env);
+// Multi-region: the assertion audience this region accepts (its own URL; the issuer's only at home).
+const audienceRule = audienceRuleFromEnv(env, regions);
 
 const logger = new Logger({ serviceName: SERVICE_NAMES.TOKEN });
 const dynamodb = createDynamoDbClient();
@@ -63,6 +66,7 @@ const endpoint = createTokenEndpoint({
   signer,
   policy,
   issuer,
+  ...audienceRule,
   log: logger,
 });
 // The dummy hash and dummy keys (so an unknown client costs what a known one costs) are started now

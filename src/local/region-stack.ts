@@ -25,6 +25,7 @@ import { createRotateHandler } from '../handlers/rotate-handler.ts';
 import type { Cdn, Log, ObjectStore, Registry } from '../ports.ts';
 import { publishJwks } from '../publisher.ts';
 import { Signer } from '../signer.ts';
+import { regionalAudienceRule } from '../token/assertion-audience.ts';
 import { createTokenEndpoint } from '../token/endpoint.ts';
 import { tokenRoute } from '../token/node-http.ts';
 import { activateOncePublished } from './activate-once-published.ts';
@@ -59,6 +60,8 @@ export interface RegionStackOptions {
   readonly cdn: Cdn;
   readonly policy: Policy;
   readonly issuer: string;
+  /** Multi-region: this region's own token endpoint URL (on its regional server). */
+  readonly tokenEndpointUrl?: string;
   readonly wakeup: StreamWakeup;
   readonly deploymentName: string;
   readonly log: Log;
@@ -160,6 +163,8 @@ export async function startRegionStack(opts: RegionStackOptions): Promise<Region
     signer: new Signer({ registry, vault, cacheTtlMs: policy.signerCacheTtl }),
     policy,
     issuer: opts.issuer,
+    // Multi-region: this region's own URL as assertion audience, the issuer's at home only.
+    ...regionalAudienceRule(regions, opts.tokenEndpointUrl),
     log,
     // Local clients may serve their keys from this machine; the Lambda handler never sets this.
     allowLoopbackJwksUri: true,

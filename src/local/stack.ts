@@ -194,6 +194,9 @@ export async function startLocalStack(
           cdn,
           policy: config.policy,
           issuer: url,
+          ...(multi
+            ? { tokenEndpointUrl: `${regionalServers[i]?.url?.replace(/\/+$/, '')}${PATHS.TOKEN}` }
+            : {}),
           wakeup,
           deploymentName: LOCAL.DEPLOYMENT_NAME,
           log,

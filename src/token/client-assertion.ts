@@ -6,8 +6,10 @@
  * - `client_assertion_type` must be `urn:ietf:params:oauth:client-assertion-type:jwt-bearer`;
  * - algorithms RS256, PS256, ES256, ES384 only: `none` (jose refuses unsecured JWTs anyway) and the
  *   HMAC family are refused, and keys are the client's registered public RSA/EC keys only;
- * - `iss` = `sub` = the client id (and `client_id`, when sent, the same); `aud` the issuer or the token
- *   endpoint URL, as a string or a ONE-element array: a multi-valued `aud` is refused because an
+ * - `iss` = `sub` = the client id (and `client_id`, when sent, the same); `aud` one of this endpoint's
+ *   audiences (assertion-audience.ts: the issuer or the token endpoint URL in one region; in several,
+ *   each audience in exactly one region, so the per-replica `jti` check suffices), as a string or a
+ *   ONE-element array: a multi-valued `aud` is refused because an
  *   assertion valid at several servers can be replayed at each (the audience-injection issue that
  *   draft-ietf-oauth-rfc7523bis tightens the rule for);
  * - `exp` required and at most MAX_ASSERTION_LIFETIME_MS ahead; `jti` required and single use until
@@ -53,8 +55,8 @@ export class AssertionRejected extends Error {
 
 export interface ClientAssertionOptions {
   readonly clients: Pick<ClientStore, 'get' | 'useJti'>;
-  readonly issuer: string;
-  readonly tokenEndpointUrl: string;
+  /** The accepted `aud` values (assertion-audience.ts): each is accepted by one region only. */
+  readonly audiences: readonly string[];
   readonly clockSkewMs: number;
   readonly clock: Clock;
   /** Fetch client keys from a loopback jwks_uri: the local stack only, never in Lambda (design §11). */
@@ -137,7 +139,7 @@ export class ClientAssertionVerifier {
         algorithms: [...ASSERTION_ALGORITHMS],
         issuer: clientId,
         subject: clientId,
-        audience: [this.#opts.issuer, this.#opts.tokenEndpointUrl],
+        audience: [...this.#opts.audiences],
         requiredClaims: ['exp', 'jti'],
         clockTolerance: Math.floor(this.#opts.clockSkewMs / 1000),
         currentDate: new Date(now),

@@ -25,6 +25,7 @@ import type { Policy } from '../core/types.ts';
 import { InvalidArgumentError, KeyUnusableError, NoActiveKeyError } from '../errors.ts';
 import { type Clock, type Log, silentLog } from '../ports.ts';
 import type { Signer } from '../signer.ts';
+import { assertionAudiences } from './assertion-audience.ts';
 import { ClientAssertionVerifier } from './client-assertion.ts';
 import { type AuthenticatedClient, ClientAuthenticator } from './client-auth.ts';
 import { CachedClientStore } from './client-cache.ts';
@@ -46,6 +47,11 @@ export interface TokenEndpointOptions {
   readonly issuer: string;
   /** This endpoint's URL, the other accepted assertion `aud`. Default `<issuer>/oauth2/token`. */
   readonly tokenEndpointUrl?: string;
+  /**
+   * Whether the issuer and `<issuer>/oauth2/token` are accepted as assertion `aud` (default true). A
+   * multi-region deployment accepts them in the home region only (assertion-audience.ts).
+   */
+  readonly issuerAudience?: boolean;
   /** Access token lifetime; default and upper bound `policy.maxTokenTtl`. */
   readonly tokenTtlMs?: number;
   /** How long a client record is used before it is read again. Default `policy.signerCacheTtl`. */
@@ -83,8 +89,10 @@ export function createTokenEndpoint(opts: TokenEndpointOptions): TokenEndpoint {
   });
   const assertions = new ClientAssertionVerifier({
     clients,
-    issuer: urls.issuer,
-    tokenEndpointUrl,
+    audiences: assertionAudiences(urls.issuer, {
+      tokenEndpointUrl,
+      issuerAudience: opts.issuerAudience ?? true,
+    }),
     clockSkewMs: opts.policy.clockSkew,
     clock,
     allowLoopbackJwksUri: opts.allowLoopbackJwksUri === true,

@@ -11,10 +11,11 @@ import type { AttributeValue as LambdaAttributeValue } from 'aws-lambda';
 import { calculateJwkThumbprint, exportJWK, generateKeyPair } from 'jose';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { DynamoDbRegistry } from '../../src/adapters/aws/dynamodb-registry.ts';
+import { promotionItemKey } from '../../src/adapters/aws/region-items.ts';
 import { isKeyItem, keyRecordFromImage } from '../../src/adapters/aws/registry-items.ts';
 import { createRegistryTable } from '../../src/adapters/aws/registry-table.ts';
 import type { Algorithm, ChangeContext, Commit, KeyRecord, PublicJwk } from '../../src/core/types.ts';
-import { ConflictError } from '../../src/errors.ts';
+import { ConflictError, FencedError } from '../../src/errors.ts';
 import {
   type DynamoDbLocal,
   localDynamoDbClient,
@@ -447,6 +448,87 @@ describe('DynamoDbRegistry multi-region items (ADR 0008)', () => {
       epoch: 3,
       registryVersion: 3,
     });
+  });
+});
+
+describe('DynamoDbRegistry.commit: the fence of a newer promotion (ADR 0008, issue 20)', () => {
+  const ops: ChangeContext = { changedBy: 'cli:ops', reason: 'region lost' };
+  /** A promotion item as replication (or promote-region writing into this region) puts it: STATE untouched. */
+  async function promotionArrives(epoch: number, region: string): Promise<void> {
+    await client.send(
+      new PutItemCommand({
+        TableName: tableName,
+        Item: marshall({ ...promotionItemKey(epoch), epoch, region, promotedAt: 9_000, ...ops }),
+      }),
+    );
+  }
+
+  /** The registry as the primary of epoch 1 (us-east-1) holds it, with a PENDING key. */
+  async function primaryOfEpochOne(): Promise<void> {
+    await seed([pendingKey('ref-a')]);
+    await registry.promote({
+      region: 'us-east-1',
+      epoch: 1,
+      expectedRegistryVersion: 1,
+      at: 5_000,
+      change: ops,
+    });
+  }
+
+  const activateUnderEpoch = async () => {
+    const { state } = await registry.read();
+    const { registryVersion, ...rest } = state;
+    return {
+      ...activate(pendingKey('ref-a'), registryVersion, 6_000),
+      state: { ...rest, activeKeyRef: 'ref-a' },
+    };
+  };
+
+  it('refuses a lifecycle commit with FENCED when the next epoch’s promotion is in this table, and writes nothing', async () => {
+    await primaryOfEpochOne();
+    const commit = await activateUnderEpoch(); // read before the promotion arrived
+    await promotionArrives(2, 'eu-west-1');
+    const err = await rejection(registry.commit(commit));
+    expect(err).toBeInstanceOf(FencedError);
+    expect(err).toMatchObject({ code: 'FENCED', epoch: 1 });
+    const after = await registry.read();
+    expect(after.state).toMatchObject({ registryVersion: 2, epoch: 1, primaryRegion: 'us-east-1' });
+    expect(after.keys.map((k) => k.status)).toEqual(['PENDING']);
+  });
+
+  it('refuses the re-assertion of an older epoch’s STATE with FENCED too', async () => {
+    await primaryOfEpochOne();
+    await promotionArrives(2, 'eu-west-1');
+    const { state } = await registry.read();
+    const { registryVersion, ...rest } = state;
+    const err = await rejection(
+      registry.commit({ expectedRegistryVersion: registryVersion, keys: [], state: rest, change: schedule }),
+    );
+    expect(err).toMatchObject({ code: 'FENCED', epoch: 1 });
+  });
+
+  it('commits under the newest epoch when its own promotion is the latest (a promotion older than it does not fence)', async () => {
+    await primaryOfEpochOne();
+    await registry.commit(await activateUnderEpoch());
+    expect((await registry.read()).state).toMatchObject({
+      registryVersion: 3,
+      epoch: 1,
+      activeKeyRef: 'ref-a',
+    });
+  });
+
+  it('still answers CONFLICT, not FENCED, when the fence holds and the registry changed since the read', async () => {
+    await primaryOfEpochOne();
+    const commit = await activateUnderEpoch();
+    await registry.commit(commit);
+    expect(await rejection(registry.commit(commit))).toMatchObject({ code: 'CONFLICT' });
+  });
+
+  it('adds no fence to a commit whose STATE names no epoch (one region, exactly as before)', async () => {
+    await seed([pendingKey('ref-a')]);
+    await promotionArrives(1, 'eu-west-1');
+    await registry.commit(activate(pendingKey('ref-a'), 1, 6_000));
+    expect((await registry.read()).state.activeKeyRef).toBe('ref-a');
   });
 });
 

@@ -64,6 +64,8 @@ describe('Lambda entry points', () => {
       ...FULL_ENV,
       [ENV.REGIONS]: regions.join(','),
       [ENV.REGION_KEY_POLICIES]: policies(),
+      // The token function's own regional URL: its assertion audience (src/token/assertion-audience.ts).
+      [ENV.TOKEN_ENDPOINT_URL]: 'https://a1b2c3.execute-api.eu-west-1.amazonaws.com/prod/oauth2/token',
     };
     const ENTRIES = ['rotate', 'publish', 'token'].map((name) => `../../src/handlers/${name}.ts`);
 
@@ -111,6 +113,12 @@ describe('Lambda entry points', () => {
         expect(typeof mod.handler).toBe('function');
       },
     );
+
+    it('token fails its cold start naming TOKEN_ENDPOINT_URL when two regions lack it', async () => {
+      await expect(
+        coldStart('../../src/handlers/token.ts', { ...MULTI_ENV, [ENV.TOKEN_ENDPOINT_URL]: undefined }),
+      ).rejects.toMatchObject({ code: 'MISSING_CONFIG', variable: ENV.TOKEN_ENDPOINT_URL });
+    });
 
     it('rotate in one region ignores REGION_KEY_POLICIES, as before multi-region existed', async () => {
       const mod = await coldStart('../../src/handlers/rotate.ts', {

@@ -8,6 +8,7 @@ import { parsePolicy } from '../../src/core/policy.ts';
 import { createRotateHandler, METRIC_NAMES, type MetricsSink } from '../../src/handlers/rotate-handler.ts';
 import type { HeartbeatStore } from '../../src/heartbeat.ts';
 import type { OperatorResponse } from '../../src/operator/action.ts';
+import type { Registry } from '../../src/ports.ts';
 import { T0 } from '../support/fixtures.ts';
 import { MemoryKeyVault } from '../support/memory.ts';
 import { makeWorld } from '../support/world.ts';
@@ -99,6 +100,49 @@ describe('createRotateHandler in two regions', () => {
     await b.handler();
     expect(b.metrics.values).toContainEqual([METRIC_NAMES.FENCED_WRITES, 1]);
     expect(world.registry.snapshot().state).toMatchObject({ primaryRegion: B, epoch: 1 });
+  });
+
+  it('counts a fenced write and stops, retrying nothing, when a promotion arriving after its read refuses its commit', async () => {
+    const world = makeWorld(policy);
+    const metrics = new RecordingMetrics();
+    let attempts = 0;
+    let arrived = false;
+    const registry: Registry = {
+      ...world.registry,
+      read: async () => {
+        const read = await world.registry.read();
+        if (!arrived) {
+          // B's promotion replicates into A's table right after A's run read it (STATE never came).
+          arrived = true;
+          const now = world.registry.snapshot();
+          const promotion = { epoch: 1, region: B, promotedAt: T0, changedBy: 'cli:ops', reason: 'drill' };
+          world.registry.restore({ ...now, promotions: [promotion] });
+        }
+        return read;
+      },
+      readState: () => world.registry.readState(),
+      commit: (c) => {
+        attempts += 1;
+        return world.registry.commit(c);
+      },
+      markPublished: (refs, at) => world.registry.markPublished(refs, at),
+      markRegionPublished: (r, keys, at) => world.registry.markRegionPublished(r, keys, at),
+      promote: (input) => world.registry.promote(input),
+    };
+    const a = createRotateHandler({
+      ...world.ops,
+      registry,
+      metrics,
+      clock: () => T0,
+      bootstrapWaitMs: 60_000,
+      regions: { region: A, regions: [A, B] },
+    });
+    const result = await a();
+    expect(result.fenced).toEqual({ epoch: 0 });
+    expect(attempts).toBe(1); // its first commit (recording itself as primary) was refused, once
+    expect(world.registry.commits).toEqual([]);
+    expect(metrics.values).toContainEqual([METRIC_NAMES.FENCED_WRITES, 1]);
+    expect((await a()).region).toMatchObject({ role: 'watch', primaryRegion: B });
   });
 });
 

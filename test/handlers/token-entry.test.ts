@@ -231,6 +231,7 @@ describe('token Lambda entry', () => {
       ...TOKEN_ENV,
       AWS_REGION: 'us-east-1',
       [ENV.REGIONS]: 'eu-west-1,us-east-1',
+      [ENV.TOKEN_ENDPOINT_URL]: 'https://a1b2c3.execute-api.us-east-1.amazonaws.com/prod/oauth2/token',
     });
     const res = await handler(
       event({

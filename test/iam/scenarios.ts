@@ -61,13 +61,15 @@ async function tokens(runner: DeploymentRunner, region: string): Promise<void> {
     { clientId: keyed, scopes: ['read'], audiences: [AUDIENCE], jwks: { keys: [jwk] } as never },
     change,
   );
-  const issuer = runner.fn('token', region).environment[ENV.ISSUER] as string;
+  const env = runner.fn('token', region).environment;
+  // Several regions: each accepts its own token endpoint URL (src/token/assertion-audience.ts).
+  const audience = (env[ENV.TOKEN_ENDPOINT_URL] ?? env[ENV.ISSUER]) as string;
   const now = Math.floor(Date.now() / 1000);
   const assertion = await new SignJWT({ jti: randomUUID() })
     .setProtectedHeader({ alg: 'ES256', kid: 'k1' })
     .setIssuer(keyed)
     .setSubject(keyed)
-    .setAudience(issuer)
+    .setAudience(audience)
     .setIssuedAt(now)
     .setExpirationTime(now + 60)
     .sign(privateKey);

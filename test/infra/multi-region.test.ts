@@ -296,6 +296,20 @@ describe('a two-region app (-c regions=eu-west-1,us-east-1)', () => {
     expect(env[ENV.BUCKET_NAME]).toBe(bucket?.Properties.BucketName);
   });
 
+  it("gives each region's token function its own execute-api token URL, the one assertion audience only it accepts", () => {
+    const urls = [home, replica].map((stack, i) => {
+      const region = i === 0 ? HOME : REPLICA;
+      const url = JSON.stringify(environmentOf(stack, role(region, 'token'))[ENV.TOKEN_ENDPOINT_URL]);
+      const [api] =
+        Object.entries(resources(stack)).find(([, r]) => r.Type === 'AWS::ApiGateway::RestApi') ?? [];
+      expect(url).toContain(`{"Ref":"${api}"}`);
+      expect(url).toContain(`.execute-api.${region}.`);
+      expect(url).toMatch(/\/prod\/oauth2\/token"/);
+      return url;
+    });
+    expect(urls[0]).not.toBe(urls[1]);
+  });
+
   it('alarms on replication slower than maxReplicationLag to the other region, a primary that stopped reconciling and fenced writes', () => {
     for (const [stack, other] of [
       [home, REPLICA],

@@ -20,6 +20,7 @@ import type {
 } from '../../src/core/types.ts';
 import {
   ConflictError,
+  FencedError,
   InvalidArgumentError,
   InvalidationError,
   PreconditionFailedError,
@@ -158,6 +159,11 @@ export class MemoryRegistry implements Registry {
       }
     }
     // Conditions are checked for every item before anything is written: all or nothing.
+    // The fence first, as DynamoDbRegistry's ConditionCheck (item 0): a newer promotion refuses it.
+    const epoch = commit.state.epoch;
+    if (epoch !== undefined && this.#promotions.has(epoch + 1)) {
+      throw new FencedError(epoch, `a promotion newer than epoch ${epoch} exists`);
+    }
     if ((this.#state?.registryVersion ?? 0) !== expected) {
       throw new ConflictError(`registry version is ${this.#state?.registryVersion ?? 0}, not ${expected}`);
     }

@@ -47,8 +47,7 @@ describe('ClientAssertionVerifier: the same work whatever the reason (no client 
   beforeEach(async () => {
     verifier = new ClientAssertionVerifier({
       clients: { get: async (id) => clients.get(id), useJti: async () => true },
-      issuer: ISSUER,
-      tokenEndpointUrl: TOKEN_URL,
+      audiences: [ISSUER, TOKEN_URL],
       clockSkewMs: 0,
       clock: () => T0,
     });

@@ -157,6 +157,46 @@ describe('multi-region reconcile and publish', () => {
     expect(registry.snapshot().state).toMatchObject({ primaryRegion: B, epoch: 1 });
     expect(a.writes).toEqual([]);
   });
+
+  it('stops the old primary with FENCED when B’s promotion reaches its table after its read, and never retries', async () => {
+    const { registry, vault, a, b } = twoRegions();
+    await a.reconcile(T0); // STATE records A at epoch 0; the first key is created (PENDING)
+    await a.publish(T0 + 1);
+    await b.publish(T0 + 1); // the activation is due now
+    const writes: string[] = [];
+    let arrived = false;
+    const fencedA: Registry = {
+      ...regional(registry, writes),
+      read: async () => {
+        const read = await registry.read();
+        if (!arrived) {
+          // PROMOTION#1 replicates into A's table alone, right after this run read it (STATE not yet).
+          arrived = true;
+          const now = registry.snapshot();
+          const promotion = {
+            epoch: 1,
+            region: B,
+            promotedAt: T0 + 2,
+            changedBy: 'cli:ops',
+            reason: 'drill',
+          };
+          registry.restore({ ...now, promotions: [...(now.promotions ?? []), promotion] });
+        }
+        return read;
+      },
+    };
+    const regions: RegionConfig = { region: A, regions: REGIONS };
+    const run = await reconcile({ registry: fencedA, vault, policy, regions }, T0 + MINUTE);
+    expect(run.fenced).toEqual({ epoch: 0 });
+    expect(run.actions).toEqual([]);
+    expect(writes.filter((w) => w === 'commit')).toHaveLength(1); // refused once, not retried
+    expect(registry.snapshot().keys.map((k) => k.status)).toEqual(['PENDING']);
+    expect(registry.snapshot().state).toMatchObject({ primaryRegion: A, epoch: 0 });
+    // The next run reads the promotion and steps down.
+    a.writes.length = 0;
+    expect((await a.reconcile(T0 + MINUTE + 1)).region).toMatchObject({ role: 'watch', primaryRegion: B });
+    expect(a.writes).toEqual([]);
+  });
 });
 
 describe('the revocation list in every region', () => {

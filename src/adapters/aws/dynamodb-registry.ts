@@ -5,6 +5,15 @@
  * (conditioned on its item `version`, or on its absence) and the STATE item (conditioned on the
  * `registryVersion` read). Two writers that read the same registry cannot both commit: DynamoDB
  * cancels the loser's whole transaction, which surfaces here as ConflictError, and it re-reads.
+ *
+ * Fencing (multi-region, ADR 0008): a commit whose STATE names an `epoch` (every commit of a
+ * multi-region primary carries it forward) also carries a ConditionCheck that `PROMOTION#<epoch + 1>`
+ * does not exist. Conditions see the writing region's replica only, and STATE and a PROMOTION item
+ * replicate as separate items, so the registryVersion condition alone lets a fenced region keep
+ * committing; this check is refused as soon as the newer promotion is in the writer's own table
+ * (replicated there, or written there directly by `promote-region`), also for a run that read before
+ * it arrived. It surfaces as FencedError (FENCED), which is final.
+ * @see https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/transaction-apis.html
  * @see https://docs.aws.amazon.com/amazondynamodb/latest/APIReference/API_TransactWriteItems.html
  */
 import {
@@ -29,7 +38,7 @@ import type {
   RegistrySnapshot,
   RegistryState,
 } from '../../core/types.ts';
-import { ConflictError, InvalidArgumentError } from '../../errors.ts';
+import { ConflictError, FencedError, InvalidArgumentError } from '../../errors.ts';
 import type { PromoteInput, Registry } from '../../ports.ts';
 import {
   promotionFromItem,
@@ -105,7 +114,9 @@ export class DynamoDbRegistry implements Registry {
     }
     const registryVersion = expected + 1;
     const stamp = { changedBy: commit.change.changedBy, reason: commit.change.reason, registryVersion };
-    const items: TransactWriteItem[] = commit.keys.map((write) => this.#keyPut(write, stamp));
+    const epoch = commit.state.epoch;
+    const fence = epoch === undefined ? [] : [this.#fenceCheck(epoch)];
+    const items: TransactWriteItem[] = [...fence, ...commit.keys.map((write) => this.#keyPut(write, stamp))];
     items.push({
       Put: {
         TableName: this.#tableName,
@@ -125,6 +136,15 @@ export class DynamoDbRegistry implements Registry {
     try {
       await this.#client.send(new TransactWriteItemsCommand({ TransactItems: items }));
     } catch (err) {
+      if (epoch !== undefined && isFenced(err)) {
+        throw new FencedError(
+          epoch,
+          `a promotion newer than epoch ${epoch} exists: this region is fenced off`,
+          {
+            cause: err,
+          },
+        );
+      }
       if (isConflict(err)) {
         throw new ConflictError(`registry changed since version ${expected} was read`, { cause: err });
       }
@@ -255,6 +275,20 @@ export class DynamoDbRegistry implements Registry {
     }
   }
 
+  /** The fence: the next epoch's PROMOTION item must not exist (first item of the transaction). */
+  #fenceCheck(epoch: number): TransactWriteItem {
+    if (!Number.isSafeInteger(epoch) || epoch < 0)
+      throw new InvalidArgumentError(`epoch ${epoch} is not an epoch`);
+    return {
+      ConditionCheck: {
+        TableName: this.#tableName,
+        Key: marshall(promotionItemKey(epoch + 1)),
+        ConditionExpression: 'attribute_not_exists(#pk)',
+        ExpressionAttributeNames: { '#pk': TABLE.PARTITION_KEY },
+      },
+    };
+  }
+
   /** One key Put; the record is validated as it will be read back, so garbage is never written. */
   #keyPut(
     write: KeyWrite,
@@ -292,6 +326,14 @@ export class DynamoDbRegistry implements Registry {
       },
     };
   }
+}
+
+/** The fence (item 0) failed its condition: a newer promotion exists in this replica. */
+function isFenced(err: unknown): boolean {
+  return (
+    err instanceof TransactionCanceledException &&
+    err.CancellationReasons?.[0]?.Code === 'ConditionalCheckFailed'
+  );
 }
 
 function isConflict(err: unknown): boolean {
