@@ -148,10 +148,13 @@ function replicator(
         throw new JwksError('UPSTREAM', `${opts.name}: region unreachable, changes held back`);
       }
       note(event); // in case this mapping read the changes before the observer did
-      const firstSeen = event.Records.map((r) => seen.get(r.dynamodb?.SequenceNumber ?? '') ?? Date.now());
-      const wait = Math.max(...firstSeen) + opts.lagMs() - Date.now();
-      if (wait > 0) await sleep(wait);
+      // Each change waits out its own lag, in order: waiting for the batch's newest change held every
+      // older one back by the batch's span too, so with frequent writes (heartbeats) a change could
+      // arrive later than the lag promised.
       for (const record of event.Records) {
+        const firstSeen = seen.get(record.dynamodb?.SequenceNumber ?? '') ?? Date.now();
+        const wait = firstSeen + opts.lagMs() - Date.now();
+        if (wait > 0) await sleep(wait);
         await apply(record);
         seen.delete(record.dynamodb?.SequenceNumber ?? '');
       }
