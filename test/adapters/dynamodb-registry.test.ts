@@ -329,9 +329,21 @@ describe('DynamoDbRegistry.markPublished', () => {
   });
 });
 
-describe('DynamoDbRegistry multi-region items (ADR 0008)', () => {
-  const ops: ChangeContext = { changedBy: 'cli:ops', reason: 'region lost' };
+const ops: ChangeContext = { changedBy: 'cli:ops', reason: 'region lost' };
 
+/** The registry as the primary of epoch 1 (us-east-1) holds it, with a PENDING key. */
+async function primaryOfEpochOne(): Promise<void> {
+  await seed([pendingKey('ref-a')]);
+  await registry.promote({
+    region: 'us-east-1',
+    epoch: 1,
+    expectedRegistryVersion: 1,
+    at: 5_000,
+    change: ops,
+  });
+}
+
+describe('DynamoDbRegistry multi-region items (ADR 0008)', () => {
   it('reads a single-region registry without multi-region fields', async () => {
     await seed([pendingKey('ref-a')]);
     const snapshot = await registry.read();
@@ -363,14 +375,7 @@ describe('DynamoDbRegistry multi-region items (ADR 0008)', () => {
   });
 
   it('writes the promotion and STATE together, and refuses a second promotion to the same epoch', async () => {
-    await seed([pendingKey('ref-a')]);
-    await registry.promote({
-      region: 'us-east-1',
-      epoch: 1,
-      expectedRegistryVersion: 1,
-      at: 5_000,
-      change: ops,
-    });
+    await primaryOfEpochOne();
     const snapshot = await registry.read();
     expect(snapshot.state).toMatchObject({
       registryVersion: 2,
@@ -452,7 +457,6 @@ describe('DynamoDbRegistry multi-region items (ADR 0008)', () => {
 });
 
 describe('DynamoDbRegistry.commit: the fence of a newer promotion (ADR 0008, issue 20)', () => {
-  const ops: ChangeContext = { changedBy: 'cli:ops', reason: 'region lost' };
   /** A promotion item as replication (or promote-region writing into this region) puts it: STATE untouched. */
   async function promotionArrives(epoch: number, region: string): Promise<void> {
     await client.send(
@@ -461,18 +465,6 @@ describe('DynamoDbRegistry.commit: the fence of a newer promotion (ADR 0008, iss
         Item: marshall({ ...promotionItemKey(epoch), epoch, region, promotedAt: 9_000, ...ops }),
       }),
     );
-  }
-
-  /** The registry as the primary of epoch 1 (us-east-1) holds it, with a PENDING key. */
-  async function primaryOfEpochOne(): Promise<void> {
-    await seed([pendingKey('ref-a')]);
-    await registry.promote({
-      region: 'us-east-1',
-      epoch: 1,
-      expectedRegistryVersion: 1,
-      at: 5_000,
-      change: ops,
-    });
   }
 
   const activateUnderEpoch = async () => {
